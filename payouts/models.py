@@ -1,0 +1,52 @@
+"""Payout attempts: each is one request to the PSP to pay out a withdrawal."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class PayoutAttempt(models.Model):
+    """One try at paying a withdrawal through the PSP.
+
+    Its id is the idempotency key sent to the PSP, so re-sending the same attempt
+    (a retried task, a worker killed mid-call) can never pay twice. At most one
+    attempt per withdrawal may succeed; a partial unique index enforces it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    withdrawal = models.ForeignKey("wallet.Withdrawal", on_delete=models.PROTECT, related_name="payout_attempts")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first attempt of the withdrawal, then 2, 3 ...")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    provider = models.CharField(max_length=32, blank=True)
+    provider_reference = models.CharField(max_length=128, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["withdrawal", "number"]
+        indexes = [models.Index(fields=["tenant", "status", "created_at"], name="payout_tenant_status_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["withdrawal", "number"], name="payout_attempt_number_unique"),
+            models.UniqueConstraint(
+                fields=["withdrawal"], condition=Q(status="succeeded"), name="payout_one_success_per_withdrawal"
+            ),
+            models.UniqueConstraint(
+                fields=["withdrawal"], condition=Q(status="pending"), name="payout_one_pending_per_withdrawal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout attempt {self.number} of {self.withdrawal_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != self.Status.PENDING

@@ -1,0 +1,219 @@
+"""Payout services: start a payout, record its outcome, retry a failed one.
+
+They change the withdrawal's state, so they follow the wallet services' rules: one
+transaction, the withdrawal's row lock first, then the attempt, then the wallet. The
+PSP itself is never called from here: callers claim the attempt with these
+functions, commit, call the PSP, and record the outcome in a new transaction.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from payouts.errors import PayoutOutcomeConflict
+from payouts.models import PayoutAttempt
+from tenants.selectors import payment_policy
+from wallet.audit import record_event, record_refusal
+from wallet.errors import IllegalTransition, NotFound, PayoutCooldownActive, PayoutRetryLimitReached
+from wallet.models import Actor, Withdrawal, WithdrawalState
+from wallet.services.common import ensure_reason, ensure_tenant_active, lock_withdrawal
+from wallet.services.withdrawals import settle_paid
+from wallet.transitions import apply_transition
+
+Status = PayoutAttempt.Status
+
+
+def start_payout(withdrawal, *, actor: Actor, provider: str = "") -> PayoutAttempt:
+    """Open the first payout attempt of an approved withdrawal (-> payout_pending).
+
+    Called again while that attempt is in flight, it returns the same attempt.
+    """
+    with transaction.atomic():
+        withdrawal = lock_withdrawal(withdrawal)
+        if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
+            return _pending_attempt(withdrawal)
+        if withdrawal.state != WithdrawalState.APPROVED:
+            raise IllegalTransition(
+                tx_type=Withdrawal.TX_TYPE, from_state=withdrawal.state, to_state=WithdrawalState.PAYOUT_PENDING
+            )
+        ensure_tenant_active(withdrawal.tenant)
+        _ensure_attempts_left(withdrawal, actor=actor)
+        return _open_attempt(withdrawal, "start_payout", actor=actor, provider=provider, reason="")
+
+
+def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = "") -> PayoutAttempt:
+    """Open a new attempt for a withdrawal whose last payout failed (-> payout_pending).
+
+    Bounded by the tenant's retry limit (attempts per withdrawal) and cooldown (least
+    time since the previous attempt), for operators and automatic retries alike.
+    """
+    reason = ensure_reason(actor, reason)
+    try:
+        with transaction.atomic():
+            withdrawal = lock_withdrawal(withdrawal)
+            if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
+                return _pending_attempt(withdrawal)
+            if withdrawal.state != WithdrawalState.PAYOUT_FAILED:
+                raise IllegalTransition(
+                    tx_type=Withdrawal.TX_TYPE, from_state=withdrawal.state, to_state=WithdrawalState.PAYOUT_PENDING
+                )
+            ensure_tenant_active(withdrawal.tenant)
+            _ensure_attempts_left(withdrawal, actor=actor)
+            _ensure_cooled_down(withdrawal)
+            return _open_attempt(withdrawal, "retry_payout", actor=actor, provider=provider, reason=reason)
+    except (PayoutRetryLimitReached, PayoutCooldownActive) as refusal:
+        record_refusal(
+            tenant=withdrawal.tenant_id,
+            actor=actor,
+            action="payout.retry_refused",
+            target=withdrawal,
+            reason=refusal.detail,
+            data={"error_code": refusal.error_code, **refusal.problem_fields()},
+        )
+        raise
+
+
+def record_payout_succeeded(attempt, *, actor: Actor, provider_reference: str = "") -> PayoutAttempt:
+    """The PSP paid: the attempt succeeds, the withdrawal is paid, held money leaves."""
+    try:
+        with transaction.atomic():
+            locked, withdrawal = _lock_attempt(attempt)
+            if locked.status == Status.SUCCEEDED:
+                return locked
+            if locked.status == Status.FAILED:
+                raise _conflict(locked, reported=Status.SUCCEEDED)
+            withdrawal.paid_at = timezone.now()
+            apply_transition(
+                withdrawal,
+                "confirm_payout",
+                actor=actor,
+                extra_fields=("paid_at",),
+                data={"payout_attempt": str(locked.pk)},
+            )
+            settle_paid(withdrawal)
+            _finish_attempt(locked, Status.SUCCEEDED, actor=actor, provider_reference=provider_reference)
+            return locked
+    except PayoutOutcomeConflict as conflict:
+        _audit_conflict(attempt, conflict, actor=actor)
+        raise
+
+
+def record_payout_failed(attempt, *, actor: Actor, reason: str = "", provider_reference: str = "") -> PayoutAttempt:
+    """The PSP could not pay: the withdrawal waits in payout_failed with the money still held."""
+    try:
+        with transaction.atomic():
+            locked, withdrawal = _lock_attempt(attempt)
+            if locked.status == Status.FAILED:
+                return locked
+            if locked.status == Status.SUCCEEDED:
+                raise _conflict(locked, reported=Status.FAILED)
+            apply_transition(
+                withdrawal, "fail_payout", actor=actor, reason=reason, data={"payout_attempt": str(locked.pk)}
+            )
+            _finish_attempt(locked, Status.FAILED, actor=actor, provider_reference=provider_reference, reason=reason)
+            return locked
+    except PayoutOutcomeConflict as conflict:
+        _audit_conflict(attempt, conflict, actor=actor)
+        raise
+
+
+def _lock_attempt(attempt) -> tuple[PayoutAttempt, Withdrawal]:
+    pk = getattr(attempt, "pk", attempt)
+    withdrawal_id = PayoutAttempt.objects.filter(pk=pk).values_list("withdrawal_id", flat=True).first()
+    if withdrawal_id is None:
+        raise NotFound("No such payout attempt.")
+    withdrawal = lock_withdrawal(withdrawal_id)
+    return PayoutAttempt.objects.select_for_update().get(pk=pk), withdrawal
+
+
+def _pending_attempt(withdrawal: Withdrawal) -> PayoutAttempt:
+    return withdrawal.payout_attempts.get(status=Status.PENDING)
+
+
+def _ensure_attempts_left(withdrawal: Withdrawal, *, actor: Actor) -> None:
+    limit = payment_policy(withdrawal.tenant).payout_retry_limit
+    made = withdrawal.payout_attempts.count()
+    if made >= limit:
+        raise PayoutRetryLimitReached(
+            f"This withdrawal already had {made} payout attempts; the limit is {limit}.",
+            attempts=made,
+            limit=limit,
+        )
+
+
+def _ensure_cooled_down(withdrawal: Withdrawal) -> None:
+    cooldown = payment_policy(withdrawal.tenant).payout_cooldown_seconds
+    last = withdrawal.payout_attempts.order_by("-number").first()
+    if last is None or cooldown <= 0:
+        return
+    waited = (timezone.now() - last.created_at).total_seconds()
+    if waited < cooldown:
+        retry_after = int(cooldown - waited) + 1
+        raise PayoutCooldownActive(
+            f"The last payout attempt was {int(waited)} s ago; wait {retry_after} s more.",
+            retry_after_seconds=retry_after,
+            cooldown_seconds=cooldown,
+        )
+
+
+def _open_attempt(
+    withdrawal: Withdrawal, transition: str, *, actor: Actor, provider: str, reason: str
+) -> PayoutAttempt:
+    number = withdrawal.payout_attempts.count() + 1
+    attempt = PayoutAttempt.objects.create(
+        tenant_id=withdrawal.tenant_id, withdrawal=withdrawal, number=number, provider=provider
+    )
+    apply_transition(withdrawal, transition, actor=actor, reason=reason, data={"payout_attempt": str(attempt.pk)})
+    record_event(
+        tenant=withdrawal.tenant_id,
+        actor=actor,
+        action="payout_attempt.created",
+        target=attempt,
+        reason=reason,
+        after=attempt.status,
+        data={"withdrawal": str(withdrawal.pk), "number": number, "provider": provider},
+    )
+    return attempt
+
+
+def _finish_attempt(
+    attempt: PayoutAttempt, status: str, *, actor: Actor, provider_reference: str, reason: str = ""
+) -> None:
+    before = attempt.status
+    attempt.status = status
+    attempt.completed_at = timezone.now()
+    attempt.failure_reason = reason if status == Status.FAILED else ""
+    if provider_reference:
+        attempt.provider_reference = provider_reference
+    attempt.save(update_fields=["status", "completed_at", "failure_reason", "provider_reference", "updated_at"])
+    record_event(
+        tenant=attempt.tenant_id,
+        actor=actor,
+        action=f"payout_attempt.{status}",
+        target=attempt,
+        reason=reason,
+        before=before,
+        after=status,
+        data={"withdrawal": str(attempt.withdrawal_id), "provider_reference": attempt.provider_reference},
+    )
+
+
+def _conflict(attempt: PayoutAttempt, *, reported: str) -> PayoutOutcomeConflict:
+    return PayoutOutcomeConflict(
+        f"Payout attempt {attempt.number} is already {attempt.status}; the report of {reported} is not applied.",
+        payout_attempt=str(attempt.pk),
+        recorded=attempt.status,
+        reported=reported,
+    )
+
+
+def _audit_conflict(attempt, conflict: PayoutOutcomeConflict, *, actor: Actor) -> None:
+    """An outcome never changes once recorded; a contradicting report is kept for review."""
+    stored = PayoutAttempt.objects.get(pk=getattr(attempt, "pk", attempt))
+    record_refusal(
+        tenant=stored.tenant_id,
+        actor=actor,
+        action="payout_attempt.conflicting_outcome",
+        target=stored,
+        reason=conflict.detail,
+        data={"error_code": conflict.error_code, **conflict.problem_fields()},
+    )

@@ -1,0 +1,160 @@
+"""Tenants (casino brands), their payment policy and their operators."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from wallet.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone.")
+
+
+def validate_currencies(values: list[str]) -> None:
+    unknown = [code for code in values if code not in CURRENCY_EXPONENTS]
+    if unknown:
+        raise ValidationError(f"Unknown currencies: {', '.join(unknown)}.")
+
+
+class Tenant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    allowed_currencies = ArrayField(
+        models.CharField(max_length=3, choices=CURRENCY_CHOICES),
+        default=list,
+        validators=[validate_currencies],
+        help_text="ISO 4217 codes players of this brand may hold and move.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Daily limits reset at midnight in this zone.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class PaymentPolicy(models.Model):
+    """Rules the services enforce for every payment of one tenant.
+
+    Amount limits differ per currency (100 EUR is not 100 JPY), so they live in
+    CurrencyLimit rows; a currency without a row has no amount limits.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="policy")
+    payout_retry_limit = models.PositiveSmallIntegerField(
+        default=3, help_text="Most payout attempts one withdrawal may have, automatic or manual."
+    )
+    payout_cooldown_seconds = models.PositiveIntegerField(
+        default=60, help_text="Least time between two payout attempts of one withdrawal."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "payment policies"
+
+    def __str__(self) -> str:
+        return f"Payment policy of {self.tenant}"
+
+    def limits_for(self, currency: str) -> "CurrencyLimit | None":
+        return self.currency_limits.filter(currency=currency).first()
+
+
+class CurrencyLimit(models.Model):
+    """Per-currency amounts of a payment policy, in minor units; empty means no limit."""
+
+    policy = models.ForeignKey(PaymentPolicy, on_delete=models.CASCADE, related_name="currency_limits")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    daily_deposit_limit = models.BigIntegerField(
+        null=True, blank=True, help_text="Per player per calendar day, minor units."
+    )
+    daily_withdraw_limit = models.BigIntegerField(
+        null=True, blank=True, help_text="Per player per calendar day, minor units."
+    )
+    min_amount = models.BigIntegerField(null=True, blank=True, help_text="Per transaction, minor units.")
+    max_amount = models.BigIntegerField(null=True, blank=True, help_text="Per transaction, minor units.")
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "currency"], name="currency_limit_once_per_policy"),
+            models.CheckConstraint(
+                condition=Q(daily_deposit_limit__isnull=True) | Q(daily_deposit_limit__gte=0),
+                name="currency_limit_deposit_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_withdraw_limit__isnull=True) | Q(daily_withdraw_limit__gte=0),
+                name="currency_limit_withdraw_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__isnull=True) | Q(min_amount__gt=0),
+                name="currency_limit_min_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__isnull=True)
+                | Q(max_amount__isnull=True)
+                | Q(max_amount__gte=models.F("min_amount")),
+                name="currency_limit_max_not_below_min",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} limits"
+
+
+class OperatorMembership(models.Model):
+    """Makes a Django user an operator of one tenant with one role.
+
+    An operator works for exactly one brand; platform superusers (is_superuser) see
+    every tenant without a membership.
+    """
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        FINANCE = "finance", "Finance"
+        ADMIN = "admin", "Admin"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_membership")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="operators")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} at {self.tenant.slug})"
+
+    @property
+    def can_act(self) -> bool:
+        """Finance and admin operators may decide on withdrawals; viewers only read."""
+        return self.role in {self.Role.FINANCE, self.Role.ADMIN}
+
+    @property
+    def can_edit_policy(self) -> bool:
+        return self.role == self.Role.ADMIN

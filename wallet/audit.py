@@ -1,0 +1,51 @@
+"""Writing the audit trail. Call inside the transaction of the change it records."""
+
+from django.db import transaction
+
+from wallet.context import client_ip_var, request_id_var
+from wallet.models import Actor, AuditEvent
+
+
+def record_event(
+    *,
+    tenant,
+    actor: Actor,
+    action: str,
+    target=None,
+    reason: str = "",
+    before: str = "",
+    after: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    """Append one audit event.
+
+    `tenant` is a Tenant, its id, or None for platform-level events; `target` is a
+    model instance (its class names the type).
+    """
+    return AuditEvent.objects.create(
+        tenant_id=getattr(tenant, "pk", tenant),
+        actor_type=actor.type,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label[:150],
+        action=action,
+        target_type=target_type_of(target),
+        target_id=str(target.pk) if target is not None else "",
+        reason=reason,
+        before_state=before or "",
+        after_state=after or "",
+        data=data or {},
+        request_id=request_id_var.get(),
+        ip=client_ip_var.get(),
+    )
+
+
+def record_refusal(**kwargs) -> AuditEvent:
+    """Audit a refused request in its own transaction: the refusal rolled back the rest."""
+    with transaction.atomic():
+        return record_event(**kwargs)
+
+
+def target_type_of(target) -> str:
+    if target is None:
+        return ""
+    return getattr(target, "TX_TYPE", None) or target._meta.model_name

@@ -1,0 +1,119 @@
+"""The double-entry ledger: journal entries and their postings.
+
+Sign convention: a posting adds its amount to its account. Player accounts hold what
+the casino owes the player, so a deposit posts +amount to the player's available
+account and -amount to the tenant's PSP clearing account. Every entry sums to zero
+(a deferred constraint trigger checks it at commit), so the clearing account of a
+tenant and currency is always minus the money its players hold.
+"""
+
+import pgtrigger
+from django.db import models
+from django.db.models import Q
+
+from wallet.money import CURRENCY_CHOICES
+
+
+class LedgerEvent(models.TextChoices):
+    DEPOSIT_COMPLETED = "deposit_completed", "Deposit completed"
+    WITHDRAW_REQUESTED = "withdraw_requested", "Withdrawal requested"
+    WITHDRAW_RELEASED = "withdraw_released", "Withdrawal released"
+    WITHDRAW_PAID = "withdraw_paid", "Withdrawal paid"
+
+
+class Account(models.TextChoices):
+    PLAYER_AVAILABLE = "player_available", "Player available"
+    PLAYER_HELD = "player_held", "Player held"
+    PSP_CLEARING = "psp_clearing", "Tenant PSP clearing"
+
+
+class JournalEntry(models.Model):
+    """One money event. (event type, source object) is unique: it happens at most once."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="journal_entries")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    event_type = models.CharField(max_length=32, choices=LedgerEvent.choices)
+    deposit = models.ForeignKey(
+        "wallet.Deposit", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    withdrawal = models.ForeignKey(
+        "wallet.Withdrawal", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "journal entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(deposit__isnull=False) & Q(withdrawal__isnull=True))
+                | (Q(deposit__isnull=True) & Q(withdrawal__isnull=False)),
+                name="journal_entry_has_one_source",
+            ),
+            models.UniqueConstraint(
+                fields=["event_type", "deposit"],
+                condition=Q(deposit__isnull=False),
+                name="journal_event_once_per_deposit",
+            ),
+            models.UniqueConstraint(
+                fields=["event_type", "withdrawal"],
+                condition=Q(withdrawal__isnull=False),
+                name="journal_event_once_per_withdrawal",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="journal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk}"
+
+
+class Posting(models.Model):
+    """One leg of a journal entry: an amount on one account.
+
+    Player accounts are identified by their wallet; the clearing account by the entry's
+    tenant and currency, so it has no wallet.
+    """
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    account = models.CharField(max_length=24, choices=Account.choices)
+    wallet = models.ForeignKey(
+        "wallet.Wallet", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    amount = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["wallet", "account"], name="posting_wallet_account")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_nonzero"),
+            models.CheckConstraint(
+                condition=(Q(account="psp_clearing") & Q(wallet__isnull=True))
+                | (Q(account__in=["player_available", "player_held"]) & Q(wallet__isnull=False)),
+                name="posting_wallet_matches_account",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="posting_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            # Checked at commit, once all legs of the entry are written.
+            pgtrigger.Trigger(
+                name="posting_entry_balances",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.After,
+                level=pgtrigger.Row,
+                timing=pgtrigger.Deferred,
+                func="""
+                    IF (SELECT COALESCE(SUM(amount), 0) FROM wallet_posting
+                        WHERE entry_id = NEW.entry_id) <> 0 THEN
+                        RAISE EXCEPTION 'journal entry % does not balance', NEW.entry_id
+                            USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NULL;
+                """,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount:+d}"

@@ -1,0 +1,205 @@
+"""Deposits and withdrawals, their state machines and their state history.
+
+The state fields are django-fsm `protected=True`: nothing but a transition method can
+change them, and only the service functions call transition methods, under a row lock.
+"""
+
+import secrets
+import uuid
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from wallet.money import CURRENCY_CHOICES, format_amount
+
+from .audit import ActorFields
+
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_reference(prefix: str) -> str:
+    """A short reference a player can read out to support, e.g. WD-7KQ2M9XHTC."""
+    return prefix + "-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+
+
+def new_deposit_reference() -> str:
+    return new_reference("DP")
+
+
+def new_withdrawal_reference() -> str:
+    return new_reference("WD")
+
+
+class DepositState(models.TextChoices):
+    CREATED = "created", "Created"
+    PENDING_PROVIDER = "pending_provider", "Pending at provider"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class WithdrawalState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELED = "canceled", "Canceled"
+    PAYOUT_PENDING = "payout_pending", "Payout pending"
+    PAYOUT_FAILED = "payout_failed", "Payout failed"
+    PAID = "paid", "Paid"
+
+
+class MoneyTransaction(FSMModelMixin, models.Model):
+    """Fields shared by deposits and withdrawals."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    player = models.ForeignKey("wallet.Player", on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey("wallet.Wallet", on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(help_text="Minor units of the currency.")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def amount_display(self) -> str:
+        return f"{format_amount(self.amount, self.currency)} {self.currency}"
+
+
+class Deposit(MoneyTransaction):
+    TX_TYPE = "deposit"
+
+    reference = models.CharField(max_length=16, unique=True, default=new_deposit_reference, editable=False)
+    state = FSMField(default=DepositState.CREATED, choices=DepositState.choices, protected=True)
+    provider = models.CharField(max_length=32, blank=True)
+    provider_reference = models.CharField(max_length=128, blank=True)
+    checkout_url = models.URLField(max_length=500, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["wallet", "created_at"], name="deposit_wallet_time"),
+            models.Index(fields=["tenant", "state", "created_at"], name="deposit_tenant_state_time"),
+            models.Index(fields=["player", "-created_at"], name="deposit_player_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="deposit_provider_reference_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @transition(field=state, source=DepositState.CREATED, target=DepositState.PENDING_PROVIDER)
+    def mark_pending(self):
+        """Handed to the provider; the player is at the checkout."""
+
+    @transition(field=state, source=DepositState.PENDING_PROVIDER, target=DepositState.COMPLETED)
+    def complete(self):
+        """The provider confirmed the money arrived."""
+
+    @transition(field=state, source=DepositState.PENDING_PROVIDER, target=DepositState.FAILED)
+    def fail(self):
+        """The provider reported the payment failed or was abandoned."""
+
+
+class Withdrawal(MoneyTransaction):
+    TX_TYPE = "withdrawal"
+
+    reference = models.CharField(max_length=16, unique=True, default=new_withdrawal_reference, editable=False)
+    state = FSMField(default=WithdrawalState.REQUESTED, choices=WithdrawalState.choices, protected=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["wallet", "created_at"], name="withdrawal_wallet_time"),
+            models.Index(fields=["tenant", "state", "created_at"], name="withdrawal_tenant_state_time"),
+            models.Index(fields=["player", "-created_at"], name="withdrawal_player_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @transition(field=state, source=WithdrawalState.REQUESTED, target=WithdrawalState.APPROVED)
+    def approve(self):
+        """An operator released the withdrawal for payout."""
+
+    @transition(
+        field=state,
+        source=[WithdrawalState.REQUESTED, WithdrawalState.PAYOUT_FAILED],
+        target=WithdrawalState.REJECTED,
+    )
+    def reject(self):
+        """An operator refused it; the held money goes back to available."""
+
+    @transition(field=state, source=WithdrawalState.REQUESTED, target=WithdrawalState.CANCELED)
+    def cancel(self):
+        """The player withdrew the request before review."""
+
+    @transition(field=state, source=WithdrawalState.APPROVED, target=WithdrawalState.PAYOUT_PENDING)
+    def start_payout(self):
+        """The first payout attempt was handed to the provider."""
+
+    @transition(field=state, source=WithdrawalState.APPROVED, target=WithdrawalState.PAID)
+    def mark_paid(self):
+        """An operator paid it outside the provider (manual payout)."""
+
+    @transition(field=state, source=WithdrawalState.PAYOUT_PENDING, target=WithdrawalState.PAID)
+    def confirm_payout(self):
+        """The provider reported the payout succeeded."""
+
+    @transition(field=state, source=WithdrawalState.PAYOUT_PENDING, target=WithdrawalState.PAYOUT_FAILED)
+    def fail_payout(self):
+        """The provider reported the payout failed; the money stays held."""
+
+    @transition(field=state, source=WithdrawalState.PAYOUT_FAILED, target=WithdrawalState.PAYOUT_PENDING)
+    def retry_payout(self):
+        """A new payout attempt was handed to the provider."""
+
+
+class StateTransition(ActorFields):
+    """One row per state change, written with the change: the object's timeline."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+
+class DepositTransition(StateTransition):
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="transitions")
+
+    class Meta(StateTransition.Meta):
+        triggers = [
+            pgtrigger.Protect(name="deposit_transition_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+
+class WithdrawalTransition(StateTransition):
+    withdrawal = models.ForeignKey(Withdrawal, on_delete=models.PROTECT, related_name="transitions")
+
+    class Meta(StateTransition.Meta):
+        triggers = [
+            pgtrigger.Protect(name="withdrawal_transition_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]

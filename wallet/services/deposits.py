@@ -1,0 +1,91 @@
+"""Deposit services: create, hand to the provider, complete, fail.
+
+Each is one database transaction holding the deposit's row lock (and the wallet's
+where money moves), writing state, ledger, history and audit together.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from wallet import limits
+from wallet.errors import PaymentLimitExceeded
+from wallet.ledger import post_money_event
+from wallet.models import Actor, Deposit, LedgerEvent, Player
+from wallet.transitions import apply_transition, record_creation
+
+from .common import (
+    audit_limit_refusal,
+    ensure_currency_allowed,
+    ensure_positive,
+    ensure_tenant_active,
+    lock_deposit,
+    lock_wallet_for_update,
+    lock_wallet_of,
+)
+
+
+def create_deposit(*, player: Player, amount: int, currency: str, actor: Actor, provider: str = "") -> Deposit:
+    """Open a deposit in `created`, reserving it against the daily deposit limit.
+
+    In-flight deposits count towards the limit, so parallel open deposits cannot
+    get around it.
+    """
+    tenant = player.tenant
+    ensure_positive(amount)
+    ensure_tenant_active(tenant)
+    ensure_currency_allowed(tenant, currency)
+    currency_limits = limits.currency_limits(tenant, currency)
+    limits.check_amount_bounds(currency_limits, amount, currency)
+    try:
+        with transaction.atomic():
+            wallet = lock_wallet_for_update(player, currency, create=True)
+            limits.check_daily_limit(
+                tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.DEPOSIT, amount=amount
+            )
+            deposit = Deposit.objects.create(
+                tenant=tenant, player=player, wallet=wallet, amount=amount, currency=currency, provider=provider
+            )
+            record_creation(deposit, actor=actor)
+            return deposit
+    except PaymentLimitExceeded as refusal:
+        audit_limit_refusal(refusal, player=player, actor=actor)
+        raise
+
+
+def mark_deposit_pending(deposit, *, actor: Actor, provider_reference: str = "", checkout_url: str = "") -> Deposit:
+    """The provider accepted the payment request; the player is sent to its checkout."""
+    with transaction.atomic():
+        deposit = lock_deposit(deposit)
+        if provider_reference:
+            deposit.provider_reference = provider_reference
+        if checkout_url:
+            deposit.checkout_url = checkout_url
+        apply_transition(
+            deposit,
+            "mark_pending",
+            actor=actor,
+            extra_fields=("provider_reference", "checkout_url"),
+            data={"provider_reference": provider_reference},
+        )
+        return deposit
+
+
+def complete_deposit(deposit, *, actor: Actor, reason: str = "") -> Deposit:
+    """Credit the player's available balance: the provider confirmed the payment."""
+    with transaction.atomic():
+        deposit = lock_deposit(deposit)
+        deposit.completed_at = timezone.now()
+        if apply_transition(deposit, "complete", actor=actor, reason=reason, extra_fields=("completed_at",)):
+            wallet = lock_wallet_of(deposit)
+            post_money_event(wallet=wallet, event_type=LedgerEvent.DEPOSIT_COMPLETED, source=deposit)
+        else:
+            deposit.refresh_from_db(fields=["completed_at"])
+        return deposit
+
+
+def fail_deposit(deposit, *, actor: Actor, reason: str = "") -> Deposit:
+    """The provider reported failure; nothing was credited, so no money moves."""
+    with transaction.atomic():
+        deposit = lock_deposit(deposit)
+        apply_transition(deposit, "fail", actor=actor, reason=reason)
+        return deposit

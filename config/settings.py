@@ -89,6 +89,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Server-side parameters let psycopg prepare the hot statements once per connection.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -18,6 +18,7 @@ from wallet.models import Actor, Withdrawal, WithdrawalState
 from wallet.services.common import ensure_reason, ensure_tenant_active, lock_withdrawal
 from wallet.services.withdrawals import settle_paid
 from wallet.transitions import apply_transition
+from wallet.unit_of_work import UnitOfWork, lock_row
 
 Status = PayoutAttempt.Status
 
@@ -81,16 +82,18 @@ def record_payout_succeeded(attempt, *, actor: Actor, provider_reference: str = 
                 return locked
             if locked.status == Status.FAILED:
                 raise _conflict(locked, reported=Status.SUCCEEDED)
-            withdrawal.paid_at = timezone.now()
+            uow = UnitOfWork()
             apply_transition(
+                uow,
                 withdrawal,
                 "confirm_payout",
                 actor=actor,
-                extra_fields=("paid_at",),
+                changes={"paid_at": uow.now},
                 data={"payout_attempt": str(locked.pk)},
             )
-            settle_paid(withdrawal)
-            _finish_attempt(locked, Status.SUCCEEDED, actor=actor, provider_reference=provider_reference)
+            settle_paid(uow, withdrawal)
+            _finish_attempt(uow, locked, Status.SUCCEEDED, actor=actor, provider_reference=provider_reference)
+            uow.flush()
             return locked
     except PayoutOutcomeConflict as conflict:
         _audit_conflict(attempt, conflict, actor=actor)
@@ -106,10 +109,14 @@ def record_payout_failed(attempt, *, actor: Actor, reason: str = "", provider_re
                 return locked
             if locked.status == Status.SUCCEEDED:
                 raise _conflict(locked, reported=Status.FAILED)
+            uow = UnitOfWork()
             apply_transition(
-                withdrawal, "fail_payout", actor=actor, reason=reason, data={"payout_attempt": str(locked.pk)}
+                uow, withdrawal, "fail_payout", actor=actor, reason=reason, data={"payout_attempt": str(locked.pk)}
             )
-            _finish_attempt(locked, Status.FAILED, actor=actor, provider_reference=provider_reference, reason=reason)
+            _finish_attempt(
+                uow, locked, Status.FAILED, actor=actor, provider_reference=provider_reference, reason=reason
+            )
+            uow.flush()
             return locked
     except PayoutOutcomeConflict as conflict:
         _audit_conflict(attempt, conflict, actor=actor)
@@ -122,7 +129,7 @@ def _lock_attempt(attempt) -> tuple[PayoutAttempt, Withdrawal]:
     if withdrawal_id is None:
         raise NotFound("No such payout attempt.")
     withdrawal = lock_withdrawal(withdrawal_id)
-    return PayoutAttempt.objects.select_for_update().get(pk=pk), withdrawal
+    return lock_row(PayoutAttempt, "id = %s", [pk]), withdrawal
 
 
 def _pending_attempt(withdrawal: Withdrawal) -> PayoutAttempt:
@@ -158,11 +165,11 @@ def _ensure_cooled_down(withdrawal: Withdrawal) -> None:
 def _open_attempt(
     withdrawal: Withdrawal, transition: str, *, actor: Actor, provider: str, reason: str
 ) -> PayoutAttempt:
+    uow = UnitOfWork()
     number = withdrawal.payout_attempts.count() + 1
-    attempt = PayoutAttempt.objects.create(
-        tenant_id=withdrawal.tenant_id, withdrawal=withdrawal, number=number, provider=provider
-    )
-    apply_transition(withdrawal, transition, actor=actor, reason=reason, data={"payout_attempt": str(attempt.pk)})
+    attempt = PayoutAttempt(tenant_id=withdrawal.tenant_id, withdrawal=withdrawal, number=number, provider=provider)
+    uow.insert(attempt)
+    apply_transition(uow, withdrawal, transition, actor=actor, reason=reason, data={"payout_attempt": str(attempt.pk)})
     record_event(
         tenant=withdrawal.tenant_id,
         actor=actor,
@@ -171,20 +178,22 @@ def _open_attempt(
         reason=reason,
         after=attempt.status,
         data={"withdrawal": str(withdrawal.pk), "number": number, "provider": provider},
+        uow=uow,
     )
+    uow.flush()
     return attempt
 
 
 def _finish_attempt(
-    attempt: PayoutAttempt, status: str, *, actor: Actor, provider_reference: str, reason: str = ""
+    uow: UnitOfWork, attempt: PayoutAttempt, status: str, *, actor: Actor, provider_reference: str, reason: str = ""
 ) -> None:
     before = attempt.status
     attempt.status = status
-    attempt.completed_at = timezone.now()
+    attempt.completed_at = uow.now
     attempt.failure_reason = reason if status == Status.FAILED else ""
     if provider_reference:
         attempt.provider_reference = provider_reference
-    attempt.save(update_fields=["status", "completed_at", "failure_reason", "provider_reference", "updated_at"])
+    uow.update(attempt, ("status", "completed_at", "failure_reason", "provider_reference"))
     record_event(
         tenant=attempt.tenant_id,
         actor=actor,
@@ -194,6 +203,7 @@ def _finish_attempt(
         before=before,
         after=status,
         data={"withdrawal": str(attempt.withdrawal_id), "provider_reference": attempt.provider_reference},
+        uow=uow,
     )
 
 

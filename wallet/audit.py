@@ -1,9 +1,10 @@
-"""Writing the audit trail. Call inside the transaction of the change it records."""
+"""Writing the audit trail, in the same transaction as the change it records."""
 
 from django.db import transaction
 
 from wallet.context import client_ip_var, request_id_var
 from wallet.models import Actor, AuditEvent
+from wallet.unit_of_work import UnitOfWork
 
 
 def record_event(
@@ -16,13 +17,15 @@ def record_event(
     before: str = "",
     after: str = "",
     data: dict | None = None,
+    uow: UnitOfWork | None = None,
 ) -> AuditEvent:
-    """Append one audit event.
+    """Append one audit event, with the current request id and client IP.
 
     `tenant` is a Tenant, its id, or None for platform-level events; `target` is a
-    model instance (its class names the type).
+    model instance (its class names the type). With a unit of work the row is sent
+    with the rest of the service's writes; without one it is written at once.
     """
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         tenant_id=getattr(tenant, "pk", tenant),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
@@ -37,6 +40,11 @@ def record_event(
         request_id=request_id_var.get(),
         ip=client_ip_var.get(),
     )
+    if uow is None:
+        event.save()
+    else:
+        uow.insert(event)
+    return event
 
 
 def record_refusal(**kwargs) -> AuditEvent:

@@ -6,7 +6,8 @@ with the tenant's PSP clearing account taking the other side where money enters 
 leaves the casino.
 """
 
-from wallet.models import Account, JournalEntry, LedgerEvent, Posting, Wallet
+from wallet.models import Account, LedgerEvent, Wallet
+from wallet.unit_of_work import UnitOfWork
 
 BALANCE_EFFECTS: dict[str, dict[str, int]] = {
     LedgerEvent.DEPOSIT_COMPLETED: {Account.PLAYER_AVAILABLE: +1, Account.PSP_CLEARING: -1},
@@ -15,42 +16,48 @@ BALANCE_EFFECTS: dict[str, dict[str, int]] = {
     LedgerEvent.WITHDRAW_PAID: {Account.PLAYER_HELD: -1, Account.PSP_CLEARING: +1},
 }
 
-_WALLET_FIELD = {Account.PLAYER_AVAILABLE: "balance_available", Account.PLAYER_HELD: "balance_held"}
+_PLAYER_ACCOUNTS = (Account.PLAYER_AVAILABLE, Account.PLAYER_HELD)
 
 
-def post_money_event(*, wallet: Wallet, event_type: str, source) -> JournalEntry:
-    """Write the journal entry and postings for `source` and update the locked wallet.
+def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork | None = None) -> None:
+    """Write the journal entry and postings for `source` and move the locked wallet.
 
     The caller holds the wallet's row lock. A second call for the same event and
     source violates a unique constraint: money events happen at most once. A wallet
     going below zero violates its CHECK constraint; callers check funds first so
-    players get INSUFFICIENT_FUNDS instead.
+    players get INSUFFICIENT_FUNDS instead. Without a unit of work the rows are
+    written at once.
     """
+    own_uow = uow is None
+    uow = uow or UnitOfWork()
     amount = source.amount
-    entry = JournalEntry.objects.create(
-        tenant_id=wallet.tenant_id,
-        currency=wallet.currency,
-        event_type=event_type,
-        deposit=source if source.TX_TYPE == "deposit" else None,
-        withdrawal=source if source.TX_TYPE == "withdrawal" else None,
+    entry = uow.add_step(
+        "INSERT INTO wallet_journalentry (tenant_id, currency, event_type, deposit_id, withdrawal_id, created_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+        [
+            wallet.tenant_id,
+            wallet.currency,
+            str(event_type),
+            source.pk if source.TX_TYPE == "deposit" else None,
+            source.pk if source.TX_TYPE == "withdrawal" else None,
+            uow.now,
+        ],
     )
-    postings = []
-    changed = []
+    legs, params = [], []
     for account, sign in BALANCE_EFFECTS[event_type].items():
-        is_player_account = account in _WALLET_FIELD
-        postings.append(
-            Posting(
-                entry=entry,
-                tenant_id=wallet.tenant_id,
-                account=account,
-                wallet=wallet if is_player_account else None,
-                amount=sign * amount,
-            )
-        )
-        if is_player_account:
-            field = _WALLET_FIELD[account]
-            setattr(wallet, field, getattr(wallet, field) + sign * amount)
-            changed.append(field)
-    Posting.objects.bulk_create(postings)
-    wallet.save(update_fields=[*changed, "updated_at"])
-    return entry
+        legs.append("(%s::varchar, %s::bigint, %s::bigint)")
+        params += [str(account), wallet.pk if account in _PLAYER_ACCOUNTS else None, sign * amount]
+    uow.add_step(
+        "INSERT INTO wallet_posting (entry_id, tenant_id, account, wallet_id, amount) "
+        f"SELECT {entry}.id, %s, leg.account, leg.wallet_id, leg.amount FROM {entry}, "
+        f"(VALUES {', '.join(legs)}) AS leg(account, wallet_id, amount)",
+        [wallet.tenant_id, *params],
+    )
+    effects = BALANCE_EFFECTS[event_type]
+    uow.change_balance(
+        wallet,
+        available=effects.get(Account.PLAYER_AVAILABLE, 0) * amount,
+        held=effects.get(Account.PLAYER_HELD, 0) * amount,
+    )
+    if own_uow:
+        uow.flush()

@@ -8,7 +8,7 @@ cannot both pass a limit that only one of them fits in.
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Sum
+from django.db import connection
 from django.utils import timezone
 
 from tenants.models import CurrencyLimit, Tenant
@@ -31,7 +31,12 @@ WITHDRAW = "withdraw"
 
 
 def currency_limits(tenant: Tenant, currency: str) -> CurrencyLimit | None:
-    return CurrencyLimit.objects.filter(policy__tenant=tenant, currency=currency).first()
+    rows = CurrencyLimit.objects.raw(
+        "SELECT cl.* FROM tenants_currencylimit cl JOIN tenants_paymentpolicy p ON p.id = cl.policy_id "
+        "WHERE p.tenant_id = %s AND cl.currency = %s",
+        [tenant.pk, currency],
+    )
+    return next(iter(rows), None)
 
 
 def local_day_bounds(tenant: Tenant, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -44,13 +49,16 @@ def local_day_bounds(tenant: Tenant, now: datetime | None = None) -> tuple[datet
 
 
 def used_today(wallet: Wallet, action: str, tenant: Tenant) -> int:
+    """Sum of today's counted amounts; served by the (wallet, created_at) index."""
     start, end = local_day_bounds(tenant)
-    if action == DEPOSIT:
-        rows = Deposit.objects.filter(state__in=DEPOSIT_STATES_COUNTED)
-    else:
-        rows = Withdrawal.objects.filter(state__in=WITHDRAWAL_STATES_COUNTED)
-    rows = rows.filter(wallet=wallet, created_at__gte=start, created_at__lt=end)
-    return rows.aggregate(total=Sum("amount"))["total"] or 0
+    model, states = (Deposit, DEPOSIT_STATES_COUNTED) if action == DEPOSIT else (Withdrawal, WITHDRAWAL_STATES_COUNTED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM(amount), 0) FROM {model._meta.db_table} "
+            "WHERE wallet_id = %s AND created_at >= %s AND created_at < %s AND state = ANY(%s)",
+            [wallet.pk, start, end, [str(state) for state in states]],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def check_amount_bounds(limits: CurrencyLimit | None, amount: int, currency: str) -> None:

@@ -10,6 +10,7 @@ from django_fsm import can_proceed
 from wallet.audit import record_event
 from wallet.errors import IllegalTransition
 from wallet.models import Actor, Deposit, DepositTransition, WithdrawalTransition
+from wallet.unit_of_work import UnitOfWork
 
 
 def transition_target(obj, name: str) -> str:
@@ -19,15 +20,20 @@ def transition_target(obj, name: str) -> str:
 
 
 def apply_transition(
+    uow: UnitOfWork,
     obj,
     name: str,
     *,
     actor: Actor,
     reason: str = "",
-    extra_fields: tuple[str, ...] = (),
+    changes: dict | None = None,
     data: dict | None = None,
 ) -> bool:
-    """Run transition `name` on the locked `obj`, save it, and write history and audit."""
+    """Run transition `name` on the locked `obj` and queue its row update, history and audit.
+
+    `changes` are further fields set on the row with the new state, only when the
+    transition happens.
+    """
     target = transition_target(obj, name)
     if obj.state == target:
         return False
@@ -36,18 +42,10 @@ def apply_transition(
         raise IllegalTransition(tx_type=obj.TX_TYPE, from_state=obj.state, to_state=target)
     from_state = obj.state
     method()
-    obj.save(update_fields=["state", "updated_at", *extra_fields])
-    history = DepositTransition if isinstance(obj, Deposit) else WithdrawalTransition
-    history.objects.create(
-        **{obj.TX_TYPE: obj},
-        tenant_id=obj.tenant_id,
-        from_state=from_state,
-        to_state=target,
-        reason=reason,
-        actor_type=actor.type,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label[:150],
-    )
+    for field, value in (changes or {}).items():
+        setattr(obj, field, value)
+    uow.update(obj, ("state", *(changes or {})))
+    _record_history(uow, obj, from_state=from_state, actor=actor, reason=reason)
     record_event(
         tenant=obj.tenant_id,
         actor=actor,
@@ -57,23 +55,15 @@ def apply_transition(
         before=from_state,
         after=target,
         data=data,
+        uow=uow,
     )
     return True
 
 
-def record_creation(obj, *, actor: Actor, reason: str = "", data: dict | None = None) -> None:
-    """The first timeline row of a new deposit or withdrawal (from the empty state)."""
-    history = DepositTransition if isinstance(obj, Deposit) else WithdrawalTransition
-    history.objects.create(
-        **{obj.TX_TYPE: obj},
-        tenant_id=obj.tenant_id,
-        from_state="",
-        to_state=obj.state,
-        reason=reason,
-        actor_type=actor.type,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label[:150],
-    )
+def record_creation(uow: UnitOfWork, obj, *, actor: Actor, reason: str = "", data: dict | None = None) -> None:
+    """Queue the INSERT of a new deposit or withdrawal with its first timeline row and audit event."""
+    uow.insert(obj)
+    _record_history(uow, obj, from_state="", actor=actor, reason=reason)
     record_event(
         tenant=obj.tenant_id,
         actor=actor,
@@ -82,4 +72,20 @@ def record_creation(obj, *, actor: Actor, reason: str = "", data: dict | None = 
         reason=reason,
         after=obj.state,
         data={"amount": obj.amount, "currency": obj.currency, **(data or {})},
+        uow=uow,
     )
+
+
+def _record_history(uow: UnitOfWork, obj, *, from_state: str, actor: Actor, reason: str) -> None:
+    history = DepositTransition if isinstance(obj, Deposit) else WithdrawalTransition
+    row = history(
+        tenant_id=obj.tenant_id,
+        from_state=from_state,
+        to_state=obj.state,
+        reason=reason,
+        actor_type=actor.type,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label[:150],
+    )
+    setattr(row, f"{obj.TX_TYPE}_id", obj.pk)
+    uow.insert(row)

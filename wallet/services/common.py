@@ -1,15 +1,22 @@
-"""Checks and row locks shared by the deposit and withdrawal services.
+"""Checks and row locks shared by the deposit, withdrawal and payout services.
 
 Lock order, everywhere: the transaction row (deposit or withdrawal), then its payout
 attempt, then the wallet. No service locks two wallets, so there is no cycle.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+import uuid
 
 from wallet.audit import record_refusal
-from wallet.errors import NotFound, PaymentLimitExceeded, ReviewReasonRequired, TenantSuspended, ValidationFailed
+from wallet.errors import (
+    NotFound,
+    PaymentLimitExceeded,
+    ReviewReasonRequired,
+    TenantSuspended,
+    ValidationFailed,
+)
 from wallet.models import Actor, Deposit, Player, Wallet, Withdrawal
 from wallet.models.audit import ActorType
+from wallet.unit_of_work import lock_row
 
 
 def ensure_tenant_active(tenant) -> None:
@@ -46,34 +53,37 @@ def lock_wallet_for_update(player: Player, currency: str, *, create: bool) -> Wa
     INSERT .. ON CONFLICT DO NOTHING makes concurrent first deposits safe: both
     insert-or-skip, then both wait for the same row lock.
     """
-    wallets = Wallet.objects.select_for_update()
-    wallet = wallets.filter(player=player, currency=currency).first()
+    wallet = lock_row(Wallet, "player_id = %s AND currency = %s", [player.pk, currency])
     if wallet is None and create:
         Wallet.objects.bulk_create(
             [Wallet(tenant_id=player.tenant_id, player=player, currency=currency)], ignore_conflicts=True
         )
-        wallet = wallets.get(player=player, currency=currency)
+        wallet = lock_row(Wallet, "player_id = %s AND currency = %s", [player.pk, currency])
     return wallet
 
 
 def lock_wallet_of(tx) -> Wallet:
-    return Wallet.objects.select_for_update().get(pk=tx.wallet_id)
+    return lock_row(Wallet, "id = %s", [tx.wallet_id])
 
 
 def lock_deposit(deposit) -> Deposit:
-    pk = getattr(deposit, "pk", deposit)
-    try:
-        return Deposit.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=pk)
-    except (Deposit.DoesNotExist, ValueError, DjangoValidationError):
-        raise NotFound("No such deposit.") from None
+    return _lock_transaction(Deposit, deposit, "No such deposit.")
 
 
 def lock_withdrawal(withdrawal) -> Withdrawal:
-    pk = getattr(withdrawal, "pk", withdrawal)
+    return _lock_transaction(Withdrawal, withdrawal, "No such withdrawal.")
+
+
+def _lock_transaction(model, obj_or_id, not_found: str):
+    pk = getattr(obj_or_id, "pk", obj_or_id)
     try:
-        return Withdrawal.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=pk)
-    except (Withdrawal.DoesNotExist, ValueError, DjangoValidationError):
-        raise NotFound("No such withdrawal.") from None
+        pk = pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk))
+    except ValueError:
+        raise NotFound(not_found) from None
+    row = lock_row(model, "id = %s", [pk])
+    if row is None:
+        raise NotFound(not_found)
+    return row
 
 
 def audit_limit_refusal(refusal: PaymentLimitExceeded, *, player: Player, actor: Actor) -> None:

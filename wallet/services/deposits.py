@@ -5,13 +5,13 @@ where money moves), writing state, ledger, history and audit together.
 """
 
 from django.db import transaction
-from django.utils import timezone
 
 from wallet import limits
 from wallet.errors import PaymentLimitExceeded
 from wallet.ledger import post_money_event
 from wallet.models import Actor, Deposit, LedgerEvent, Player
 from wallet.transitions import apply_transition, record_creation
+from wallet.unit_of_work import UnitOfWork
 
 from .common import (
     audit_limit_refusal,
@@ -42,10 +42,12 @@ def create_deposit(*, player: Player, amount: int, currency: str, actor: Actor, 
             limits.check_daily_limit(
                 tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.DEPOSIT, amount=amount
             )
-            deposit = Deposit.objects.create(
+            uow = UnitOfWork()
+            deposit = Deposit(
                 tenant=tenant, player=player, wallet=wallet, amount=amount, currency=currency, provider=provider
             )
-            record_creation(deposit, actor=actor)
+            record_creation(uow, deposit, actor=actor)
+            uow.flush()
             return deposit
     except PaymentLimitExceeded as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
@@ -54,19 +56,19 @@ def create_deposit(*, player: Player, amount: int, currency: str, actor: Actor, 
 
 def mark_deposit_pending(deposit, *, actor: Actor, provider_reference: str = "", checkout_url: str = "") -> Deposit:
     """The provider accepted the payment request; the player is sent to its checkout."""
+    changes = {"provider_reference": provider_reference, "checkout_url": checkout_url}
     with transaction.atomic():
         deposit = lock_deposit(deposit)
-        if provider_reference:
-            deposit.provider_reference = provider_reference
-        if checkout_url:
-            deposit.checkout_url = checkout_url
+        uow = UnitOfWork()
         apply_transition(
+            uow,
             deposit,
             "mark_pending",
             actor=actor,
-            extra_fields=("provider_reference", "checkout_url"),
+            changes={field: value for field, value in changes.items() if value},
             data={"provider_reference": provider_reference},
         )
+        uow.flush()
         return deposit
 
 
@@ -74,12 +76,11 @@ def complete_deposit(deposit, *, actor: Actor, reason: str = "") -> Deposit:
     """Credit the player's available balance: the provider confirmed the payment."""
     with transaction.atomic():
         deposit = lock_deposit(deposit)
-        deposit.completed_at = timezone.now()
-        if apply_transition(deposit, "complete", actor=actor, reason=reason, extra_fields=("completed_at",)):
+        uow = UnitOfWork()
+        if apply_transition(uow, deposit, "complete", actor=actor, reason=reason, changes={"completed_at": uow.now}):
             wallet = lock_wallet_of(deposit)
-            post_money_event(wallet=wallet, event_type=LedgerEvent.DEPOSIT_COMPLETED, source=deposit)
-        else:
-            deposit.refresh_from_db(fields=["completed_at"])
+            post_money_event(wallet=wallet, event_type=LedgerEvent.DEPOSIT_COMPLETED, source=deposit, uow=uow)
+        uow.flush()
         return deposit
 
 
@@ -87,5 +88,7 @@ def fail_deposit(deposit, *, actor: Actor, reason: str = "") -> Deposit:
     """The provider reported failure; nothing was credited, so no money moves."""
     with transaction.atomic():
         deposit = lock_deposit(deposit)
-        apply_transition(deposit, "fail", actor=actor, reason=reason)
+        uow = UnitOfWork()
+        apply_transition(uow, deposit, "fail", actor=actor, reason=reason)
+        uow.flush()
         return deposit

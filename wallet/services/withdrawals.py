@@ -6,7 +6,6 @@ lock, then the wallet's where money moves.
 """
 
 from django.db import transaction
-from django.utils import timezone
 
 from wallet import limits
 from wallet.errors import InsufficientFunds, PaymentLimitExceeded
@@ -14,6 +13,7 @@ from wallet.ledger import post_money_event
 from wallet.models import Actor, LedgerEvent, Player, Withdrawal, WithdrawalState
 from wallet.money import format_amount
 from wallet.transitions import apply_transition, record_creation
+from wallet.unit_of_work import UnitOfWork
 
 from .common import (
     audit_limit_refusal,
@@ -50,7 +50,8 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
             limits.check_daily_limit(
                 tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.WITHDRAW, amount=amount
             )
-            withdrawal = Withdrawal.objects.create(
+            uow = UnitOfWork()
+            withdrawal = Withdrawal(
                 tenant=tenant,
                 player=player,
                 wallet=wallet,
@@ -58,8 +59,9 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 currency=currency,
                 requested_by_id=actor.user_id,
             )
-            post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=withdrawal)
-            record_creation(withdrawal, actor=actor)
+            record_creation(uow, withdrawal, actor=actor)
+            post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=withdrawal, uow=uow)
+            uow.flush()
             return withdrawal
     except PaymentLimitExceeded as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
@@ -73,7 +75,9 @@ def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdra
         withdrawal = lock_withdrawal(withdrawal)
         if withdrawal.state != WithdrawalState.APPROVED:
             ensure_tenant_active(withdrawal.tenant)
-        apply_transition(withdrawal, "approve", actor=actor, reason=reason)
+        uow = UnitOfWork()
+        apply_transition(uow, withdrawal, "approve", actor=actor, reason=reason)
+        uow.flush()
         return withdrawal
 
 
@@ -82,8 +86,10 @@ def reject_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdraw
     reason = ensure_reason(actor, reason)
     with transaction.atomic():
         withdrawal = lock_withdrawal(withdrawal)
-        if apply_transition(withdrawal, "reject", actor=actor, reason=reason):
-            _release_held(withdrawal)
+        uow = UnitOfWork()
+        if apply_transition(uow, withdrawal, "reject", actor=actor, reason=reason):
+            _post(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)
+        uow.flush()
         return withdrawal
 
 
@@ -91,8 +97,10 @@ def cancel_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdraw
     """The player takes back a withdrawal still awaiting review."""
     with transaction.atomic():
         withdrawal = lock_withdrawal(withdrawal)
-        if apply_transition(withdrawal, "cancel", actor=actor, reason=reason):
-            _release_held(withdrawal)
+        uow = UnitOfWork()
+        if apply_transition(uow, withdrawal, "cancel", actor=actor, reason=reason):
+            _post(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)
+        uow.flush()
         return withdrawal
 
 
@@ -103,20 +111,18 @@ def mark_withdrawal_paid(withdrawal, *, actor: Actor, reason: str = "") -> Withd
         withdrawal = lock_withdrawal(withdrawal)
         if withdrawal.state != WithdrawalState.PAID:
             ensure_tenant_active(withdrawal.tenant)
-        withdrawal.paid_at = timezone.now()
-        if apply_transition(withdrawal, "mark_paid", actor=actor, reason=reason, extra_fields=("paid_at",)):
-            settle_paid(withdrawal)
-        else:
-            withdrawal.refresh_from_db(fields=["paid_at"])
+        uow = UnitOfWork()
+        if apply_transition(uow, withdrawal, "mark_paid", actor=actor, reason=reason, changes={"paid_at": uow.now}):
+            settle_paid(uow, withdrawal)
+        uow.flush()
         return withdrawal
 
 
-def settle_paid(withdrawal: Withdrawal) -> None:
+def settle_paid(uow: UnitOfWork, withdrawal: Withdrawal) -> None:
     """The ledger side of a paid withdrawal; the caller holds the withdrawal's lock."""
-    wallet = lock_wallet_of(withdrawal)
-    post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_PAID, source=withdrawal)
+    _post(uow, withdrawal, LedgerEvent.WITHDRAW_PAID)
 
 
-def _release_held(withdrawal: Withdrawal) -> None:
+def _post(uow: UnitOfWork, withdrawal: Withdrawal, event_type: str) -> None:
     wallet = lock_wallet_of(withdrawal)
-    post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_RELEASED, source=withdrawal)
+    post_money_event(wallet=wallet, event_type=event_type, source=withdrawal, uow=uow)

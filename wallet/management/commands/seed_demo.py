@@ -27,8 +27,18 @@ TENANTS = [
         "currencies": ["EUR", "USD"],
         "time_zone": "Europe/Malta",
         "limits": {
-            "EUR": dict(daily_deposit_limit=500_000, daily_withdraw_limit=200_000, min_amount=1_000, max_amount=500_000),
-            "USD": dict(daily_deposit_limit=500_000, daily_withdraw_limit=200_000, min_amount=1_000, max_amount=500_000),
+            "EUR": {
+                "daily_deposit_limit": 500_000,
+                "daily_withdraw_limit": 200_000,
+                "min_amount": 1_000,
+                "max_amount": 500_000,
+            },
+            "USD": {
+                "daily_deposit_limit": 500_000,
+                "daily_withdraw_limit": 200_000,
+                "min_amount": 1_000,
+                "max_amount": 500_000,
+            },
         },
         "players": ["alice", "bob", "carol"],
     },
@@ -38,8 +48,8 @@ TENANTS = [
         "currencies": ["TRY", "EUR"],
         "time_zone": "Europe/Istanbul",
         "limits": {
-            "TRY": dict(daily_deposit_limit=10_000_000, daily_withdraw_limit=5_000_000, min_amount=10_000),
-            "EUR": dict(daily_deposit_limit=300_000, daily_withdraw_limit=100_000, min_amount=1_000),
+            "TRY": {"daily_deposit_limit": 10_000_000, "daily_withdraw_limit": 5_000_000, "min_amount": 10_000},
+            "EUR": {"daily_deposit_limit": 300_000, "daily_withdraw_limit": 100_000, "min_amount": 1_000},
         },
         "players": ["deniz", "emre"],
     },
@@ -66,7 +76,9 @@ class Command(BaseCommand):
         for spec in TENANTS:
             with transaction.atomic():
                 tenant = self._tenant(spec)
-                operators = [self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES]
+                operators = [
+                    self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES
+                ]
                 players = [self._player(tenant, f"{spec['slug']}-{name}") for name in spec["players"]]
             for player in players:
                 self._history(player["object"], spec["currencies"][0])
@@ -109,7 +121,9 @@ class Command(BaseCommand):
 
     def _operator(self, tenant: Tenant, username: str, role: str) -> dict:
         account = self._user(username, staff=True)
-        OperatorMembership.objects.update_or_create(user=account.pop("object"), defaults={"tenant": tenant, "role": role})
+        OperatorMembership.objects.update_or_create(
+            user=account.pop("object"), defaults={"tenant": tenant, "role": role}
+        )
         return {**account, "role": role}
 
     def _player(self, tenant: Tenant, username: str) -> dict:

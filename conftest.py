@@ -5,6 +5,12 @@ import pytest
 from wallet.models import Actor
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Factories give every user a password; PBKDF2 would dominate the suite's runtime."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def system_actor():
     return Actor.system("tests")

@@ -5,9 +5,7 @@ import statistics
 import subprocess
 import time
 
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casino_payments_bench"
-)
+BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casino_payments_bench")
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "1,4").split(",")]
@@ -22,7 +20,9 @@ def use_bench_database() -> None:
 def psql(sql: str, db: str = "postgres") -> str:
     return subprocess.run(
         ["psql", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-d", db, "-Atc", sql],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -59,7 +59,7 @@ class Result:
         return percentile(self.latencies_ms, 99)
 
     def row(self) -> str:
-        return (f"{self.name:<34} {self.clients:>7} {self.rate:>10.1f} {self.p50:>9.2f} {self.p99:>9.2f}")
+        return f"{self.name:<34} {self.clients:>7} {self.rate:>10.1f} {self.p50:>9.2f} {self.p99:>9.2f}"
 
 
 HEADER = f"{'benchmark':<34} {'clients':>7} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9}"

@@ -15,16 +15,36 @@ def prepare(scale: int) -> None:
     recreate_database(DATABASE)
     subprocess.run(
         ["pgbench", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-i", "-q", "-s", str(scale), DATABASE],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
 
 def run(clients: int) -> Result:
     with tempfile.TemporaryDirectory() as logs:
         out = subprocess.run(
-            ["pgbench", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-c", str(clients),
-             "-j", str(clients), "-T", str(int(DURATION)), "-l", DATABASE],
-            check=True, capture_output=True, text=True, cwd=logs,
+            [
+                "pgbench",
+                "-h",
+                PG["host"],
+                "-p",
+                PG["port"],
+                "-U",
+                PG["user"],
+                "-c",
+                str(clients),
+                "-j",
+                str(clients),
+                "-T",
+                str(int(DURATION)),
+                "-l",
+                DATABASE,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=logs,
         ).stdout
         latencies = []
         for path in glob.glob(os.path.join(logs, "pgbench_log.*")):

@@ -12,8 +12,10 @@ from bench.common import BENCH_DATABASE_URL, CLIENTS, DURATION, HEADER, psql, re
 
 def main() -> int:
     print(f"Benchmarks: {DURATION:.0f} s per measurement, clients {CLIENTS}, {os.cpu_count()} cores")
-    print(f"PostgreSQL: {psql('select version()').split(' on ')[0]}; "
-          f"synchronous_commit={psql('show synchronous_commit')}, shared_buffers={psql('show shared_buffers')}")
+    print(
+        f"PostgreSQL: {psql('select version()').split(' on ')[0]}; "
+        f"synchronous_commit={psql('show synchronous_commit')}, shared_buffers={psql('show shared_buffers')}"
+    )
     pgbench.prepare(scale=max(max(CLIENTS), 1))
     baseline = {c: pgbench.run(c) for c in CLIENTS}
 

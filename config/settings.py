@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pgtrigger",
     "tenants",
     "wallet",
@@ -135,6 +136,50 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.api.auth.PlayerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "wallet.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+API_PLAYER_RATE = os.environ.get("API_PLAYER_RATE", "300/min")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Casino payments API",
+    "DESCRIPTION": (
+        "Player wallet API of the casino payments back office. Amounts are decimal strings "
+        "with an ISO 4217 currency; every error is RFC 9457 application/problem+json with a "
+        "stable `error_code`; every POST that creates or moves money needs an Idempotency-Key."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DepositStateEnum": "wallet.models.transactions.DepositState",
+        "WithdrawalStateEnum": "wallet.models.transactions.WithdrawalState",
+        "TransactionStateEnum": "wallet.api.serializers.ALL_STATES",
+        "CurrencyEnum": "wallet.money.CURRENCY_CODES",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "tokenAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Token <key>`; seed_demo --json prints demo tokens.",
+            }
+        }
+    },
+    "SECURITY": [{"tokenAuth": []}],
+}
 
 LOGGING = {
     "version": 1,

@@ -28,17 +28,24 @@ def start_payout(withdrawal, *, actor: Actor, provider: str = "") -> PayoutAttem
 
     Called again while that attempt is in flight, it returns the same attempt.
     """
-    with transaction.atomic():
-        withdrawal = lock_withdrawal(withdrawal)
-        if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
-            return _pending_attempt(withdrawal)
-        if withdrawal.state != WithdrawalState.APPROVED:
-            raise IllegalTransition(
-                tx_type=Withdrawal.TX_TYPE, from_state=withdrawal.state, to_state=WithdrawalState.PAYOUT_PENDING
-            )
-        ensure_tenant_active(withdrawal.tenant)
-        _ensure_attempts_left(withdrawal, actor=actor)
-        return _open_attempt(withdrawal, "start_payout", actor=actor, provider=provider, reason="")
+    try:
+        with transaction.atomic():
+            withdrawal = lock_withdrawal(withdrawal)
+            if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
+                return _pending_attempt(withdrawal)
+            if withdrawal.state != WithdrawalState.APPROVED:
+                raise IllegalTransition(
+                    tx_type=Withdrawal.TX_TYPE,
+                    from_state=withdrawal.state,
+                    to_state=WithdrawalState.PAYOUT_PENDING,
+                    detail=f"Only an approved withdrawal can start its payout; this one is {withdrawal.state}.",
+                )
+            ensure_tenant_active(withdrawal.tenant)
+            _ensure_attempts_left(withdrawal, actor=actor)
+            return _open_attempt(withdrawal, "start_payout", actor=actor, provider=provider, reason="")
+    except PayoutRetryLimitReached as refusal:
+        _audit_payout_refusal(withdrawal, refusal, actor=actor)
+        raise
 
 
 def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = "") -> PayoutAttempt:
@@ -62,15 +69,19 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
             _ensure_cooled_down(withdrawal)
             return _open_attempt(withdrawal, "retry_payout", actor=actor, provider=provider, reason=reason)
     except (PayoutRetryLimitReached, PayoutCooldownActive) as refusal:
-        record_refusal(
-            tenant=withdrawal.tenant_id,
-            actor=actor,
-            action="payout.retry_refused",
-            target=withdrawal,
-            reason=refusal.detail,
-            data={"error_code": refusal.error_code, **refusal.problem_fields()},
-        )
+        _audit_payout_refusal(withdrawal, refusal, actor=actor)
         raise
+
+
+def _audit_payout_refusal(withdrawal: Withdrawal, refusal, *, actor: Actor) -> None:
+    record_refusal(
+        tenant=withdrawal.tenant_id,
+        actor=actor,
+        action="payout.retry_refused",
+        target=withdrawal,
+        reason=refusal.detail,
+        data={"error_code": refusal.error_code, **refusal.problem_fields()},
+    )
 
 
 def record_payout_succeeded(attempt, *, actor: Actor, provider_reference: str = "") -> PayoutAttempt:

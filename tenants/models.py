@@ -5,6 +5,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -68,7 +69,9 @@ class PaymentPolicy(models.Model):
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="policy")
     payout_retry_limit = models.PositiveSmallIntegerField(
-        default=3, help_text="Most payout attempts one withdrawal may have, automatic or manual."
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Most payout attempts one withdrawal may have, automatic or manual (at least 1).",
     )
     payout_cooldown_seconds = models.PositiveIntegerField(
         default=60, help_text="Least time between two payout attempts of one withdrawal."
@@ -77,6 +80,9 @@ class PaymentPolicy(models.Model):
 
     class Meta:
         verbose_name_plural = "payment policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(payout_retry_limit__gte=1), name="policy_retry_limit_at_least_one"),
+        ]
 
     def __str__(self) -> str:
         return f"Payment policy of {self.tenant}"

@@ -43,21 +43,23 @@ def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork
             uow.now,
         ],
     )
-    legs, params = [], []
-    for account, sign in BALANCE_EFFECTS[event_type].items():
-        legs.append("(%s::varchar, %s::bigint, %s::bigint)")
-        params += [str(account), wallet.pk if account in _PLAYER_ACCOUNTS else None, sign * amount]
-    uow.add_step(
-        "INSERT INTO wallet_posting (entry_id, tenant_id, account, wallet_id, amount) "
-        f"SELECT {entry}.id, %s, leg.account, leg.wallet_id, leg.amount FROM {entry}, "
-        f"(VALUES {', '.join(legs)}) AS leg(account, wallet_id, amount)",
-        [wallet.tenant_id, *params],
-    )
     effects = BALANCE_EFFECTS[event_type]
     uow.change_balance(
         wallet,
         available=effects.get(Account.PLAYER_AVAILABLE, 0) * amount,
         held=effects.get(Account.PLAYER_HELD, 0) * amount,
+    )
+    balance_after = {Account.PLAYER_AVAILABLE: wallet.balance_available, Account.PLAYER_HELD: wallet.balance_held}
+    legs, params = [], []
+    for account, sign in effects.items():
+        legs.append("(%s::varchar, %s::bigint, %s::bigint, %s::bigint)")
+        is_player = account in _PLAYER_ACCOUNTS
+        params += [str(account), wallet.pk if is_player else None, sign * amount, balance_after.get(account)]
+    uow.add_step(
+        "INSERT INTO wallet_posting (entry_id, tenant_id, account, wallet_id, amount, balance_after) "
+        f"SELECT {entry}.id, %s, leg.account, leg.wallet_id, leg.amount, leg.balance_after FROM {entry}, "
+        f"(VALUES {', '.join(legs)}) AS leg(account, wallet_id, amount, balance_after)",
+        [wallet.tenant_id, *params],
     )
     if own_uow:
         uow.flush()

@@ -40,6 +40,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 CURRENCY_CHOICES = sorted((code, code) for code in CURRENCY_EXPONENTS)
+CURRENCY_CODES = sorted(CURRENCY_EXPONENTS)
 
 # The largest amount we accept in one transaction, in minor units: comfortably inside
 # a signed 64-bit column even after summing a day's transactions.

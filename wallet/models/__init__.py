@@ -1,4 +1,5 @@
 from .audit import Actor, AuditEvent
+from .idempotency import IdempotencyRecord
 from .ledger import Account, JournalEntry, LedgerEvent, Posting
 from .players import Player, Wallet
 from .transactions import (
@@ -15,6 +16,7 @@ __all__ = [
     "Actor",
     "AuditEvent",
     "Deposit",
+    "IdempotencyRecord",
     "DepositState",
     "DepositTransition",
     "JournalEntry",

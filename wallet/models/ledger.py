@@ -83,6 +83,9 @@ class Posting(models.Model):
         "wallet.Wallet", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
     )
     amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField(
+        null=True, blank=True, help_text="The player account's balance right after this posting (receipts)."
+    )
 
     class Meta:
         ordering = ["id"]

@@ -16,6 +16,7 @@ from wallet.errors import (
 )
 from wallet.models import Actor, Deposit, Player, Wallet, Withdrawal
 from wallet.models.audit import ActorType
+from wallet.money import MAX_MINOR_UNITS
 from wallet.unit_of_work import lock_row
 
 
@@ -37,6 +38,8 @@ def ensure_positive(amount: int) -> None:
         raise ValidationFailed(
             "Amount must be a positive whole number of minor units.", errors={"amount": ["Must be greater than zero."]}
         )
+    if amount > MAX_MINOR_UNITS:
+        raise ValidationFailed("Amount is too large.", errors={"amount": ["Amount is too large."]})
 
 
 def ensure_reason(actor: Actor, reason: str) -> str:

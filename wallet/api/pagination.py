@@ -1,0 +1,24 @@
+"""Keyset cursors for the transaction history: opaque, stable while rows are added."""
+
+import base64
+import uuid
+from datetime import datetime
+
+from rest_framework import serializers
+
+
+def encode_cursor(created_at: datetime, tx_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{tx_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, tx_id = raw.split("|")
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment, uuid.UUID(tx_id)
+    except (ValueError, UnicodeDecodeError):
+        raise serializers.ValidationError({"cursor": ["Not a cursor this API issued."]}) from None

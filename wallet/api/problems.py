@@ -1,0 +1,139 @@
+"""RFC 9457 problem+json for every error the API returns.
+
+`exception_handler` is DRF's hook; `not_found` and `server_error` cover errors that
+happen outside DRF (unknown URLs, crashes in middleware) for paths under /api/. A
+500 never carries a trace: it is logged with the request id, which the client gets.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from wallet.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# error_code -> (HTTP status, title). The codes are the public contract.
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "VALIDATION_ERROR": (400, "Invalid request"),
+    "IDEMPOTENCY_KEY_REQUIRED": (400, "Idempotency-Key header required"),
+    "REVIEW_REASON_REQUIRED": (400, "A reason is required"),
+    "AUTHENTICATION_REQUIRED": (401, "Authentication required"),
+    "WEBHOOK_SIGNATURE_INVALID": (401, "Webhook signature invalid"),
+    "PERMISSION_DENIED": (403, "Permission denied"),
+    "TENANT_SUSPENDED": (403, "Tenant suspended"),
+    "NOT_FOUND": (404, "Not found"),
+    "METHOD_NOT_ALLOWED": (405, "Method not allowed"),
+    "NOT_ACCEPTABLE": (406, "Not acceptable"),
+    "ILLEGAL_TRANSACTION_STATE_TRANSITION": (409, "Illegal state transition"),
+    "IDEMPOTENCY_REQUEST_IN_PROGRESS": (409, "A request with this Idempotency-Key is in progress"),
+    "PAYOUT_RETRY_LIMIT_REACHED": (409, "Payout retry limit reached"),
+    "PAYOUT_COOLDOWN_ACTIVE": (409, "Payout cooldown active"),
+    "PAYOUT_OUTCOME_CONFLICT": (409, "Conflicting payout outcome"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported media type"),
+    "INSUFFICIENT_FUNDS": (422, "Insufficient funds"),
+    "TENANT_PAYMENT_LIMIT_EXCEEDED": (422, "Payment limit exceeded"),
+    "IDEMPOTENCY_KEY_REUSED": (422, "Idempotency-Key reused with a different request"),
+    "RATE_LIMITED": (429, "Too many requests"),
+    "INTERNAL_ERROR": (500, "Internal error"),
+}
+
+
+def problem_type_uri(error_code: str) -> str:
+    return f"/api/v1/problems/{error_code.lower().replace('_', '-')}/"
+
+
+def problem_body(error_code: str, detail: str, *, status: int | None = None, title: str | None = None, **fields):
+    known_status, known_title = PROBLEM_TYPES.get(error_code, (status or 400, title or "Request refused"))
+    return {
+        "type": problem_type_uri(error_code),
+        "title": title or known_title,
+        "status": status or known_status,
+        "detail": str(detail),
+        "error_code": error_code,
+        **fields,
+    }
+
+
+def problem_response(error_code: str, detail: str, *, status: int | None = None, headers=None, **fields) -> Response:
+    body = problem_body(error_code, detail, status=status, **fields)
+    return Response(body, status=body["status"], headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _validation_errors(detail) -> dict:
+    """DRF's nested error detail as {field: [messages]}; non-field errors under "non_field_errors"."""
+    if isinstance(detail, dict):
+        return {str(k): _messages(v) for k, v in detail.items()}
+    return {"non_field_errors": _messages(detail)}
+
+
+def _messages(value) -> list[str]:
+    if isinstance(value, list):
+        return [m for item in value for m in _messages(item)]
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
+    return [str(value)]
+
+
+def exception_handler(exc, context):
+    """DRF exception handler: every error becomes problem+json with a stable error_code."""
+    request = context.get("request")
+    if isinstance(exc, DomainError):
+        return problem_response(exc.error_code, exc.detail, status=exc.status, **exc.problem_fields())
+    if isinstance(exc, drf.ValidationError):
+        return problem_response("VALIDATION_ERROR", "The request is not valid.", errors=_validation_errors(exc.detail))
+    if isinstance(exc, drf.ParseError):
+        return problem_response("VALIDATION_ERROR", f"The request body could not be parsed: {exc.detail}", errors={})
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        headers = {"WWW-Authenticate": 'Token realm="api"'}
+        return problem_response("AUTHENTICATION_REQUIRED", str(exc.detail), status=401, headers=headers)
+    if isinstance(exc, drf.PermissionDenied | DjangoPermissionDenied):
+        return problem_response("PERMISSION_DENIED", str(getattr(exc, "detail", "Permission denied.")))
+    if isinstance(exc, drf.NotFound | Http404):
+        return problem_response("NOT_FOUND", "Not found.")
+    if isinstance(exc, drf.MethodNotAllowed):
+        return problem_response("METHOD_NOT_ALLOWED", str(exc.detail))
+    if isinstance(exc, drf.NotAcceptable):
+        return problem_response("NOT_ACCEPTABLE", str(exc.detail))
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return problem_response("UNSUPPORTED_MEDIA_TYPE", str(exc.detail))
+    if isinstance(exc, drf.Throttled):
+        wait = int(exc.wait or 1)
+        return problem_response(
+            "RATE_LIMITED", "Too many requests; slow down.", headers={"Retry-After": str(wait)}, retry_after=wait
+        )
+    if isinstance(exc, drf.APIException):
+        return problem_response("VALIDATION_ERROR", str(exc.detail), status=exc.status_code)
+    request_id = getattr(request, "request_id", "") if request is not None else ""
+    log.exception("Unhandled error in %s (request %s)", getattr(request, "path", "?"), request_id)
+    return problem_response(
+        "INTERNAL_ERROR",
+        "Something went wrong on our side. Nothing was charged twice; retry safely.",
+        request_id=request_id,
+    )
+
+
+def _json_problem(error_code: str, detail: str, request) -> JsonResponse:
+    body = problem_body(error_code, detail, request_id=getattr(request, "request_id", ""))
+    return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return _json_problem("NOT_FOUND", "Not found.", request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return _json_problem("INTERNAL_ERROR", "Something went wrong on our side.", request)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)

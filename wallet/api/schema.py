@@ -1,0 +1,122 @@
+"""OpenAPI pieces shared by every operation: the problem body, error responses, headers."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from .problems import PROBLEM_CONTENT_TYPE
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details; `error_code` is stable, other members depend on it."""
+
+    type = serializers.CharField(help_text="URI of the problem type.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    error_code = serializers.CharField(help_text="Stable machine-readable code, e.g. INSUFFICIENT_FUNDS.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="VALIDATION_ERROR: messages per field.",
+    )
+    action = serializers.CharField(required=False, help_text="TENANT_PAYMENT_LIMIT_EXCEEDED: deposit or withdraw.")
+    limit = serializers.CharField(required=False)
+    used = serializers.CharField(required=False)
+    requested = serializers.CharField(required=False)
+    available = serializers.CharField(required=False)
+    currency = serializers.CharField(required=False)
+    from_state = serializers.CharField(required=False)
+    to_state = serializers.CharField(required=False)
+    tx_type = serializers.CharField(required=False)
+    retry_after = serializers.IntegerField(required=False)
+    request_id = serializers.CharField(required=False)
+
+
+def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:
+    return OpenApiResponse(response=ProblemSerializer, description=description, examples=list(examples))
+
+
+def problem_example(name: str, error_code: str, status: int, detail: str, **fields) -> OpenApiExample:
+    value = {
+        "type": f"/api/v1/problems/{error_code.lower().replace('_', '-')}/",
+        "title": name,
+        "status": status,
+        "detail": detail,
+        "error_code": error_code,
+        **fields,
+    }
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | None = None) -> dict:
+    """{(status, application/problem+json): problem} for the given statuses."""
+    descriptions = {
+        400: "Invalid request (VALIDATION_ERROR) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
+        401: "No or invalid token (AUTHENTICATION_REQUIRED).",
+        403: "Not a player (PERMISSION_DENIED) or the tenant is suspended (TENANT_SUSPENDED).",
+        404: "No such object for this player (NOT_FOUND); other players' and tenants' ids alike.",
+        405: "Method not allowed (METHOD_NOT_ALLOWED).",
+        406: "Only JSON is served (NOT_ACCEPTABLE).",
+        409: "Illegal state transition, or the same Idempotency-Key is still being processed.",
+        415: "Send application/json (UNSUPPORTED_MEDIA_TYPE).",
+        422: "Refused: insufficient funds, a tenant limit, or an Idempotency-Key reused for another request.",
+        429: "Too many requests from this player (RATE_LIMITED); see Retry-After.",
+        500: "Unexpected error (INTERNAL_ERROR); no trace is returned; retrying with the same key is safe.",
+    }
+    examples = examples or {}
+    return {
+        (status, PROBLEM_CONTENT_TYPE): problem(descriptions[status], *examples.get(status, [])) for status in statuses
+    }
+
+
+READ_ERRORS = (401, 403, 404, 405, 406, 429, 500)
+WRITE_ERRORS = (400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description=(
+        "A unique value (1-255 visible ASCII characters, e.g. a UUID) per intended operation. "
+        "Repeating it with the same request returns the first response with Idempotent-Replayed: true; "
+        "with a different request it is refused (422 IDEMPOTENCY_KEY_REUSED). Kept for 24 hours."
+    ),
+)
+
+LIMIT_EXCEEDED = problem_example(
+    "Daily limit exceeded",
+    "TENANT_PAYMENT_LIMIT_EXCEEDED",
+    422,
+    "The daily withdraw limit of 2000.00 EUR would be exceeded: 1900.00 EUR used today, 250.00 EUR requested.",
+    action="withdraw",
+    limit="2000.00",
+    used="1900.00",
+    requested="250.00",
+    currency="EUR",
+)
+INSUFFICIENT = problem_example(
+    "Insufficient funds",
+    "INSUFFICIENT_FUNDS",
+    422,
+    "Available balance is 10.00 EUR; 25.00 EUR was requested.",
+    available="10.00",
+    requested="25.00",
+    currency="EUR",
+)
+BAD_AMOUNT = problem_example(
+    "Invalid amount",
+    "VALIDATION_ERROR",
+    400,
+    "The request is not valid.",
+    errors={"amount": ["EUR amounts have at most 2 decimal places."]},
+)
+ILLEGAL = problem_example(
+    "Illegal transition",
+    "ILLEGAL_TRANSACTION_STATE_TRANSITION",
+    409,
+    "A withdrawal in state 'approved' cannot move to 'canceled'.",
+    from_state="approved",
+    to_state="canceled",
+    tx_type="withdrawal",
+)

@@ -1,0 +1,122 @@
+"""Player API representations. Amounts are decimal strings with their currency."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from wallet.models import DepositState, WithdrawalState
+from wallet.selectors import balance_after
+
+from .fields import AmountField, amount_in_minor_units, currency_field, money_text
+
+ALL_STATES = sorted({*DepositState.values, *WithdrawalState.values})
+
+
+class MoneyRequestSerializer(serializers.Serializer):
+    amount = AmountField()
+    currency = currency_field()
+
+    def validate(self, attrs):
+        attrs["amount_minor"] = amount_in_minor_units(attrs)
+        return attrs
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class WalletSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
+
+    def get_available(self, wallet) -> str:
+        return money_text(wallet.balance_available, wallet.currency)
+
+    def get_held(self, wallet) -> str:
+        return money_text(wallet.balance_held, wallet.currency)
+
+    def get_total(self, wallet) -> str:
+        return money_text(wallet.balance_total, wallet.currency)
+
+
+class WalletListSerializer(serializers.Serializer):
+    wallets = WalletSerializer(many=True)
+
+
+class TransactionSerializer(serializers.Serializer):
+    """Fields common to deposits and withdrawals."""
+
+    id = serializers.UUIDField()
+    type = serializers.SerializerMethodField()
+    reference = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    state = serializers.ChoiceField(choices=ALL_STATES)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_type(self, tx) -> str:
+        return tx.TX_TYPE
+
+    def get_amount(self, tx) -> str:
+        return money_text(tx.amount, tx.currency)
+
+
+class DepositSerializer(TransactionSerializer):
+    state = serializers.ChoiceField(choices=DepositState.choices)
+    checkout_url = serializers.SerializerMethodField()
+    provider_reference = serializers.SerializerMethodField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_checkout_url(self, deposit) -> str | None:
+        return deposit.checkout_url or None
+
+    def get_provider_reference(self, deposit) -> str | None:
+        return deposit.provider_reference or None
+
+
+class WithdrawalSerializer(TransactionSerializer):
+    state = serializers.ChoiceField(choices=WithdrawalState.choices)
+    paid_at = serializers.DateTimeField(allow_null=True)
+
+
+class TransactionPageSerializer(serializers.Serializer):
+    results = TransactionSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Cursor URL of the next (older) page, or null.")
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    state = serializers.CharField(source="to_state")
+    from_state = serializers.CharField(allow_blank=True)
+    at = serializers.DateTimeField(source="created_at")
+
+
+class BalanceSerializer(serializers.Serializer):
+    available = serializers.CharField()
+    held = serializers.CharField()
+
+
+class ReceiptSerializer(TransactionSerializer):
+    """A deposit or withdrawal as a receipt: its timeline and the balance it left."""
+
+    provider_reference = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    balance_after = serializers.SerializerMethodField()
+
+    def get_provider_reference(self, tx) -> str | None:
+        if tx.TX_TYPE == "deposit":
+            return tx.provider_reference or None
+        paid = tx.payout_attempts.filter(status="succeeded").values_list("provider_reference", flat=True).first()
+        return paid or None
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
+    def get_timeline(self, tx):
+        return TimelineEntrySerializer(tx.transitions.order_by("created_at", "id"), many=True).data
+
+    @extend_schema_field(BalanceSerializer(allow_null=True))
+    def get_balance_after(self, tx):
+        balances = balance_after(tx)
+        if balances is None:
+            return None
+        return {name: money_text(value, tx.currency) for name, value in balances.items()}

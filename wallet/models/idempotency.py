@@ -1,0 +1,43 @@
+"""Stored outcomes of POST requests that carried an Idempotency-Key."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+
+
+class IdempotencyRecord(models.Model):
+    """One (tenant, caller, operation, key): the request's fingerprint and, once done, its response.
+
+    While the first request runs, its transaction holds this row's lock; a duplicate
+    that cannot take the lock at once answers 409. A request that crashed leaves the
+    row unlocked and without a response, so a retry runs it again safely (the crash
+    rolled back everything the first attempt did).
+    """
+
+    TTL = timedelta(hours=24)
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    caller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    operation = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and canonical body.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, help_text="The exact bytes sent, so a replay is identical.")
+    response_content_type = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "caller", "operation", "key"], name="idempotency_key_scope")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key}"

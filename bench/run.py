@@ -1,4 +1,4 @@
-"""`make bench`: pgbench TPC-B and the service level in one run, with their ratios.
+"""`make bench`: pgbench TPC-B, the service level and the HTTP API in one run, with ratios.
 
 Environment: BENCH_SECONDS (default 10) per measurement, BENCH_CLIENTS (default "1,4").
 """
@@ -6,7 +6,7 @@ Environment: BENCH_SECONDS (default 10) per measurement, BENCH_CLIENTS (default 
 import os
 import sys
 
-from bench import pgbench, service_level
+from bench import http_api, pgbench, service_level
 from bench.common import BENCH_DATABASE_URL, CLIENTS, DURATION, HEADER, psql, recreate_database, use_bench_database
 
 
@@ -30,19 +30,41 @@ def main() -> int:
     player_ids = service_level.prepare(max(CLIENTS))
     service = {c: service_level.run(player_ids, c) for c in CLIENTS}
 
+    tokens = http_api.tokens_for(player_ids)
+    from django.db import connections
+
+    connections.close_all()
+    server = http_api.start_server()
+    try:
+        http = {c: http_api.run(tokens, c) for c in CLIENTS}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
     print()
     print(HEADER)
     for c in CLIENTS:
-        print(baseline[c].row())
-        print(service[c].row())
+        for result in (baseline[c], service[c], http[c]):
+            print(result.row())
     print()
     for c in CLIENTS:
-        ratio = service[c].rate / baseline[c].rate if baseline[c].rate else 0
-        print(f"service / pgbench at {c} client(s): {ratio:.2f}")
+        print(
+            f"at {c} client(s): service / pgbench {ratio(service[c], baseline[c]):.2f}, "
+            f"HTTP / service {ratio(http[c], service[c]):.2f}, HTTP / pgbench {ratio(http[c], baseline[c]):.2f}"
+            + (f", {http[c].failures} HTTP responses were not 201" if http[c].failures else "")
+        )
     goal = 4 if 4 in CLIENTS else max(CLIENTS)
-    ratio = service[goal].rate / baseline[goal].rate
-    print(f"goal: service level >= 0.40 x pgbench at {goal} clients: {'met' if ratio >= 0.40 else 'NOT met'}")
+    goals = [
+        ("service level >= 0.40 x pgbench", ratio(service[goal], baseline[goal]) >= 0.40),
+        ("HTTP >= 0.5 x service level", ratio(http[goal], service[goal]) >= 0.5),
+    ]
+    for name, met in goals:
+        print(f"goal at {goal} clients: {name}: {'met' if met else 'NOT met'}")
     return 0
+
+
+def ratio(a, b) -> float:
+    return a.rate / b.rate if b.rate else 0.0
 
 
 if __name__ == "__main__":

@@ -90,8 +90,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# Server-side parameters let psycopg prepare the hot statements once per connection.
-DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
+# Server-side parameters and prepared statements: psycopg prepares a statement after it
+# ran 5 times on a connection, so PostgreSQL parses and plans the hot ones once.
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+    prepare_threshold=int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")),
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -135,7 +139,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-idempotency-records": {"task": "wallet.expire_idempotency_records", "schedule": 15 * 60},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.api.auth.PlayerTokenAuthentication"],

@@ -1,9 +1,9 @@
 """Payout attempts: each is one request to the PSP to pay out a withdrawal."""
 
-import uuid
-
 from django.db import models
 from django.db.models import Q
+
+from wallet.ids import uuid7
 
 
 class PayoutAttempt(models.Model):
@@ -19,9 +19,11 @@ class PayoutAttempt(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
-    withdrawal = models.ForeignKey("wallet.Withdrawal", on_delete=models.PROTECT, related_name="payout_attempts")
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    withdrawal = models.ForeignKey(
+        "wallet.Withdrawal", on_delete=models.PROTECT, related_name="payout_attempts", db_index=False
+    )  # indexed by the unique (withdrawal, number)
     number = models.PositiveSmallIntegerField(help_text="1 for the first attempt of the withdrawal, then 2, 3 ...")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider = models.CharField(max_length=32, blank=True)

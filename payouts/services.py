@@ -17,8 +17,9 @@ from wallet.errors import IllegalTransition, NotFound, PayoutCooldownActive, Pay
 from wallet.models import Actor, Withdrawal, WithdrawalState
 from wallet.services.common import ensure_reason, ensure_tenant_active, lock_withdrawal
 from wallet.services.withdrawals import settle_paid
+from wallet.sql import lock_row
 from wallet.transitions import apply_transition
-from wallet.unit_of_work import UnitOfWork, lock_row
+from wallet.unit_of_work import UnitOfWork
 
 Status = PayoutAttempt.Status
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tenants.models import CurrencyLimit, Tenant
+from wallet import sql
 from wallet.errors import PaymentLimitExceeded, ValidationFailed
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 from wallet.money import format_amount
@@ -31,12 +32,14 @@ WITHDRAW = "withdraw"
 
 
 def currency_limits(tenant: Tenant, currency: str) -> CurrencyLimit | None:
-    rows = CurrencyLimit.objects.raw(
-        "SELECT cl.* FROM tenants_currencylimit cl JOIN tenants_paymentpolicy p ON p.id = cl.policy_id "
-        "WHERE p.tenant_id = %s AND cl.currency = %s",
-        [tenant.pk, currency],
-    )
-    return next(iter(rows), None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {sql.select_list(CurrencyLimit, 'cl')} FROM tenants_currencylimit cl "
+            "JOIN tenants_paymentpolicy p ON p.id = cl.policy_id WHERE p.tenant_id = %s AND cl.currency = %s",
+            [tenant.pk, currency],
+        )
+        row = cursor.fetchone()
+    return None if row is None else sql.instance_from(CurrencyLimit, row)
 
 
 def local_day_bounds(tenant: Tenant, now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -95,13 +95,3 @@ class UnitOfWork:
         self._steps.clear()
         with connection.cursor() as cursor:
             cursor.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
-
-
-def lock_row(model, where: str, params: list):
-    """SELECT .. FOR UPDATE one row of `model` as an instance, or None."""
-    fields = [f.attname for f in model._meta.concrete_fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} WHERE {where} FOR UPDATE", params)
-        row = cursor.fetchone()
-    return None if row is None else model.from_db("default", fields, row)

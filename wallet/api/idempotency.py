@@ -6,12 +6,11 @@ stored status and body with `Idempotent-Replayed: true` and does nothing; the sa
 with a different request is 422 IDEMPOTENCY_KEY_REUSED; a duplicate while the first
 is running is 409 IDEMPOTENCY_REQUEST_IN_PROGRESS; records expire after 24 hours.
 
-How: the record is inserted in its own statement (so duplicates see it), then the
-request runs in one transaction that holds the record's row lock, runs the service
-and stores the response (outcomes only: 2xx, 409 and 422; a request refused before
-acting, such as a 400, frees the key). A duplicate that cannot take the lock at once gets 409. A
-crash rolls back the service's work with the lock, and leaves the record without a
-response, so the retry runs the request again.
+How: one transaction takes a transaction-scoped advisory lock on the key (a twin that
+cannot take it at once gets 409), inserts or reads the key's record, runs the view
+and its service, and stores the response (outcomes only: 2xx, 409 and 422). A
+request refused before acting (a 400, say) or one that crashed rolls back, record
+and all, so the key is free and a retry runs the request again, exactly once.
 """
 
 import hashlib
@@ -19,7 +18,7 @@ import json
 import re
 from functools import wraps
 
-from django.db import OperationalError, transaction
+from django.db import connection, transaction
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import APIException
@@ -32,7 +31,6 @@ from wallet.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe accepts
-_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class IdempotencyKeyRequired(DomainError):
@@ -98,13 +96,10 @@ def fingerprint(request) -> str:
 def run_idempotently(request, *, tenant_id, caller_id, operation: str, handler, context) -> HttpResponse:
     key = request_key(request)
     digest = fingerprint(request)
-    scope = {"tenant_id": tenant_id, "caller_id": caller_id, "operation": operation, "key": key}
+    scope = (tenant_id, caller_id, operation, key)
     now = timezone.now()
-    IdempotencyRecord.objects.bulk_create(
-        [IdempotencyRecord(**scope, fingerprint=digest, created_at=now)], ignore_conflicts=True
-    )
     with transaction.atomic():
-        record = _lock(scope)
+        record = _claim(scope, digest, now)
         if record.created_at < now - IdempotencyRecord.TTL:
             _restart(record, digest, now)  # an expired key is a new key
         if record.fingerprint != digest:
@@ -114,38 +109,67 @@ def run_idempotently(request, *, tenant_id, caller_id, operation: str, handler, 
         if record.status == IdempotencyRecord.Status.COMPLETED:
             return _replay(record)
         response = _execute(handler, context)
-        if response.status_code >= 500:
+        if response.status_code >= 500 or not _is_outcome(response.status_code):
+            # Nothing to keep: roll back, so a new record disappears and the key stays free.
             transaction.set_rollback(True)
             return response
-        if not _is_outcome(response.status_code):
-            record.delete()  # refused before acting: the key stays free for a corrected request
-            return response
-        record.status = IdempotencyRecord.Status.COMPLETED
-        record.response_status = response.status_code
-        record.response_body = response.content.decode()
-        record.response_content_type = response["Content-Type"]
-        record.completed_at = timezone.now()
-        record.save(
-            update_fields=["status", "response_status", "response_body", "response_content_type", "completed_at"]
-        )
+        _complete(record, response)
         return response
 
 
-def _lock(scope: dict) -> IdempotencyRecord:
-    try:
-        return IdempotencyRecord.objects.select_for_update(nowait=True).get(**scope)
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-            raise IdempotencyRequestInProgress(
-                "The first request with this key is still being processed; retry shortly."
-            ) from None
-        raise
+_COLUMNS = "id, fingerprint, status, response_status, response_body, response_content_type, created_at"
+# One round trip: take the key's transaction-scoped advisory lock; only if it was free,
+# insert the record or read the one an earlier request left. The lock is released by
+# commit or rollback, and by PostgreSQL when a crashed process's connection goes away,
+# so a crash never leaves a key blocked.
+_CLAIM = f"""
+    WITH claim AS (SELECT pg_try_advisory_xact_lock(%s) AS got),
+    inserted AS (
+        INSERT INTO wallet_idempotencyrecord (tenant_id, caller_id, operation, key, fingerprint, status,
+                                              response_body, response_content_type, created_at)
+        SELECT %s, %s, %s, %s, %s, 'in_progress', '', '', %s FROM claim WHERE claim.got
+        ON CONFLICT (tenant_id, caller_id, operation, key) DO NOTHING
+        RETURNING {_COLUMNS})
+    SELECT claim.got, found.* FROM claim LEFT JOIN (
+        SELECT {_COLUMNS} FROM inserted
+        UNION ALL
+        SELECT {_COLUMNS} FROM wallet_idempotencyrecord
+        WHERE tenant_id = %s AND caller_id = %s AND operation = %s AND key = %s
+    ) AS found ON claim.got
+"""
+
+
+def _claim(scope: tuple, digest: str, now) -> IdempotencyRecord:
+    """Lock the key for this transaction and return its record, or answer 409 if a twin holds it."""
+    lock_id = int.from_bytes(hashlib.sha256(repr(scope).encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [lock_id, *scope, digest, now, *scope])
+        got, *row = cursor.fetchone()
+    if not got:
+        raise IdempotencyRequestInProgress("The first request with this key is still being processed; retry shortly.")
+    return IdempotencyRecord.from_db("default", _COLUMNS.split(", "), row)
 
 
 def _restart(record: IdempotencyRecord, digest: str, now) -> None:
-    record.fingerprint, record.created_at = digest, now
-    record.status, record.response_status, record.response_body = IdempotencyRecord.Status.IN_PROGRESS, None, ""
-    record.save()
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        fingerprint=digest,
+        created_at=now,
+        status=IdempotencyRecord.Status.IN_PROGRESS,
+        response_status=None,
+        response_body="",
+        response_content_type="",
+        completed_at=None,
+    )
+    record.fingerprint, record.created_at, record.status = digest, now, IdempotencyRecord.Status.IN_PROGRESS
+
+
+def _complete(record: IdempotencyRecord, response: HttpResponse) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE wallet_idempotencyrecord SET status = 'completed', response_status = %s, response_body = %s, "
+            "response_content_type = %s, completed_at = %s WHERE id = %s",
+            [response.status_code, response.content.decode(), response["Content-Type"], timezone.now(), record.pk],
+        )
 
 
 def _is_outcome(status: int) -> bool:

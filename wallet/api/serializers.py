@@ -11,6 +11,14 @@ from .fields import AmountField, amount_in_minor_units, currency_field, money_te
 ALL_STATES = sorted({*DepositState.values, *WithdrawalState.values})
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _iso(moment) -> str | None:
+    """Datetimes as DRF renders them: ISO 8601 in UTC with a Z."""
+    return None if moment is None else _DATETIME.to_representation(moment)
+
+
 class MoneyRequestSerializer(serializers.Serializer):
     amount = AmountField()
     currency = currency_field()
@@ -45,7 +53,12 @@ class WalletListSerializer(serializers.Serializer):
 
 
 class TransactionSerializer(serializers.Serializer):
-    """Fields common to deposits and withdrawals."""
+    """Fields common to deposits and withdrawals.
+
+    The declared fields describe the API (schema, docs); `to_representation` builds the
+    same dict directly, because instantiating DRF fields per response costs more than
+    the rest of the request's Python. A test checks both list the same keys.
+    """
 
     id = serializers.UUIDField()
     type = serializers.SerializerMethodField()
@@ -62,6 +75,22 @@ class TransactionSerializer(serializers.Serializer):
     def get_amount(self, tx) -> str:
         return money_text(tx.amount, tx.currency)
 
+    def to_representation(self, tx):
+        return {
+            "id": str(tx.id),
+            "type": tx.TX_TYPE,
+            "reference": tx.reference,
+            "amount": money_text(tx.amount, tx.currency),
+            "currency": tx.currency,
+            "state": str(tx.state),
+            "created_at": _iso(tx.created_at),
+            "updated_at": _iso(tx.updated_at),
+            **self.extra_representation(tx),
+        }
+
+    def extra_representation(self, tx) -> dict:
+        return {}
+
 
 class DepositSerializer(TransactionSerializer):
     state = serializers.ChoiceField(choices=DepositState.choices)
@@ -75,10 +104,20 @@ class DepositSerializer(TransactionSerializer):
     def get_provider_reference(self, deposit) -> str | None:
         return deposit.provider_reference or None
 
+    def extra_representation(self, deposit) -> dict:
+        return {
+            "checkout_url": deposit.checkout_url or None,
+            "provider_reference": deposit.provider_reference or None,
+            "completed_at": _iso(deposit.completed_at),
+        }
+
 
 class WithdrawalSerializer(TransactionSerializer):
     state = serializers.ChoiceField(choices=WithdrawalState.choices)
     paid_at = serializers.DateTimeField(allow_null=True)
+
+    def extra_representation(self, withdrawal) -> dict:
+        return {"paid_at": _iso(withdrawal.paid_at)}
 
 
 class TransactionPageSerializer(serializers.Serializer):
@@ -99,6 +138,13 @@ class BalanceSerializer(serializers.Serializer):
 
 class ReceiptSerializer(TransactionSerializer):
     """A deposit or withdrawal as a receipt: its timeline and the balance it left."""
+
+    def extra_representation(self, tx) -> dict:
+        return {
+            "provider_reference": self.get_provider_reference(tx),
+            "timeline": self.get_timeline(tx),
+            "balance_after": self.get_balance_after(tx),
+        }
 
     provider_reference = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()

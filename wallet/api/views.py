@@ -11,7 +11,7 @@ from wallet import selectors, services
 from wallet.models import Actor
 
 from . import schema
-from .auth import IsPlayer, PlayerRateThrottle, PlayerTokenAuthentication, player_of
+from .auth import IsPlayer, PlayerTokenAuthentication, player_of
 from .idempotency import idempotent
 from .pagination import decode_cursor, encode_cursor
 from .serializers import (
@@ -25,6 +25,7 @@ from .serializers import (
     WalletListSerializer,
     WithdrawalSerializer,
 )
+from .throttling import PlayerRateThrottle
 
 
 class PlayerAPIView(APIView):

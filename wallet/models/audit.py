@@ -46,7 +46,7 @@ class Actor:
 class ActorFields(models.Model):
     actor_type = models.CharField(max_length=16, choices=ActorType.choices)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     actor_label = models.CharField(max_length=150, blank=True)
 
@@ -65,7 +65,12 @@ class AuditEvent(ActorFields):
     """
 
     tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        "tenants.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        db_index=False,  # the (tenant, created_at) index serves it
     )
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=32, blank=True)
@@ -76,7 +81,7 @@ class AuditEvent(ActorFields):
     data = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

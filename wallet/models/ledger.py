@@ -30,14 +30,28 @@ class Account(models.TextChoices):
 class JournalEntry(models.Model):
     """One money event. (event type, source object) is unique: it happens at most once."""
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="journal_entries")
+    # The unique (source, event) constraints index the source keys; the busiest table
+    # carries no other index but its primary key.
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="journal_entries", db_index=False
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     event_type = models.CharField(max_length=32, choices=LedgerEvent.choices)
     deposit = models.ForeignKey(
-        "wallet.Deposit", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+        "wallet.Deposit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+        db_index=False,
     )
     withdrawal = models.ForeignKey(
-        "wallet.Withdrawal", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+        "wallet.Withdrawal",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -51,12 +65,12 @@ class JournalEntry(models.Model):
                 name="journal_entry_has_one_source",
             ),
             models.UniqueConstraint(
-                fields=["event_type", "deposit"],
+                fields=["deposit", "event_type"],
                 condition=Q(deposit__isnull=False),
                 name="journal_event_once_per_deposit",
             ),
             models.UniqueConstraint(
-                fields=["event_type", "withdrawal"],
+                fields=["withdrawal", "event_type"],
                 condition=Q(withdrawal__isnull=False),
                 name="journal_event_once_per_withdrawal",
             ),
@@ -77,10 +91,10 @@ class Posting(models.Model):
     """
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     account = models.CharField(max_length=24, choices=Account.choices)
     wallet = models.ForeignKey(
-        "wallet.Wallet", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+        "wallet.Wallet", null=True, blank=True, on_delete=models.PROTECT, related_name="postings", db_index=False
     )
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField(

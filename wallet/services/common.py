@@ -5,7 +5,12 @@ attempt, then the wallet. No service locks two wallets, so there is no cycle.
 """
 
 import uuid
+from functools import cache
 
+from django.db import connection
+
+from tenants.models import CurrencyLimit
+from wallet import limits, sql
 from wallet.audit import record_refusal
 from wallet.errors import (
     NotFound,
@@ -17,7 +22,7 @@ from wallet.errors import (
 from wallet.models import Actor, Deposit, Player, Wallet, Withdrawal
 from wallet.models.audit import ActorType
 from wallet.money import MAX_MINOR_UNITS
-from wallet.unit_of_work import lock_row
+from wallet.sql import lock_row
 
 
 def ensure_tenant_active(tenant) -> None:
@@ -50,19 +55,36 @@ def ensure_reason(actor: Actor, reason: str) -> str:
     return reason
 
 
-def lock_wallet_for_update(player: Player, currency: str, *, create: bool) -> Wallet | None:
-    """Lock the player's wallet in `currency`, creating it first if asked.
+@cache
+def _wallet_and_limits_query() -> str:
+    return (
+        f"SELECT {sql.select_list(Wallet, 'w')}, {sql.select_list(CurrencyLimit, 'cl')} FROM wallet_wallet w "
+        "LEFT JOIN tenants_paymentpolicy pp ON pp.tenant_id = w.tenant_id "
+        "LEFT JOIN tenants_currencylimit cl ON cl.policy_id = pp.id AND cl.currency = w.currency "
+        "WHERE w.player_id = %s AND w.currency = %s FOR UPDATE OF w"
+    )
 
-    INSERT .. ON CONFLICT DO NOTHING makes concurrent first deposits safe: both
-    insert-or-skip, then both wait for the same row lock.
+
+def lock_wallet_and_limits(
+    player: Player, currency: str, *, create: bool
+) -> tuple[Wallet | None, CurrencyLimit | None]:
+    """Lock the player's wallet in `currency` (creating it first if asked) and read its limits.
+
+    One round trip on the hot path. INSERT .. ON CONFLICT DO NOTHING makes concurrent
+    first deposits safe: both insert-or-skip, then both wait for the same row lock.
     """
-    wallet = lock_row(Wallet, "player_id = %s AND currency = %s", [player.pk, currency])
-    if wallet is None and create:
+    for attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(_wallet_and_limits_query(), [player.pk, currency])
+            row = cursor.fetchone()
+        if row is not None:
+            return sql.instance_from(Wallet, row), sql.instance_from(CurrencyLimit, row, sql.width(Wallet))
+        if not create or attempt:
+            break
         Wallet.objects.bulk_create(
             [Wallet(tenant_id=player.tenant_id, player=player, currency=currency)], ignore_conflicts=True
         )
-        wallet = lock_row(Wallet, "player_id = %s AND currency = %s", [player.pk, currency])
-    return wallet
+    return None, limits.currency_limits(player.tenant, currency)
 
 
 def lock_wallet_of(tx) -> Wallet:

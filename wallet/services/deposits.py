@@ -19,7 +19,7 @@ from .common import (
     ensure_positive,
     ensure_tenant_active,
     lock_deposit,
-    lock_wallet_for_update,
+    lock_wallet_and_limits,
     lock_wallet_of,
 )
 
@@ -34,11 +34,10 @@ def create_deposit(*, player: Player, amount: int, currency: str, actor: Actor, 
     ensure_positive(amount)
     ensure_tenant_active(tenant)
     ensure_currency_allowed(tenant, currency)
-    currency_limits = limits.currency_limits(tenant, currency)
-    limits.check_amount_bounds(currency_limits, amount, currency)
     try:
         with transaction.atomic():
-            wallet = lock_wallet_for_update(player, currency, create=True)
+            wallet, currency_limits = lock_wallet_and_limits(player, currency, create=True)
+            limits.check_amount_bounds(currency_limits, amount, currency)
             limits.check_daily_limit(
                 tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.DEPOSIT, amount=amount
             )

@@ -21,7 +21,7 @@ from .common import (
     ensure_positive,
     ensure_reason,
     ensure_tenant_active,
-    lock_wallet_for_update,
+    lock_wallet_and_limits,
     lock_wallet_of,
     lock_withdrawal,
 )
@@ -33,11 +33,10 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
     ensure_positive(amount)
     ensure_tenant_active(tenant)
     ensure_currency_allowed(tenant, currency)
-    currency_limits = limits.currency_limits(tenant, currency)
-    limits.check_amount_bounds(currency_limits, amount, currency)
     try:
         with transaction.atomic():
-            wallet = lock_wallet_for_update(player, currency, create=False)
+            wallet, currency_limits = lock_wallet_and_limits(player, currency, create=False)
+            limits.check_amount_bounds(currency_limits, amount, currency)
             available = wallet.balance_available if wallet else 0
             if amount > available:
                 raise InsufficientFunds(

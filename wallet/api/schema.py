@@ -120,3 +120,36 @@ ILLEGAL = problem_example(
     to_state="canceled",
     tx_type="withdrawal",
 )
+
+
+# OpenAPI links: how an operation's response feeds the next request (used by clients
+# and by stateful fuzzing). drf-spectacular has no decorator for them, so a
+# postprocessing hook adds them by operationId.
+LINKS = {
+    ("deposits_create", "201"): {
+        "GetDeposit": ("deposits_retrieve", {"deposit_id": "$response.body#/id"}),
+        "GetDepositReceipt": ("transactions_retrieve", {"transaction_id": "$response.body#/id"}),
+    },
+    ("withdrawals_create", "201"): {
+        "CancelWithdrawal": ("withdrawals_cancel", {"withdrawal_id": "$response.body#/id"}),
+        "GetWithdrawalReceipt": ("transactions_retrieve", {"transaction_id": "$response.body#/id"}),
+    },
+    ("withdrawals_cancel", "200"): {
+        "GetCanceledReceipt": ("transactions_retrieve", {"transaction_id": "$response.body#/id"}),
+    },
+}
+
+
+def add_links(result, generator, request, public):
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                links = LINKS.get((operation.get("operationId"), status))
+                if links:
+                    response["links"] = {
+                        name: {"operationId": target, "parameters": parameters}
+                        for name, (target, parameters) in links.items()
+                    }
+    return result

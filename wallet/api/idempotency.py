@@ -145,6 +145,12 @@ def _claim(scope: tuple, digest: str, now) -> IdempotencyRecord:
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM, [lock_id, *scope, digest, now, *scope])
         got, *row = cursor.fetchone()
+        if got and row[0] is None:
+            # A twin committed the record after this statement's snapshot was taken and then
+            # released the lock we took: the row exists but the statement could not see it.
+            # We hold the lock now, so a fresh statement (a fresh snapshot) reads it.
+            cursor.execute(_CLAIM, [lock_id, *scope, digest, now, *scope])
+            got, *row = cursor.fetchone()
     if not got:
         raise IdempotencyRequestInProgress("The first request with this key is still being processed; retry shortly.")
     return IdempotencyRecord.from_db("default", _COLUMNS.split(", "), row)

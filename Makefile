@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+SANDBOX_PSP_PORT ?= 8001
+export SANDBOX_PSP_URL ?= http://127.0.0.1:$(SANDBOX_PSP_PORT)
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: install services db migrate seed run test lint bench clean
@@ -30,8 +32,11 @@ seed: db
 run: seed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo
-	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/, Ctrl-C stops)"
-	$(BIN)/honcho start -f Procfile -p $(PORT)
+	@echo "Web:        http://127.0.0.1:$(PORT)/   (admin http://127.0.0.1:$(PORT)/admin/, API docs http://127.0.0.1:$(PORT)/api/docs/)"
+	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
+	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP). Ctrl-C stops them all."
+	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
+		$(BIN)/honcho start -f Procfile
 
 test: install services
 	$(BIN)/pytest

@@ -2,7 +2,13 @@
 
 import pytest
 
+from config.celery import app as celery_app
 from wallet.models import Actor
+
+# Follow-up work queued on commit (payout dispatch) runs inline in tests, unless a test
+# starts a real worker (payouts/tests/worker.py). Tenants from the factories have no
+# PSP account, so an approval does not pay out unless the test gives them one.
+celery_app.conf.task_always_eager = True
 
 
 @pytest.fixture(autouse=True)

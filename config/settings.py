@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "tenants",
     "wallet",
     "payouts",
+    "payouts.sandbox",
     "reconciliation",
 ]
 
@@ -55,7 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "wallet.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "wallet.locale_middleware.ConsoleLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -87,7 +88,9 @@ DATABASES = {
         env="DATABASE_URL",
         default="postgres://postgres@127.0.0.1:5432/casino_payments",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # A health check is one more round trip per request; off by default. A request that
+        # meets a dead connection fails cleanly (503) and is retried with its idempotency key.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }
 # Server-side parameters and prepared statements: psycopg prepares a statement after it
@@ -139,9 +142,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casino")
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-idempotency-records": {"task": "wallet.expire_idempotency_records", "schedule": 15 * 60},
+    "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
+    "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
 }
+
+# Payment service providers: name -> adapter class. Tenants pick one in ProviderAccount.
+PAYMENT_PROVIDERS = {"sandbox": "payouts.providers.sandbox.SandboxProvider"}
+PSP_TIMEOUT_SECONDS = float(os.environ.get("PSP_TIMEOUT_SECONDS", "5"))
+# A payout attempt with no outcome after this long is asked about by the poller.
+PAYOUT_POLL_AFTER_SECONDS = int(os.environ.get("PAYOUT_POLL_AFTER_SECONDS", "120"))
+# Deposits never completed at the PSP are closed as failed after this long.
+DEPOSIT_EXPIRY_SECONDS = int(os.environ.get("DEPOSIT_EXPIRY_SECONDS", str(24 * 3600)))
+SANDBOX_PSP_URL = os.environ.get("SANDBOX_PSP_URL", "http://127.0.0.1:8001")
+SANDBOX_PSP_RETRY_BASE_SECONDS = float(os.environ.get("SANDBOX_PSP_RETRY_BASE_SECONDS", "2"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.api.auth.PlayerTokenAuthentication"],

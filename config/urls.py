@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from payouts import urls as payout_urls
 from wallet.api import urls as player_api
 
 handler404 = "wallet.api.problems.not_found"
@@ -9,6 +10,7 @@ handler500 = "wallet.api.problems.server_error"
 
 api_v1 = [
     path("", include(player_api.urlpatterns)),
+    path("", include(payout_urls.urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -1,5 +1,6 @@
 """Payout attempts: each is one request to the PSP to pay out a withdrawal."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -20,7 +21,9 @@ class PayoutAttempt(models.Model):
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     withdrawal = models.ForeignKey(
         "wallet.Withdrawal", on_delete=models.PROTECT, related_name="payout_attempts", db_index=False
     )  # indexed by the unique (withdrawal, number)
@@ -29,8 +32,16 @@ class PayoutAttempt(models.Model):
     provider = models.CharField(max_length=32, blank=True)
     provider_reference = models.CharField(max_length=128, blank=True)
     failure_reason = models.TextField(blank=True)
+    dispatch_count = models.PositiveIntegerField(
+        default=0, help_text="Times this attempt was sent to the PSP (same idempotency key each time)."
+    )
+    outcome_unknown = models.BooleanField(
+        default=False, help_text="The last send timed out: ask the PSP before doing anything else."
+    )
+    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -52,3 +63,73 @@ class PayoutAttempt(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status != self.Status.PENDING
+
+
+class ProviderAccount(models.Model):
+    """A tenant's account at a PSP: which provider, how to reach it, how to check its webhooks.
+
+    Several webhook secrets may be active at once so they can be rotated without
+    dropping events: add the new one, switch the PSP over, then remove the old one.
+    """
+
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.PROTECT, related_name="provider_account")
+    provider = models.CharField(max_length=32, help_text="A name in settings.PAYMENT_PROVIDERS, e.g. sandbox.")
+    merchant_id = models.CharField(max_length=64, help_text="Our account id at the PSP.")
+    api_key = models.CharField(max_length=200, blank=True)
+    base_url = models.URLField(blank=True, help_text="The PSP's API; empty for the in-process sandbox.")
+    webhook_secrets = ArrayField(
+        models.CharField(max_length=200), default=list, help_text="Active Standard Webhooks secrets (whsec_...)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "merchant_id"], name="provider_account_unique_merchant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.merchant_id}"
+
+
+class WebhookEvent(models.Model):
+    """Every signed webhook we accepted, stored raw before it is applied.
+
+    (provider, event_id) is unique: a redelivered event is recognized before any row
+    lock is taken and acknowledged without effect.
+    """
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        NO_CHANGE = "no_change", "Already in that state"
+        STALE = "stale", "Out of order, ignored"
+        CONFLICT = "conflict", "Contradicts a recorded outcome"
+        UNKNOWN_OBJECT = "unknown_object", "No such object"
+        MISMATCH = "mismatch", "Amount or currency differ"
+        UNSUPPORTED = "unsupported", "Event type not handled"
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=200, help_text="The webhook-id header.")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    event_type = models.CharField(max_length=64, blank=True)
+    payload = models.TextField(help_text="The raw body, exactly as signed.")
+    signed_at = models.DateTimeField(help_text="The webhook-timestamp header.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome_detail = models.TextField(blank=True)
+    deposit = models.ForeignKey(
+        "wallet.Deposit", null=True, blank=True, on_delete=models.PROTECT, related_name="webhook_events"
+    )
+    payout_attempt = models.ForeignKey(
+        PayoutAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="webhook_events"
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once"),
+        ]
+        indexes = [models.Index(fields=["tenant", "-received_at"], name="webhook_tenant_time")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"

@@ -239,3 +239,48 @@ def _audit_conflict(attempt, conflict: PayoutOutcomeConflict, *, actor: Actor) -
         reason=conflict.detail,
         data={"error_code": conflict.error_code, **conflict.problem_fields()},
     )
+
+
+def mark_payout_sending(attempt, *, actor: Actor) -> PayoutAttempt | None:
+    """Note that the attempt is about to be sent to the PSP (commit before the call).
+
+    Until the PSP answers, the outcome is unknown: a crash or timeout after this point
+    means asking the PSP before anything else. Returns None if the attempt is no
+    longer pending (another worker finished it).
+    """
+    with transaction.atomic():
+        locked, _ = _lock_attempt(attempt)
+        if locked.status != Status.PENDING:
+            return None
+        locked.dispatch_count += 1
+        locked.dispatched_at = timezone.now()
+        locked.outcome_unknown = True
+        locked.save(update_fields=["dispatch_count", "dispatched_at", "outcome_unknown", "updated_at"])
+        record_event(
+            tenant=locked.tenant_id,
+            actor=actor,
+            action="payout_attempt.sent",
+            target=locked,
+            data={"withdrawal": str(locked.withdrawal_id), "dispatch": locked.dispatch_count},
+        )
+        return locked
+
+
+def mark_payout_accepted(attempt, *, actor: Actor, provider_reference: str = "") -> PayoutAttempt:
+    """The PSP has the payout and will report its outcome: no longer unknown."""
+    with transaction.atomic():
+        locked, _ = _lock_attempt(attempt)
+        if locked.status == Status.PENDING and (locked.outcome_unknown or provider_reference):
+            locked.outcome_unknown = False
+            locked.last_error = ""
+            if provider_reference:
+                locked.provider_reference = provider_reference
+            locked.save(update_fields=["outcome_unknown", "last_error", "provider_reference", "updated_at"])
+        return locked
+
+
+def note_payout_error(attempt, *, error: str) -> None:
+    """Keep the last transport error on the attempt for operators; changes no state."""
+    PayoutAttempt.objects.filter(pk=getattr(attempt, "pk", attempt)).update(
+        last_error=error[:1000], updated_at=timezone.now()
+    )

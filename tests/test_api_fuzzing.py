@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
+from payouts.tests.factories import ProviderAccountFactory
 from wallet.tests.factories import PlayerFactory, fund
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
@@ -49,6 +50,7 @@ def test_player_api_conforms_to_its_schema(live_server, settings, tmp_path):
     # given a funded player with a token, and no rate limit in the way of the fuzzer
     settings.API_PLAYER_RATE = "1000000/min"
     player = PlayerFactory(tenant__allowed_currencies=["EUR", "USD", "JPY"])
+    ProviderAccountFactory(tenant=player.tenant)
     fund(player, 10_000_000, "EUR")
     token = Token.objects.create(user=player.user).key
     # when schemathesis runs every operation, stateful links included

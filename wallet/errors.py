@@ -103,3 +103,11 @@ class ReviewReasonRequired(DomainError):
     error_code = "REVIEW_REASON_REQUIRED"
     status = 400
     title = "A reason is required"
+
+
+class ProviderNotConfigured(DomainError):
+    """The tenant's PSP cannot take the request now (unreachable, or none configured)."""
+
+    error_code = "PROVIDER_UNAVAILABLE"
+    status = 503
+    title = "Payment provider unavailable"

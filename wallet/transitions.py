@@ -5,6 +5,7 @@ in is a no-op (returns False, writes nothing); one the machine does not allow ra
 IllegalTransition with from_state, to_state and tx_type.
 """
 
+from django.utils import timezone
 from django_fsm import can_proceed
 
 from wallet.audit import record_event
@@ -78,14 +79,17 @@ def record_creation(uow: UnitOfWork, obj, *, actor: Actor, reason: str = "", dat
 
 def _record_history(uow: UnitOfWork, obj, *, from_state: str, actor: Actor, reason: str) -> None:
     history = DepositTransition if isinstance(obj, Deposit) else WithdrawalTransition
-    row = history(
-        tenant_id=obj.tenant_id,
-        from_state=from_state,
-        to_state=obj.state,
-        reason=reason,
-        actor_type=actor.type,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label[:150],
+    uow.insert_values(
+        history,
+        {
+            f"{obj.TX_TYPE}_id": obj.pk,
+            "tenant_id": obj.tenant_id,
+            "from_state": from_state,
+            "to_state": str(obj.state),
+            "reason": reason,
+            "actor_type": str(actor.type),
+            "actor_user_id": actor.user_id,
+            "actor_label": actor.label[:150],
+            "created_at": timezone.now(),
+        },
     )
-    setattr(row, f"{obj.TX_TYPE}_id", obj.pk)
-    uow.insert(row)

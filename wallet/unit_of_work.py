@@ -29,6 +29,15 @@ def _insert_plan(model, returning_id: bool) -> tuple[list, str]:
     return fields, f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks}){returning}"
 
 
+@cache
+def _values_plan(model, attnames: tuple[str, ...]) -> tuple[list, str]:
+    quote = connection.ops.quote_name
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_attname[name] for name in attnames]
+    columns = ", ".join(quote(f.column) for f in fields)
+    return fields, f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+
+
 class UnitOfWork:
     def __init__(self):
         self.now = timezone.now()
@@ -53,6 +62,16 @@ class UnitOfWork:
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
         return self.add_step(sql, values)
+
+    def insert_values(self, model, values: dict) -> str:
+        """Queue an INSERT from {attname: value} without building a model instance.
+
+        For append-only rows nobody reads back in the same call (history, audit):
+        Model.__init__ is a visible share of a payment's CPU.
+        """
+        fields, sql = _values_plan(model, tuple(values))
+        db = connections[DEFAULT_DB_ALIAS]
+        return self.add_step(sql, [f.get_db_prep_save(values[f.attname], db) for f in fields])
 
     def update(self, obj, fields: tuple[str, ...]) -> str:
         """Queue an UPDATE of `fields` of an existing row (auto_now fields refreshed)."""

@@ -51,25 +51,48 @@ class IdempotencyRequestInProgress(DomainError):
     title = "A request with this Idempotency-Key is in progress"
 
 
-def idempotent(operation: str):
-    """Decorate a DRF view method; the view's `idempotency_scope(request)` names tenant and caller."""
+def idempotent(operation: str, *, phased: bool = False):
+    """Decorate a DRF view method; the view's `idempotency_scope(request)` names tenant and caller.
+
+    phased=False (default): the view runs inside one transaction with the stored
+    response. phased=True: for views that must call a PSP between two commits; the view
+    gets an `IdempotentCall` (keyword `idempotency`) whose recovery point lets a retry
+    resume after a crash instead of starting over.
+    """
 
     def decorator(handler):
         @wraps(handler)
         def wrapper(view, request, *args, **kwargs):
             tenant_id, caller_id = view.idempotency_scope(request)
-            return run_idempotently(
+            run = run_phased if phased else run_idempotently
+            return run(
                 request,
                 tenant_id=tenant_id,
                 caller_id=caller_id,
                 operation=operation,
-                handler=lambda: handler(view, request, *args, **kwargs),
+                handler=lambda **extra: handler(view, request, *args, **kwargs, **extra),
                 context={"view": view, "request": request},
             )
 
         return wrapper
 
     return decorator
+
+
+class IdempotentCall:
+    """What a phased view knows about its key: where an earlier try of it got to."""
+
+    def __init__(self, record: "IdempotencyRecord"):
+        self.record = record
+
+    @property
+    def recovery_point(self) -> str:
+        return self.record.recovery_point
+
+    def save_recovery_point(self, value: str) -> None:
+        """Committed at once, so a retry after a crash resumes from here."""
+        IdempotencyRecord.objects.filter(pk=self.record.pk).update(recovery_point=value)
+        self.record.recovery_point = value
 
 
 def request_key(request) -> str:
@@ -100,14 +123,9 @@ def run_idempotently(request, *, tenant_id, caller_id, operation: str, handler, 
     now = timezone.now()
     with transaction.atomic():
         record = _claim(scope, digest, now)
-        if record.created_at < now - IdempotencyRecord.TTL:
-            _restart(record, digest, now)  # an expired key is a new key
-        if record.fingerprint != digest:
-            raise IdempotencyKeyReused(
-                f"This {HEADER} was already used for a different request; use a new key for a new operation."
-            )
-        if record.status == IdempotencyRecord.Status.COMPLETED:
-            return _replay(record)
+        earlier = _earlier_answer(record, digest, now)
+        if earlier is not None:
+            return earlier
         response = _execute(handler, context)
         if response.status_code >= 500 or not _is_outcome(response.status_code):
             # Nothing to keep: roll back, so a new record disappears and the key stays free.
@@ -117,7 +135,61 @@ def run_idempotently(request, *, tenant_id, caller_id, operation: str, handler, 
         return response
 
 
-_COLUMNS = "id, fingerprint, status, response_status, response_body, response_content_type, created_at"
+def run_phased(request, *, tenant_id, caller_id, operation: str, handler, context) -> HttpResponse:
+    """Idempotency for a view whose work spans several commits (e.g. create, call PSP, record).
+
+    A session-level advisory lock keeps twins out (409) for the whole request; the
+    view's own services commit as they go and the view saves a recovery point after
+    its first commit, so a retry after a crash resumes rather than repeats.
+    """
+    key = request_key(request)
+    digest = fingerprint(request)
+    scope = (tenant_id, caller_id, operation, key)
+    lock_id = _lock_id(scope)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        if not cursor.fetchone()[0]:
+            raise IdempotencyRequestInProgress(
+                "The first request with this key is still being processed; retry shortly."
+            )
+    try:
+        now = timezone.now()
+        record = _claim(scope, digest, now)
+        earlier = _earlier_answer(record, digest, now)
+        if earlier is not None:
+            return earlier
+        response = _execute(lambda: handler(idempotency=IdempotentCall(record)), context)
+        if response.status_code >= 500:
+            return response  # the record keeps its recovery point for the retry
+        if not _is_outcome(response.status_code):
+            # Refused before acting (the view checks before it creates anything): free the key.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        _complete(record, response)
+        return response
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+def _earlier_answer(record, digest: str, now) -> HttpResponse | None:
+    """A replay, a refusal for a reused key, or None when the request should run."""
+    if record.created_at < now - IdempotencyRecord.TTL:
+        _restart(record, digest, now)  # an expired key is a new key
+    if record.fingerprint != digest:
+        raise IdempotencyKeyReused(
+            f"This {HEADER} was already used for a different request; use a new key for a new operation."
+        )
+    if record.status == IdempotencyRecord.Status.COMPLETED:
+        return _replay(record)
+    return None
+
+
+def _lock_id(scope: tuple) -> int:
+    return int.from_bytes(hashlib.sha256(repr(scope).encode()).digest()[:8], "big", signed=True)
+
+
+_COLUMNS = "id, fingerprint, status, response_status, response_body, response_content_type, recovery_point, created_at"
 # One round trip: take the key's transaction-scoped advisory lock; only if it was free,
 # insert the record or read the one an earlier request left. The lock is released by
 # commit or rollback, and by PostgreSQL when a crashed process's connection goes away,
@@ -126,8 +198,8 @@ _CLAIM = f"""
     WITH claim AS (SELECT pg_try_advisory_xact_lock(%s) AS got),
     inserted AS (
         INSERT INTO wallet_idempotencyrecord (tenant_id, caller_id, operation, key, fingerprint, status,
-                                              response_body, response_content_type, created_at)
-        SELECT %s, %s, %s, %s, %s, 'in_progress', '', '', %s FROM claim WHERE claim.got
+                                              response_body, response_content_type, recovery_point, created_at)
+        SELECT %s, %s, %s, %s, %s, 'in_progress', '', '', '', %s FROM claim WHERE claim.got
         ON CONFLICT (tenant_id, caller_id, operation, key) DO NOTHING
         RETURNING {_COLUMNS})
     SELECT claim.got, found.* FROM claim LEFT JOIN (
@@ -141,7 +213,7 @@ _CLAIM = f"""
 
 def _claim(scope: tuple, digest: str, now) -> IdempotencyRecord:
     """Lock the key for this transaction and return its record, or answer 409 if a twin holds it."""
-    lock_id = int.from_bytes(hashlib.sha256(repr(scope).encode()).digest()[:8], "big", signed=True)
+    lock_id = _lock_id(scope)
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM, [lock_id, *scope, digest, now, *scope])
         got, *row = cursor.fetchone()
@@ -164,9 +236,11 @@ def _restart(record: IdempotencyRecord, digest: str, now) -> None:
         response_status=None,
         response_body="",
         response_content_type="",
+        recovery_point="",
         completed_at=None,
     )
     record.fingerprint, record.created_at, record.status = digest, now, IdempotencyRecord.Status.IN_PROGRESS
+    record.recovery_point = ""
 
 
 def _complete(record: IdempotencyRecord, response: HttpResponse) -> None:

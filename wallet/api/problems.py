@@ -41,6 +41,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "IDEMPOTENCY_KEY_REUSED": (422, "Idempotency-Key reused with a different request"),
     "RATE_LIMITED": (429, "Too many requests"),
     "INTERNAL_ERROR": (500, "Internal error"),
+    "PROVIDER_UNAVAILABLE": (503, "Payment provider unavailable"),
 }
 
 

@@ -30,6 +30,9 @@ class ProblemSerializer(serializers.Serializer):
     tx_type = serializers.CharField(required=False)
     retry_after = serializers.IntegerField(required=False)
     request_id = serializers.CharField(required=False)
+    deposit_id = serializers.CharField(
+        required=False, help_text="PROVIDER_UNAVAILABLE: the deposit kept for the retry."
+    )
 
 
 def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:
@@ -52,7 +55,8 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
     """{(status, application/problem+json): problem} for the given statuses."""
     descriptions = {
         400: "Invalid request (VALIDATION_ERROR) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
-        401: "No or invalid token (AUTHENTICATION_REQUIRED).",
+        401: "No or invalid token (AUTHENTICATION_REQUIRED), or a webhook signature that does not hold "
+        "(WEBHOOK_SIGNATURE_INVALID).",
         403: "Not a player (PERMISSION_DENIED) or the tenant is suspended (TENANT_SUSPENDED).",
         404: "No such object for this player (NOT_FOUND); other players' and tenants' ids alike.",
         405: "Method not allowed (METHOD_NOT_ALLOWED).",
@@ -62,6 +66,7 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         422: "Refused: insufficient funds, a tenant limit, or an Idempotency-Key reused for another request.",
         429: "Too many requests from this player (RATE_LIMITED); see Retry-After.",
         500: "Unexpected error (INTERNAL_ERROR); no trace is returned; retrying with the same key is safe.",
+        503: "The payment provider cannot be reached (PROVIDER_UNAVAILABLE); retry with the same key.",
     }
     examples = examples or {}
     return {

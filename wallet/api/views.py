@@ -7,7 +7,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from payouts.checkout import start_checkout
+from payouts.providers import ProviderError
+from payouts.selectors import has_provider, provider_name
 from wallet import selectors, services
+from wallet.errors import ProviderNotConfigured
+from wallet.ids import uuid7
 from wallet.models import Actor
 
 from . import schema
@@ -65,27 +70,48 @@ class DepositListView(PlayerAPIView):
     @extend_schema(
         operation_id="deposits_create",
         summary="Start a deposit",
-        description="Creates the deposit and returns where the player pays (`checkout_url`).",
+        description=(
+            "Creates the deposit, opens a checkout at the tenant's PSP and returns where the player pays "
+            "(`checkout_url`). The PSP's signed webhook later completes or fails it. If the PSP cannot be "
+            "reached the answer is 503 PROVIDER_UNAVAILABLE; retrying with the same Idempotency-Key resumes "
+            "the same deposit."
+        ),
         parameters=[schema.IDEMPOTENCY_KEY],
         request=MoneyRequestSerializer,
         responses={
             201: DepositSerializer,
             **schema.error_responses(
-                *schema.WRITE_ERRORS, examples={400: [schema.BAD_AMOUNT], 422: [schema.LIMIT_EXCEEDED]}
+                *schema.WRITE_ERRORS, 503, examples={400: [schema.BAD_AMOUNT], 422: [schema.LIMIT_EXCEEDED]}
             ),
         },
         tags=["player"],
     )
-    @idempotent("deposits.create")
-    def post(self, request):
+    @idempotent("deposits.create", phased=True)
+    def post(self, request, idempotency):
         payload = MoneyRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        if not has_provider(self.player.tenant):
+            raise ProviderNotConfigured("Deposits are not available for this casino right now.")
+        # The deposit id is chosen (and committed as the recovery point) before the
+        # deposit exists, so a retry after a crash finds the same deposit.
+        deposit_id = idempotency.recovery_point or str(uuid7())
+        if not idempotency.recovery_point:
+            idempotency.save_recovery_point(deposit_id)
         deposit = services.create_deposit(
             player=self.player,
             amount=payload.validated_data["amount_minor"],
             currency=payload.validated_data["currency"],
             actor=self.actor(),
+            provider=provider_name(self.player.tenant),
+            deposit_id=deposit_id,
         )
+        try:
+            deposit = start_checkout(deposit)
+        except ProviderError as error:
+            raise ProviderNotConfigured(
+                "The payment provider could not be reached; retry with the same Idempotency-Key.",
+                deposit_id=str(deposit.pk),
+            ) from error
         return Response(DepositSerializer(deposit).data, status=status.HTTP_201_CREATED)
 
 

@@ -46,7 +46,13 @@ class Actor:
 class ActorFields(models.Model):
     actor_type = models.CharField(max_length=16, choices=ActorType.choices)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # append-only history may outlive nothing it names; see docs/data-model.md
     )
     actor_label = models.CharField(max_length=150, blank=True)
 
@@ -71,6 +77,7 @@ class AuditEvent(ActorFields):
         on_delete=models.PROTECT,
         related_name="audit_events",
         db_index=False,  # the (tenant, created_at) index serves it
+        db_constraint=False,
     )
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=32, blank=True)

@@ -33,7 +33,7 @@ class JournalEntry(models.Model):
     # The unique (source, event) constraints index the source keys; the busiest table
     # carries no other index but its primary key.
     tenant = models.ForeignKey(
-        "tenants.Tenant", on_delete=models.PROTECT, related_name="journal_entries", db_index=False
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="journal_entries", db_index=False, db_constraint=False
     )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     event_type = models.CharField(max_length=32, choices=LedgerEvent.choices)
@@ -91,7 +91,9 @@ class Posting(models.Model):
     """
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     account = models.CharField(max_length=24, choices=Account.choices)
     wallet = models.ForeignKey(
         "wallet.Wallet", null=True, blank=True, on_delete=models.PROTECT, related_name="postings", db_index=False

@@ -5,6 +5,7 @@ change them, and only the service functions call transition methods, under a row
 """
 
 import secrets
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -53,9 +54,13 @@ class MoneyTransaction(FSMModelMixin, models.Model):
     """Fields shared by deposits and withdrawals."""
 
     # Foreign keys are covered by the composite indexes below; single-column FK
-    # indexes would only add write cost to every payment.
+    # indexes would only add write cost to every payment. The tenant reference is a
+    # denormalized copy of the wallet's (which the database does check), so it
+    # carries no constraint of its own: see docs/data-model.md.
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     player = models.ForeignKey("wallet.Player", on_delete=models.PROTECT, related_name="+", db_index=False)
     wallet = models.ForeignKey("wallet.Wallet", on_delete=models.PROTECT, related_name="+", db_index=False)
     amount = models.BigIntegerField(help_text="Minor units of the currency.")
@@ -120,7 +125,13 @@ class Withdrawal(MoneyTransaction):
     reference = models.CharField(max_length=16, default=new_withdrawal_reference, editable=False)
     state = FSMField(default=WithdrawalState.REQUESTED, choices=WithdrawalState.choices, protected=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     paid_at = models.DateTimeField(null=True, blank=True)
 
@@ -179,7 +190,9 @@ class Withdrawal(MoneyTransaction):
 class StateTransition(ActorFields):
     """One row per state change, written with the change: the object's timeline."""
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     from_state = models.CharField(max_length=32)
     to_state = models.CharField(max_length=32)
     reason = models.TextField(blank=True)

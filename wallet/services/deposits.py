@@ -24,12 +24,19 @@ from .common import (
 )
 
 
-def create_deposit(*, player: Player, amount: int, currency: str, actor: Actor, provider: str = "") -> Deposit:
+def create_deposit(
+    *, player: Player, amount: int, currency: str, actor: Actor, provider: str = "", deposit_id=None
+) -> Deposit:
     """Open a deposit in `created`, reserving it against the daily deposit limit.
 
     In-flight deposits count towards the limit, so parallel open deposits cannot
-    get around it.
+    get around it. With `deposit_id` (chosen by the caller before a crash could
+    happen), a second call returns the deposit the first one created.
     """
+    if deposit_id is not None:
+        existing = Deposit.objects.filter(pk=deposit_id, player=player).first()
+        if existing is not None:
+            return existing
     tenant = player.tenant
     ensure_positive(amount)
     ensure_tenant_active(tenant)
@@ -45,6 +52,8 @@ def create_deposit(*, player: Player, amount: int, currency: str, actor: Actor, 
             deposit = Deposit(
                 tenant=tenant, player=player, wallet=wallet, amount=amount, currency=currency, provider=provider
             )
+            if deposit_id is not None:
+                deposit.id = deposit_id
             record_creation(uow, deposit, actor=actor)
             uow.flush()
             return deposit

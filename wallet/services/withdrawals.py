@@ -75,7 +75,8 @@ def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdra
         if withdrawal.state != WithdrawalState.APPROVED:
             ensure_tenant_active(withdrawal.tenant)
         uow = UnitOfWork()
-        apply_transition(uow, withdrawal, "approve", actor=actor, reason=reason)
+        if apply_transition(uow, withdrawal, "approve", actor=actor, reason=reason):
+            transaction.on_commit(lambda: _enqueue_payout(withdrawal.pk))
         uow.flush()
         return withdrawal
 
@@ -115,6 +116,13 @@ def mark_withdrawal_paid(withdrawal, *, actor: Actor, reason: str = "") -> Withd
             settle_paid(uow, withdrawal)
         uow.flush()
         return withdrawal
+
+
+def _enqueue_payout(withdrawal_id) -> None:
+    """After the approval commits, the payout worker takes over (payouts.tasks)."""
+    from payouts.tasks import dispatch_payout
+
+    dispatch_payout.delay(str(withdrawal_id))
 
 
 def settle_paid(uow: UnitOfWork, withdrawal: Withdrawal) -> None:

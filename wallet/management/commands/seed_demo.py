@@ -7,12 +7,14 @@ tokens are the same every time, so scripts can rely on them.
 import json
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from payouts.services import record_payout_succeeded, start_payout
+from payouts.models import ProviderAccount
+from payouts.sandbox import engine as sandbox
 from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
 from wallet import services
 from wallet.models import Actor, Player, Wallet
@@ -73,9 +75,11 @@ class Command(BaseCommand):
     def handle(self, *args, json: bool = False, base_url: str = "", **options):
         summary = {"base_url": base_url, "admin_url": f"{base_url}/admin/", "tenants": []}
         summary["superuser"] = self._user("platform-admin", superuser=True)
+        summary["sandbox_psp_url"] = settings.SANDBOX_PSP_URL
         for spec in TENANTS:
             with transaction.atomic():
                 tenant = self._tenant(spec)
+                psp = self._psp_account(tenant, base_url)
                 operators = [
                     self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES
                 ]
@@ -88,6 +92,7 @@ class Command(BaseCommand):
                     "name": tenant.name,
                     "currencies": tenant.allowed_currencies,
                     "operators": operators,
+                    "psp": psp,
                     "players": [self._describe_player(p) for p in players],
                 }
             )
@@ -107,6 +112,33 @@ class Command(BaseCommand):
         for currency, amounts in spec["limits"].items():
             CurrencyLimit.objects.get_or_create(policy=policy, currency=currency, defaults=amounts)
         return tenant
+
+    def _psp_account(self, tenant: Tenant, base_url: str) -> dict:
+        """The tenant's account at the sandbox PSP service, and the PSP's side of it."""
+        merchant_id = f"demo-{tenant.slug}"
+        account = ProviderAccount.objects.filter(tenant=tenant).first()
+        secret = account.webhook_secrets[0] if account and account.webhook_secrets else sandbox.new_secret()
+        webhook_url = f"{base_url}/api/v1/webhooks/psp/sandbox/"
+        api_key = f"sk_demo_{tenant.slug}"
+        ProviderAccount.objects.update_or_create(
+            tenant=tenant,
+            defaults={
+                "provider": "sandbox",
+                "merchant_id": merchant_id,
+                "api_key": api_key,
+                "base_url": settings.SANDBOX_PSP_URL,
+                "webhook_secrets": [secret],
+            },
+        )
+        sandbox.register_merchant(merchant_id, api_key=api_key, signing_secret=secret, webhook_url=webhook_url)
+        return {
+            "provider": "sandbox",
+            "merchant_id": merchant_id,
+            "sandbox_url": settings.SANDBOX_PSP_URL,
+            "sandbox_api_key": api_key,
+            "webhook_url": webhook_url,
+            "webhook_signing_secret": secret,
+        }
 
     def _user(self, username: str, *, superuser: bool = False, staff: bool = False) -> dict:
         user_model = get_user_model()
@@ -150,8 +182,7 @@ class Command(BaseCommand):
 
         paid = services.request_withdrawal(player=player, amount=5_000 * scale, currency=currency, actor=me)
         services.approve_withdrawal(paid, actor=ops, reason="Demo history")
-        attempt = start_payout(paid, actor=ops, provider="sandbox")
-        record_payout_succeeded(attempt, actor=psp, provider_reference=f"seed-payout-{paid.reference}")
+        services.mark_withdrawal_paid(paid, actor=ops, reason="Paid by bank transfer (demo history)")
         canceled = services.request_withdrawal(player=player, amount=2_000 * scale, currency=currency, actor=me)
         services.cancel_withdrawal(canceled, actor=me, reason="Changed my mind")
         services.request_withdrawal(player=player, amount=12_000 * scale, currency=currency, actor=me)
@@ -173,6 +204,7 @@ class Command(BaseCommand):
         w(f"  platform superuser: {summary['superuser']['username']} / {DEMO_PASSWORD}")
         for tenant in summary["tenants"]:
             w(f"  {tenant['name']} ({tenant['slug']}):")
+            w(f"    PSP webhooks  {tenant['psp']['webhook_url']}  secret {tenant['psp']['webhook_signing_secret']}")
             for op in tenant["operators"]:
                 w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}")
             for player in tenant["players"]:

@@ -10,6 +10,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from payouts.tests.factories import ProviderAccountFactory
 from tenants.tests.factories import TenantFactory
 from wallet.tests.factories import PlayerFactory
 
@@ -47,7 +48,10 @@ def _fresh_throttle_history():
 
 @pytest.fixture
 def tenant():
-    return TenantFactory(allowed_currencies=["EUR", "USD", "JPY"])
+    """A casino with an account at the in-process sandbox PSP, so deposits open a checkout."""
+    tenant = TenantFactory(allowed_currencies=["EUR", "USD", "JPY"])
+    ProviderAccountFactory(tenant=tenant)
+    return tenant
 
 
 @pytest.fixture
@@ -70,4 +74,6 @@ def other_player(tenant):
 @pytest.fixture
 def foreign_player():
     """A player of another casino."""
-    return PlayerFactory(tenant=TenantFactory(allowed_currencies=["EUR", "USD"]))
+    foreign = TenantFactory(allowed_currencies=["EUR", "USD"])
+    ProviderAccountFactory(tenant=foreign)
+    return PlayerFactory(tenant=foreign)

@@ -11,29 +11,41 @@ from .helpers import assert_problem, balances, deposit_request, deposit_url
 pytestmark = pytest.mark.django_db
 
 
-def test_starting_a_deposit_creates_it_and_moves_no_money_yet(api, player):
+def test_starting_a_deposit_opens_a_checkout_and_moves_no_money_yet(api, player):
     # given a player with 10.00 EUR
     fund(player, 10_00)
     # when the player starts a deposit of 25.00 EUR
     response = deposit_request(api, "25.00", "EUR")
-    # then it is created, described with decimal strings, and nothing is credited before the provider confirms
+    # then it is handed to the PSP: pending with a checkout URL, and nothing is credited before the PSP confirms
     assert response.status_code == 201
     assert response["Content-Type"] == "application/json"
     assert "Idempotent-Replayed" not in response
     body = response.json()
-    assert (body["type"], body["amount"], body["currency"], body["state"]) == ("deposit", "25.00", "EUR", "created")
+    assert (body["type"], body["amount"], body["currency"], body["state"]) == (
+        "deposit",
+        "25.00",
+        "EUR",
+        "pending_provider",
+    )
     assert body["reference"].startswith("DP-")
-    assert "checkout_url" in body  # null until a provider is wired in; then where the player pays
-    assert body["checkout_url"] is None or body["checkout_url"].startswith("http")
-    assert body["provider_reference"] is None and body["completed_at"] is None
+    assert body["checkout_url"].startswith("http") and body["provider_reference"].startswith("pay_")
+    assert body["completed_at"] is None
     stored = Deposit.objects.get(pk=body["id"])
-    assert (stored.player_id, stored.amount, stored.currency, stored.state) == (player.pk, 25_00, "EUR", "created")
-    assert stored.reference == body["reference"]
+    assert (stored.player_id, stored.amount, stored.currency, stored.state) == (
+        player.pk,
+        25_00,
+        "EUR",
+        "pending_provider",
+    )
+    assert (stored.reference, stored.checkout_url) == (body["reference"], body["checkout_url"])
     assert balances(player) == (10_00, 0)
     assert not JournalEntry.objects.filter(deposit=stored).exists()
-    # and the creation is in the timeline and the audit trail, attributed to the player and this request
-    assert list(DepositTransition.objects.filter(deposit=stored).values_list("from_state", "to_state")) == [
-        ("", "created")
+    # and both steps are in the timeline, and the creation in the audit trail, attributed to the player and request
+    assert list(
+        DepositTransition.objects.filter(deposit=stored).order_by("id").values_list("from_state", "to_state")
+    ) == [
+        ("", "created"),
+        ("created", "pending_provider"),
     ]
     event = AuditEvent.objects.get(action="deposit.created", target_id=str(stored.pk))
     assert (event.actor_type, event.actor_user_id, event.tenant_id) == ("player", player.user_id, player.tenant_id)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from wallet.models import AuditEvent, Deposit, IdempotencyRecord, JournalEntry, Withdrawal
-from wallet.services import complete_deposit, mark_deposit_pending
+from wallet.services import complete_deposit
 from wallet.tests.builders import PSP, set_limits, withdrawal_in_state
 from wallet.tests.factories import fund
 from wallet.tests.invariants import expect_no_change
@@ -114,12 +114,11 @@ def test_the_replay_is_the_first_answer_even_after_the_object_changed(api, playe
     # given a deposit created with a key, which the provider then completed
     first = deposit_request(api, "25.00", key="dep-1")
     opened = Deposit.objects.get(pk=first.json()["id"])
-    mark_deposit_pending(opened, actor=PSP, provider_reference="psp-1")
     complete_deposit(opened, actor=PSP)
-    # when the request is repeated, then the original answer ("created") is replayed
+    # when the request is repeated, then the original answer ("pending_provider") is replayed
     again = deposit_request(api, "25.00", key="dep-1")
     assert_replay_of(again, first)
-    assert again.json()["state"] == "created"
+    assert again.json()["state"] == "pending_provider"
 
 
 def test_key_order_and_spacing_do_not_make_a_different_request(api):

@@ -1,0 +1,115 @@
+"""Sending payouts to the PSP: claim under lock, commit, call, record the answer.
+
+Each step that changes state is a service call with its own transaction; the PSP is
+called between them, never while a row lock is held. The attempt's id is the PSP
+idempotency key, so sending it again (a retried task, a worker killed mid-call)
+cannot pay twice. Once an attempt was sent, nothing happens to it before the PSP is
+asked what became of it: an unknown outcome is never answered with a new attempt.
+"""
+
+import logging
+
+from django.db import transaction
+
+from payouts import services
+from payouts.models import PayoutAttempt, ProviderAccount
+from payouts.providers import PayoutStatus, ProviderRejected, provider_for
+from tenants.selectors import payment_policy
+from wallet.errors import DomainError, PayoutCooldownActive
+from wallet.models import Actor, Withdrawal, WithdrawalState
+
+log = logging.getLogger(__name__)
+
+DISPATCHER = Actor.system("payout-dispatcher")
+
+
+def dispatch_payout(withdrawal_id) -> str:
+    """Move one withdrawal's payout forward; returns what happened (for logs and tests).
+
+    ProviderUnavailable and ProviderTimeout propagate: the task retries with backoff,
+    and the next run asks the PSP before sending anything.
+    """
+    withdrawal = Withdrawal.objects.select_related("tenant").get(pk=withdrawal_id)
+    account = ProviderAccount.objects.filter(tenant_id=withdrawal.tenant_id).first()
+    if account is None:
+        return "no provider account: pay it manually"
+    attempt = _claim(withdrawal, account)
+    if attempt is None:
+        return f"nothing to send ({withdrawal.state})"
+    provider = provider_for(account)
+    key = str(attempt.pk)
+    if attempt.dispatch_count:
+        known = provider.fetch_payout(idempotency_key=key)
+        if known.status != PayoutStatus.NOT_FOUND:
+            return record_status(attempt, known, actor=Actor.psp(provider.name))
+    attempt = services.mark_payout_sending(attempt, actor=DISPATCHER)
+    if attempt is None:
+        return "attempt already finished"
+    try:
+        answer = provider.create_payout(
+            idempotency_key=key, amount=withdrawal.amount, currency=withdrawal.currency, reference=withdrawal.reference
+        )
+    except ProviderRejected as refusal:
+        services.record_payout_failed(attempt, actor=Actor.psp(provider.name), reason=f"Refused by the PSP: {refusal}")
+        return "rejected by the PSP"
+    except Exception as error:
+        services.note_payout_error(attempt, error=f"{type(error).__name__}: {error}")
+        raise
+    return record_status(attempt, answer, actor=Actor.psp(provider.name))
+
+
+def _claim(withdrawal: Withdrawal, account: ProviderAccount) -> PayoutAttempt | None:
+    """The attempt to send: a new one for an approved withdrawal, or the one in flight."""
+    if withdrawal.state == WithdrawalState.APPROVED:
+        try:
+            return services.start_payout(withdrawal, actor=DISPATCHER, provider=account.provider)
+        except DomainError as refusal:  # suspended tenant, retry limit: an operator decides
+            log.warning("Payout of %s not started: %s", withdrawal.reference, refusal)
+            return None
+    if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
+        return withdrawal.payout_attempts.filter(status=PayoutAttempt.Status.PENDING).first()
+    return None
+
+
+def record_status(attempt: PayoutAttempt, status: PayoutStatus, *, actor: Actor) -> str:
+    """Apply what the PSP said about an attempt (from its API answer or a status poll)."""
+    if status.status == PayoutStatus.SUCCEEDED:
+        services.record_payout_succeeded(attempt, actor=actor, provider_reference=status.provider_reference)
+        return "paid"
+    if status.status == PayoutStatus.FAILED:
+        services.record_payout_failed(
+            attempt,
+            actor=actor,
+            reason=status.reason or "Failed at the PSP",
+            provider_reference=status.provider_reference,
+        )
+        schedule_automatic_retry(attempt.withdrawal_id)
+        return "failed"
+    services.mark_payout_accepted(attempt, actor=actor, provider_reference=status.provider_reference)
+    return "accepted, outcome to follow"
+
+
+def schedule_automatic_retry(withdrawal_id) -> None:
+    """After a failed payout, try again once the cooldown has passed, if attempts remain."""
+    withdrawal = Withdrawal.objects.select_related("tenant").get(pk=withdrawal_id)
+    policy = payment_policy(withdrawal.tenant)
+    if withdrawal.payout_attempts.count() >= policy.payout_retry_limit:
+        return  # the operator decides: reject (release the money) or pay by hand
+
+    def enqueue():
+        from payouts.tasks import retry_failed_payout
+
+        retry_failed_payout.apply_async((str(withdrawal_id),), countdown=max(policy.payout_cooldown_seconds, 1))
+
+    transaction.on_commit(enqueue)
+
+
+def retry_failed(withdrawal_id) -> str:
+    """The automatic retry: a new attempt (bounded by limit and cooldown), then send it."""
+    try:
+        services.retry_payout(withdrawal_id, actor=Actor.system("automatic-retry"))
+    except PayoutCooldownActive as wait:
+        raise wait
+    except DomainError as refusal:
+        return f"not retried: {refusal.detail}"
+    return dispatch_payout(withdrawal_id)

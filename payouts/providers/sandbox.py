@@ -1,0 +1,130 @@
+"""Adapter for the sandbox PSP: over HTTP when the account has a base_url, else in-process.
+
+In-process mode calls the sandbox engine directly (tests, single-process demos); it
+keeps the same contract, including steered latency turning into timeouts.
+"""
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+
+from . import standard_webhooks
+from .base import (
+    PaymentSession,
+    PayoutStatus,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+    WebhookMessage,
+)
+
+IN_PROCESS_CHECKOUT_BASE = "http://sandbox-psp.invalid"
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(self, account):
+        self.account = account
+        self.timeout = getattr(settings, "PSP_TIMEOUT_SECONDS", 5.0)
+
+    # -- contract -------------------------------------------------------------------
+
+    def create_payment(self, *, reference: str, amount: int, currency: str) -> PaymentSession:
+        if self.account.base_url:
+            body = self._http("POST", "/v1/payments", {"reference": reference, "amount": amount, "currency": currency})
+            return PaymentSession(provider_reference=body["payment_id"], checkout_url=body["checkout_url"])
+        from payouts.sandbox import engine
+
+        payment = engine.create_payment(self._merchant(), reference=reference, amount=amount, currency=currency)
+        return PaymentSession(payment.id, engine.checkout_url(payment, IN_PROCESS_CHECKOUT_BASE))
+
+    def create_payout(self, *, idempotency_key: str, amount: int, currency: str, reference: str) -> PayoutStatus:
+        if self.account.base_url:
+            body = self._http(
+                "POST",
+                "/v1/payouts",
+                {"amount": amount, "currency": currency, "reference": reference},
+                headers={"Idempotency-Key": idempotency_key},
+            )
+            return PayoutStatus(body["status"], body.get("payout_id", ""), body.get("reason", ""))
+        from payouts.sandbox import engine
+
+        merchant = self._merchant()
+        try:
+            payout = engine.create_payout(
+                merchant, idempotency_key=idempotency_key, amount=amount, currency=currency, reference=reference
+            )
+        except engine.SandboxUnavailable as error:
+            raise ProviderUnavailable(str(error)) from None
+        self._in_process_latency(merchant)
+        return PayoutStatus(PayoutStatus.PENDING, payout.id)
+
+    def fetch_payout(self, *, idempotency_key: str) -> PayoutStatus:
+        if self.account.base_url:
+            try:
+                body = self._http("GET", f"/v1/payouts/{urllib.request.quote(idempotency_key)}")
+            except ProviderRejected as error:
+                if getattr(error, "status", None) == 404:
+                    return PayoutStatus(PayoutStatus.NOT_FOUND)
+                raise
+            return PayoutStatus(body["status"], body.get("payout_id", ""), body.get("reason", ""))
+        from payouts.sandbox import engine
+
+        merchant = self._merchant()
+        if merchant.payout_behavior == "unavailable":
+            raise ProviderUnavailable("The sandbox PSP is steered to be unavailable.")
+        payout = engine.fetch_payout(merchant, idempotency_key)
+        self._in_process_latency(merchant)
+        if payout is None:
+            return PayoutStatus(PayoutStatus.NOT_FOUND)
+        return PayoutStatus(payout.status, payout.id, payout.reason)
+
+    def verify_webhook(self, *, headers: dict, body: bytes) -> WebhookMessage:
+        return standard_webhooks.verify(self.account.webhook_secrets, headers, body)
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _merchant(self):
+        from payouts.sandbox.models import SandboxMerchant
+
+        return SandboxMerchant.objects.get(merchant_id=self.account.merchant_id)
+
+    def _in_process_latency(self, merchant) -> None:
+        """Steered latency: longer than our timeout means we never hear the answer."""
+        if merchant.latency_ms / 1000 >= self.timeout:
+            raise ProviderTimeout(f"No answer within {self.timeout} s")
+        if merchant.latency_ms:
+            time.sleep(merchant.latency_ms / 1000)
+
+    def _http(self, method: str, path: str, payload: dict | None = None, headers: dict | None = None) -> dict:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(  # noqa: S310 - base_url is operator configuration
+            self.account.base_url.rstrip("/") + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self.account.api_key}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            if error.code >= 500 or error.code == 429:
+                raise ProviderUnavailable(f"PSP answered {error.code}") from None
+            rejected = ProviderRejected(f"PSP refused with {error.code}: {error.read()[:200]!r}")
+            rejected.status = error.code
+            raise rejected from None
+        except TimeoutError as error:
+            raise ProviderTimeout(f"No answer within {self.timeout} s") from error
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, TimeoutError | socket.timeout):
+                raise ProviderTimeout(f"No answer within {self.timeout} s") from error
+            raise ProviderUnavailable(f"PSP unreachable: {error.reason}") from error

@@ -1,0 +1,266 @@
+"""What the sandbox PSP does: payments with a hosted checkout, payouts, signed webhooks.
+
+Used two ways: in-process by `SandboxProvider` (tests), and behind the sandbox HTTP
+service (`manage.py run_sandbox_psp`, started by `make run`). Outcomes can be steered
+per merchant (see `Behavior`) so every path of the product can be reached.
+"""
+
+import base64
+import json
+import secrets
+import urllib.error
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from .models import Behavior, SandboxDelivery, SandboxMerchant, SandboxPayment, SandboxPayout
+
+MAX_DELIVERY_ATTEMPTS = 10
+
+
+class SandboxUnavailable(Exception):
+    """The sandbox pretends to be down (behavior 'unavailable'): nothing was created."""
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def register_merchant(merchant_id: str, *, api_key: str, signing_secret: str, webhook_url: str) -> SandboxMerchant:
+    merchant, _ = SandboxMerchant.objects.update_or_create(
+        merchant_id=merchant_id,
+        defaults={"api_key": api_key, "signing_secret": signing_secret, "webhook_url": webhook_url},
+    )
+    return merchant
+
+
+def set_behavior(merchant: SandboxMerchant, **changes) -> SandboxMerchant:
+    """Steer outcomes: payout_behavior, fail_first, fail_amount_at_or_above, latency_ms."""
+    allowed = {"payout_behavior", "fail_first", "fail_amount_at_or_above", "latency_ms", "webhook_url"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Unknown behavior settings: {', '.join(sorted(unknown))}")
+    if "payout_behavior" in changes and changes["payout_behavior"] not in Behavior.values:
+        raise ValueError(f"payout_behavior must be one of {', '.join(Behavior.values)}")
+    for name, value in changes.items():
+        setattr(merchant, name, value)
+    if "fail_first" in changes:
+        merchant.payouts_seen = 0  # "the first N" counts from now
+    merchant.save()
+    return merchant
+
+
+def checkout_url(payment: SandboxPayment, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/checkout/{payment.id}/"
+
+
+def create_payment(merchant: SandboxMerchant, *, reference: str, amount: int, currency: str) -> SandboxPayment:
+    """Open a payment for the merchant's `reference`; asking again returns the same one."""
+    payment, _ = SandboxPayment.objects.get_or_create(
+        merchant=merchant,
+        reference=reference,
+        defaults={"id": new_id("pay"), "amount": amount, "currency": currency},
+    )
+    return payment
+
+
+def complete_checkout(payment_id: str, outcome: str) -> SandboxPayment:
+    """The player pressed pay or fail. A finished payment stays as it is."""
+    if outcome not in ("paid", "failed"):
+        raise ValueError("outcome must be 'paid' or 'failed'")
+    with transaction.atomic():
+        payment = SandboxPayment.objects.select_for_update().select_related("merchant").get(pk=payment_id)
+        if payment.status != SandboxPayment.Status.OPEN:
+            return payment
+        payment.status = outcome
+        payment.completed_at = timezone.now()
+        payment.save(update_fields=["status", "completed_at"])
+        event = "payment.succeeded" if outcome == "paid" else "payment.failed"
+        enqueue_webhook(payment.merchant, event, payment_data(payment))
+        return payment
+
+
+def payment_data(payment: SandboxPayment) -> dict:
+    return {
+        "payment_id": payment.id,
+        "reference": payment.reference,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+    }
+
+
+def create_payout(
+    merchant: SandboxMerchant, *, idempotency_key: str, amount: int, currency: str, reference: str = ""
+) -> SandboxPayout:
+    """Take a payout request. The same key returns the first payout: it never pays twice.
+
+    The outcome is decided now by the merchant's behavior and reported by webhook;
+    the answer to this call says only that the payout was accepted.
+    """
+    with transaction.atomic():
+        merchant = SandboxMerchant.objects.select_for_update().get(pk=merchant.pk)
+        existing = SandboxPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        if merchant.payout_behavior == Behavior.UNAVAILABLE:
+            raise SandboxUnavailable("The sandbox PSP is steered to be unavailable.")
+        merchant.payouts_seen += 1
+        merchant.save(update_fields=["payouts_seen"])
+        status, reason = _decide(merchant, amount)
+        payout = SandboxPayout.objects.create(
+            id=new_id("po"),
+            merchant=merchant,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            amount=amount,
+            currency=currency,
+            status=status,
+            reason=reason,
+            completed_at=None if status == SandboxPayout.Status.PENDING else timezone.now(),
+        )
+        if status != SandboxPayout.Status.PENDING:
+            enqueue_webhook(merchant, f"payout.{status}", payout_data(payout))
+        return payout
+
+
+def _decide(merchant: SandboxMerchant, amount: int) -> tuple[str, str]:
+    behavior = merchant.payout_behavior
+    if behavior == Behavior.FAIL:
+        return SandboxPayout.Status.FAILED, "Beneficiary bank rejected the transfer"
+    if behavior == Behavior.FAIL_FIRST and merchant.payouts_seen <= merchant.fail_first:
+        return SandboxPayout.Status.FAILED, f"Failure {merchant.payouts_seen} of the first {merchant.fail_first}"
+    threshold = merchant.fail_amount_at_or_above
+    if behavior == Behavior.FAIL_AMOUNT and threshold is not None and amount >= threshold:
+        return SandboxPayout.Status.FAILED, "Amount above the beneficiary bank's limit"
+    if behavior == Behavior.HOLD:
+        return SandboxPayout.Status.PENDING, ""
+    return SandboxPayout.Status.SUCCEEDED, ""
+
+
+def fetch_payout(merchant: SandboxMerchant, idempotency_key: str) -> SandboxPayout | None:
+    return SandboxPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+
+
+def payout_data(payout: SandboxPayout) -> dict:
+    return {
+        "payout_id": payout.id,
+        "idempotency_key": payout.idempotency_key,
+        "reference": payout.reference,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "status": payout.status,
+        "reason": payout.reason,
+    }
+
+
+def enqueue_webhook(merchant: SandboxMerchant, event_type: str, data: dict) -> SandboxDelivery:
+    event_id = new_id("evt")
+    payload = json.dumps(
+        {"id": event_id, "type": event_type, "created_at": timezone.now().isoformat(), "data": data},
+        separators=(",", ":"),
+    )
+    return SandboxDelivery.objects.create(
+        merchant=merchant, event_id=event_id, event_type=event_type, payload=payload, next_attempt_at=timezone.now()
+    )
+
+
+def signed_headers(merchant: SandboxMerchant, delivery: SandboxDelivery, at: datetime | None = None) -> dict:
+    """Standard Webhooks headers; each delivery attempt is signed afresh with its own time."""
+    at = at or datetime.now(tz=UTC)
+    return {
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(merchant.signing_secret).sign(delivery.event_id, at, delivery.payload),
+        "Content-Type": "application/json",
+    }
+
+
+def http_send(url: str, headers: dict, body: str, timeout: float = 5.0) -> int:
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def deliver_due(*, send=http_send, limit: int = 50, now: datetime | None = None) -> int:
+    """Send every webhook whose time has come; returns how many were delivered (2xx).
+
+    Failures are retried with exponential backoff (base x 2^attempt, capped at 10
+    minutes) up to MAX_DELIVERY_ATTEMPTS, like a real PSP. Rows are claimed with
+    SKIP LOCKED so several senders never deliver the same attempt twice at once.
+    """
+    now = now or timezone.now()
+    delivered = 0
+    with transaction.atomic():
+        due = list(
+            SandboxDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("merchant")
+            .filter(delivered_at__isnull=True, gave_up_at__isnull=True, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        for delivery in due:
+            delivered += _attempt(delivery, send, now)
+    return delivered
+
+
+def _attempt(delivery: SandboxDelivery, send, now: datetime) -> int:
+    delivery.attempts += 1
+    merchant = delivery.merchant
+    try:
+        if not merchant.webhook_url:
+            raise RuntimeError("merchant has no webhook URL")
+        status = send(merchant.webhook_url, signed_headers(merchant, delivery), delivery.payload)
+        delivery.last_status, delivery.last_error = status, ""
+    except Exception as error:  # noqa: BLE001 - any failure to deliver is retried
+        status = None
+        delivery.last_status, delivery.last_error = None, str(error)[:500]
+    if status is not None and 200 <= status < 300:
+        delivery.delivered_at = now
+    elif delivery.attempts >= MAX_DELIVERY_ATTEMPTS:
+        delivery.gave_up_at = now
+    else:
+        base = getattr(settings, "SANDBOX_PSP_RETRY_BASE_SECONDS", 2.0)
+        delivery.next_attempt_at = now + timedelta(seconds=min(base * 2 ** (delivery.attempts - 1), 600))
+    delivery.save()
+    return int(delivery.delivered_at is not None)
+
+
+def settlement_rows(merchant: SandboxMerchant, day: date) -> list[dict]:
+    """Everything the PSP settled for the merchant on `day` (UTC): paid payments and succeeded payouts."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    rows = []
+    for payment in merchant.payments.filter(status="paid", completed_at__gte=start, completed_at__lt=end):
+        rows.append(
+            {
+                "type": "payment",
+                "psp_id": payment.id,
+                "reference": payment.reference,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "status": payment.status,
+            }
+        )
+    for payout in merchant.payouts.filter(completed_at__gte=start, completed_at__lt=end):
+        rows.append(
+            {
+                "type": "payout",
+                "psp_id": payout.id,
+                "reference": payout.idempotency_key,
+                "amount": payout.amount,
+                "currency": payout.currency,
+                "status": payout.status,
+            }
+        )
+    return rows

@@ -1,0 +1,89 @@
+"""The sandbox PSP's own records: merchants, payments, payouts and webhook deliveries.
+
+These tables belong to the pretend PSP, not to the product; the product only sees
+them through the PSP contract (HTTP or in-process) and signed webhooks.
+"""
+
+from django.db import models
+
+
+class Behavior(models.TextChoices):
+    SUCCEED = "succeed", "Always succeed"
+    FAIL = "fail", "Always fail"
+    FAIL_FIRST = "fail_first", "Fail the first N payouts"
+    FAIL_AMOUNT = "fail_amount", "Fail amounts at or above a threshold"
+    UNAVAILABLE = "unavailable", "Answer 503 (nothing created)"
+    HOLD = "hold", "Accept and never decide (stuck payouts)"
+
+
+class SandboxMerchant(models.Model):
+    merchant_id = models.CharField(max_length=64, unique=True)
+    api_key = models.CharField(max_length=200, unique=True)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    signing_secret = models.CharField(max_length=200, help_text="whsec_... used to sign webhooks.")
+    payout_behavior = models.CharField(max_length=16, choices=Behavior.choices, default=Behavior.SUCCEED)
+    fail_first = models.PositiveIntegerField(default=0, help_text="fail_first: how many payouts fail.")
+    fail_amount_at_or_above = models.BigIntegerField(null=True, blank=True, help_text="fail_amount threshold.")
+    latency_ms = models.PositiveIntegerField(default=0, help_text="Delay before answering payout calls.")
+    payouts_seen = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.merchant_id
+
+
+class SandboxPayment(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    id = models.CharField(max_length=40, primary_key=True)
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="payments")
+    reference = models.CharField(max_length=64, help_text="The merchant's deposit id.")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "reference"], name="sandbox_payment_once")]
+
+
+class SandboxPayout(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.CharField(max_length=40, primary_key=True)
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="payouts")
+    idempotency_key = models.CharField(max_length=200)
+    reference = models.CharField(max_length=64, blank=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "idempotency_key"], name="sandbox_payout_once_per_key")
+        ]
+
+
+class SandboxDelivery(models.Model):
+    """One webhook to deliver; retried with exponential backoff until a 2xx or the last try."""
+
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=40, unique=True)
+    event_type = models.CharField(max_length=40)
+    payload = models.TextField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

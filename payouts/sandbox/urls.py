@@ -1,0 +1,14 @@
+"""URLs of the sandbox PSP service (its own process and port; see config/sandbox_settings.py)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("v1/payments", views.payments, name="sandbox-payments"),
+    path("v1/payouts", views.payouts, name="sandbox-payouts"),
+    path("v1/payouts/<str:key>", views.payout_status, name="sandbox-payout"),
+    path("v1/behavior", views.behavior, name="sandbox-behavior"),
+    path("v1/settlements/<str:day>.csv", views.settlement, name="sandbox-settlement"),
+    path("checkout/<str:payment_id>/", views.checkout, name="sandbox-checkout"),
+]

@@ -1,0 +1,95 @@
+"""Celery tasks of the payout path. Each loads by id and calls dispatch or the services.
+
+acks_late: a task is acknowledged only when it finished, so a worker killed in the
+middle leaves it on the queue and another worker runs it again; the attempt's
+idempotency key makes that second run safe.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from payouts import dispatch
+from payouts.checkout import start_checkout
+from payouts.models import PayoutAttempt
+from payouts.providers import ProviderError
+from wallet.errors import DomainError, PayoutCooldownActive
+from wallet.models import Actor, Deposit, DepositState, Withdrawal, WithdrawalState
+from wallet.services import fail_deposit
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300
+
+
+def backoff(retries: int) -> int:
+    """2, 4, 8 ... seconds, capped at five minutes."""
+    return min(2 ** (retries + 1), MAX_BACKOFF_SECONDS)
+
+
+@shared_task(bind=True, name="payouts.dispatch_payout", acks_late=True, max_retries=25)
+def dispatch_payout(self, withdrawal_id: str) -> str:
+    try:
+        return dispatch.dispatch_payout(withdrawal_id)
+    except ProviderError as error:
+        log.info("PSP not reached for %s (%s); retrying", withdrawal_id, error)
+        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
+    except DomainError as refusal:
+        log.warning("Payout of %s stopped: %s", withdrawal_id, refusal.detail)
+        return f"stopped: {refusal.error_code}"
+
+
+@shared_task(bind=True, name="payouts.retry_failed_payout", acks_late=True, max_retries=25)
+def retry_failed_payout(self, withdrawal_id: str) -> str:
+    try:
+        return dispatch.retry_failed(withdrawal_id)
+    except PayoutCooldownActive as wait:
+        raise self.retry(countdown=wait.fields.get("retry_after_seconds", 5)) from None
+    except ProviderError as error:
+        # The new attempt exists; the regular dispatch retries will send it.
+        dispatch_payout.apply_async((withdrawal_id,), countdown=backoff(0))
+        return f"sent later: {error}"
+
+
+@shared_task(name="payouts.poll_pending_payouts")
+def poll_pending_payouts(batch: int = 200) -> int:
+    """Move forward payouts that went quiet: sent but no outcome, or approved but never sent."""
+    quiet_since = timezone.now() - timedelta(seconds=settings.PAYOUT_POLL_AFTER_SECONDS)
+    pending = (
+        PayoutAttempt.objects.filter(status=PayoutAttempt.Status.PENDING)
+        .filter(Q(dispatched_at__lt=quiet_since) | Q(dispatched_at__isnull=True, created_at__lt=quiet_since))
+        .values_list("withdrawal_id", flat=True)[:batch]
+    )
+    unsent = Withdrawal.objects.filter(state=WithdrawalState.APPROVED, updated_at__lt=quiet_since).values_list(
+        "id", flat=True
+    )[:batch]
+    ids = {str(pk) for pk in pending} | {str(pk) for pk in unsent}
+    for withdrawal_id in ids:
+        dispatch_payout.delay(withdrawal_id)
+    return len(ids)
+
+
+@shared_task(name="payouts.sweep_open_deposits")
+def sweep_open_deposits(batch: int = 200) -> int:
+    """Deposits left behind: hand `created` ones to the PSP again, expire stale pending ones."""
+    now = timezone.now()
+    moved = 0
+    stranded = Deposit.objects.filter(state=DepositState.CREATED, created_at__lt=now - timedelta(minutes=5))
+    for deposit in stranded[:batch]:
+        try:
+            start_checkout(deposit)
+            moved += 1
+        except ProviderError as error:
+            log.info("Deposit %s still not at the PSP: %s", deposit.reference, error)
+    expired = Deposit.objects.filter(
+        state=DepositState.PENDING_PROVIDER,
+        updated_at__lt=now - timedelta(seconds=settings.DEPOSIT_EXPIRY_SECONDS),
+    )
+    for deposit in expired[:batch]:
+        fail_deposit(deposit, actor=Actor.system("deposit-sweeper"), reason="Checkout expired without payment")
+        moved += 1
+    return moved

@@ -68,6 +68,7 @@ def receive(provider_name: str, *, headers: dict, body: bytes) -> Receipt:
 
 def _verify(provider_name, accounts, headers, body) -> tuple[WebhookMessage, ProviderAccount]:
     reason = "No account at this provider"
+    named = {str(name).lower(): value for name, value in headers.items()}  # HTTP header names ignore case
     for account in accounts:
         try:
             return provider_for(account).verify_webhook(headers=headers, body=body), account
@@ -80,8 +81,8 @@ def _verify(provider_name, accounts, headers, body) -> tuple[WebhookMessage, Pro
         reason=reason,
         data={
             "provider": provider_name,
-            "webhook_id": str(headers.get("webhook-id", ""))[:200],
-            "webhook_timestamp": str(headers.get("webhook-timestamp", ""))[:40],
+            "webhook_id": str(named.get("webhook-id", ""))[:200],
+            "webhook_timestamp": str(named.get("webhook-timestamp", ""))[:40],
             "body_bytes": len(body),
         },
     )

@@ -161,6 +161,8 @@ def _payment_failed(event, data, actor) -> tuple[str, str]:
     deposit = _deposit_for(event, data)
     if deposit is None:
         return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
+    if problem := _mismatch(deposit, data):
+        return Outcome.MISMATCH, problem
     if deposit.state == DepositState.FAILED:
         return Outcome.NO_CHANGE, "Deposit already failed"
     if deposit.state == DepositState.COMPLETED:
@@ -202,6 +204,8 @@ def _payout_failed(event, data, actor) -> tuple[str, str]:
     attempt = _attempt_for(event, data)
     if attempt is None:
         return Outcome.UNKNOWN_OBJECT, f"No payout attempt {data.get('idempotency_key')!r} for this tenant"
+    if problem := _mismatch(attempt.withdrawal, data):
+        return Outcome.MISMATCH, problem
     if attempt.status == PayoutAttempt.Status.FAILED:
         return Outcome.NO_CHANGE, "Payout already recorded as failed"
     if attempt.status == PayoutAttempt.Status.SUCCEEDED:

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from payouts import urls as payout_urls
 from wallet.api import urls as player_api
+from wallet.api.operator import urls as operator_api
 
 handler404 = "wallet.api.problems.not_found"
 handler500 = "wallet.api.problems.server_error"
@@ -11,6 +12,7 @@ handler500 = "wallet.api.problems.server_error"
 api_v1 = [
     path("", include(player_api.urlpatterns)),
     path("", include(payout_urls.urlpatterns)),
+    path("", include(operator_api.urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

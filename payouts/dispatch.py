@@ -105,11 +105,12 @@ def schedule_automatic_retry(withdrawal_id) -> None:
 
 
 def retry_failed(withdrawal_id) -> str:
-    """The automatic retry: a new attempt (bounded by limit and cooldown), then send it."""
+    """The automatic retry: a new attempt (bounded by limit and cooldown); the service
+    queues its dispatch once the attempt is committed."""
     try:
         services.retry_payout(withdrawal_id, actor=Actor.system("automatic-retry"))
-    except PayoutCooldownActive as wait:
-        raise wait
+    except PayoutCooldownActive:
+        raise
     except DomainError as refusal:
         return f"not retried: {refusal.detail}"
-    return dispatch_payout(withdrawal_id)
+    return "new attempt opened"

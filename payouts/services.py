@@ -68,10 +68,19 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
             ensure_tenant_active(withdrawal.tenant)
             _ensure_attempts_left(withdrawal, actor=actor)
             _ensure_cooled_down(withdrawal)
-            return _open_attempt(withdrawal, "retry_payout", actor=actor, provider=provider, reason=reason)
+            attempt = _open_attempt(withdrawal, "retry_payout", actor=actor, provider=provider, reason=reason)
+            transaction.on_commit(lambda: _enqueue_dispatch(withdrawal.pk))
+            return attempt
     except (PayoutRetryLimitReached, PayoutCooldownActive) as refusal:
         _audit_payout_refusal(withdrawal, refusal, actor=actor)
         raise
+
+
+def _enqueue_dispatch(withdrawal_id) -> None:
+    """After the new attempt commits, the payout worker sends it (payouts.tasks)."""
+    from payouts.tasks import dispatch_payout
+
+    dispatch_payout.delay(str(withdrawal_id))
 
 
 def _audit_payout_refusal(withdrawal: Withdrawal, refusal, *, actor: Actor) -> None:

@@ -49,10 +49,6 @@ def retry_failed_payout(self, withdrawal_id: str) -> str:
         return dispatch.retry_failed(withdrawal_id)
     except PayoutCooldownActive as wait:
         raise self.retry(countdown=wait.fields.get("retry_after_seconds", 5)) from None
-    except ProviderError as error:
-        # The new attempt exists; the regular dispatch retries will send it.
-        dispatch_payout.apply_async((withdrawal_id,), countdown=backoff(0))
-        return f"sent later: {error}"
 
 
 @shared_task(name="payouts.poll_pending_payouts")

@@ -76,6 +76,12 @@ class PaymentPolicy(models.Model):
     payout_cooldown_seconds = models.PositiveIntegerField(
         default=60, help_text="Least time between two payout attempts of one withdrawal."
     )
+    stuck_payout_seconds = models.PositiveIntegerField(
+        default=3600, help_text="Reconciliation reports a withdrawal in payout_pending for longer than this."
+    )
+    stuck_deposit_seconds = models.PositiveIntegerField(
+        default=86400, help_text="Reconciliation reports a deposit not yet completed or failed after this long."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -104,6 +110,11 @@ class CurrencyLimit(models.Model):
     )
     min_amount = models.BigIntegerField(null=True, blank=True, help_text="Per transaction, minor units.")
     max_amount = models.BigIntegerField(null=True, blank=True, help_text="Per transaction, minor units.")
+    four_eyes_amount = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Withdrawals of at least this amount need two different finance operators' approvals.",
+    )
 
     class Meta:
         ordering = ["currency"]
@@ -120,6 +131,10 @@ class CurrencyLimit(models.Model):
             models.CheckConstraint(
                 condition=Q(min_amount__isnull=True) | Q(min_amount__gt=0),
                 name="currency_limit_min_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(four_eyes_amount__isnull=True) | Q(four_eyes_amount__gt=0),
+                name="currency_limit_four_eyes_positive",
             ),
             models.CheckConstraint(
                 condition=Q(min_amount__isnull=True)

@@ -99,6 +99,14 @@ class PayoutCooldownActive(DomainError):
     title = "Payout cooldown active"
 
 
+class FourEyesViolation(DomainError):
+    """An operator tried to approve or pay a withdrawal they requested or already approved."""
+
+    error_code = "FOUR_EYES_VIOLATION"
+    status = 409
+    title = "Another operator must do this"
+
+
 class ReviewReasonRequired(DomainError):
     error_code = "REVIEW_REASON_REQUIRED"
     status = 400

@@ -63,7 +63,7 @@ def idempotent(operation: str, *, phased: bool = False):
     def decorator(handler):
         @wraps(handler)
         def wrapper(view, request, *args, **kwargs):
-            tenant_id, caller_id = view.idempotency_scope(request)
+            tenant_id, caller_id = view.idempotency_scope(request, **kwargs)
             run = run_phased if phased else run_idempotently
             return run(
                 request,

@@ -45,7 +45,7 @@ class PlayerAPIView(APIView):
     def actor(self) -> Actor:
         return Actor.player(self.request.user)
 
-    def idempotency_scope(self, request) -> tuple[int, int]:
+    def idempotency_scope(self, request, **kwargs) -> tuple[int, int]:
         return self.player.tenant_id, request.user.pk
 
     def owned(self, tx_id, tx_type: str):

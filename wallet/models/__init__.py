@@ -7,6 +7,7 @@ from .transactions import (
     DepositState,
     DepositTransition,
     Withdrawal,
+    WithdrawalApproval,
     WithdrawalState,
     WithdrawalTransition,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Posting",
     "Wallet",
     "Withdrawal",
+    "WithdrawalApproval",
     "WithdrawalState",
     "WithdrawalTransition",
 ]

@@ -187,6 +187,26 @@ class Withdrawal(MoneyTransaction):
         """A new payout attempt was handed to the provider."""
 
 
+class WithdrawalApproval(models.Model):
+    """One operator's approval of a withdrawal (the four-eyes rule needs two above a threshold)."""
+
+    withdrawal = models.ForeignKey(Withdrawal, on_delete=models.PROTECT, related_name="approvals")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["withdrawal", "operator"], name="approval_once_per_operator"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="approval_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+
 class StateTransition(ActorFields):
     """One row per state change, written with the change: the object's timeline."""
 

@@ -8,9 +8,11 @@ lock, then the wallet's where money moves.
 from django.db import transaction
 
 from wallet import limits
-from wallet.errors import InsufficientFunds, PaymentLimitExceeded
+from wallet.audit import record_event
+from wallet.errors import FourEyesViolation, InsufficientFunds, PaymentLimitExceeded
 from wallet.ledger import post_money_event
-from wallet.models import Actor, LedgerEvent, Player, Withdrawal, WithdrawalState
+from wallet.models import Actor, LedgerEvent, Player, Withdrawal, WithdrawalApproval, WithdrawalState
+from wallet.models.audit import ActorType
 from wallet.money import format_amount
 from wallet.transitions import apply_transition, record_creation
 from wallet.unit_of_work import UnitOfWork
@@ -68,17 +70,71 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
 
 
 def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdrawal:
-    """Release a requested withdrawal for payout. The money stays held."""
+    """Approve a requested withdrawal; once it has the approvals it needs, release it for payout.
+
+    Four-eyes rule: at or above the tenant's four_eyes_amount for the currency, two
+    different finance operators must approve, and nobody approves a withdrawal they
+    requested or approved already. Until the second approval the withdrawal stays
+    `requested` ("awaiting second approval"). The money stays held throughout.
+    """
     reason = ensure_reason(actor, reason)
     with transaction.atomic():
         withdrawal = lock_withdrawal(withdrawal)
-        if withdrawal.state != WithdrawalState.APPROVED:
-            ensure_tenant_active(withdrawal.tenant)
+        if withdrawal.state != WithdrawalState.REQUESTED:
+            # Approving an approved withdrawal is a no-op; any other state is refused.
+            apply_transition(UnitOfWork(), withdrawal, "approve", actor=actor, reason=reason)
+            return withdrawal
+        ensure_tenant_active(withdrawal.tenant)
         uow = UnitOfWork()
-        if apply_transition(uow, withdrawal, "approve", actor=actor, reason=reason):
-            transaction.on_commit(lambda: _enqueue_payout(withdrawal.pk))
+        if actor.type == ActorType.OPERATOR:
+            approvals, required = _record_approval(uow, withdrawal, actor=actor, reason=reason)
+            if approvals < required:
+                record_event(
+                    tenant=withdrawal.tenant_id,
+                    actor=actor,
+                    action="withdrawal.approval_recorded",
+                    target=withdrawal,
+                    reason=reason,
+                    before=withdrawal.state,
+                    after=withdrawal.state,
+                    data={"approvals": approvals, "required": required},
+                    uow=uow,
+                )
+                uow.flush()
+                return withdrawal
+        apply_transition(uow, withdrawal, "approve", actor=actor, reason=reason)
+        transaction.on_commit(lambda: _enqueue_payout(withdrawal.pk))
         uow.flush()
         return withdrawal
+
+
+def approvals_required(withdrawal: Withdrawal) -> int:
+    """2 at or above the tenant's four-eyes amount for the currency, else 1."""
+    currency_limits = limits.currency_limits(withdrawal.tenant, withdrawal.currency)
+    threshold = currency_limits.four_eyes_amount if currency_limits else None
+    return 2 if threshold is not None and withdrawal.amount >= threshold else 1
+
+
+def _record_approval(uow: UnitOfWork, withdrawal: Withdrawal, *, actor: Actor, reason: str) -> tuple[int, int]:
+    """Check separation of duties and queue this operator's approval; returns (approvals, required)."""
+    _ensure_not_requester(withdrawal, actor, "approve")
+    earlier = set(WithdrawalApproval.objects.filter(withdrawal=withdrawal).values_list("operator_id", flat=True))
+    if actor.user_id in earlier:
+        raise FourEyesViolation(
+            "You already approved this withdrawal; a second, different operator must approve it.",
+            approvals=len(earlier),
+            required=approvals_required(withdrawal),
+        )
+    uow.insert_values(
+        WithdrawalApproval,
+        {"withdrawal_id": withdrawal.pk, "operator_id": actor.user_id, "reason": reason, "created_at": uow.now},
+    )
+    return len(earlier) + 1, approvals_required(withdrawal)
+
+
+def _ensure_not_requester(withdrawal: Withdrawal, actor: Actor, act: str) -> None:
+    if actor.type == ActorType.OPERATOR and withdrawal.requested_by_id == actor.user_id:
+        raise FourEyesViolation(f"You requested this withdrawal, so another operator must {act} it.")
 
 
 def reject_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdrawal:
@@ -105,17 +161,30 @@ def cancel_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdraw
 
 
 def mark_withdrawal_paid(withdrawal, *, actor: Actor, reason: str = "") -> Withdrawal:
-    """Record a payout made outside the provider: the held money leaves the wallet."""
+    """Record a payout made outside the provider: the held money leaves the wallet.
+
+    The operator who pays by hand must be neither the requester nor an approver.
+    """
     reason = ensure_reason(actor, reason)
     with transaction.atomic():
         withdrawal = lock_withdrawal(withdrawal)
         if withdrawal.state != WithdrawalState.PAID:
             ensure_tenant_active(withdrawal.tenant)
+            _ensure_not_approver(withdrawal, actor)
         uow = UnitOfWork()
         if apply_transition(uow, withdrawal, "mark_paid", actor=actor, reason=reason, changes={"paid_at": uow.now}):
             settle_paid(uow, withdrawal)
         uow.flush()
         return withdrawal
+
+
+def _ensure_not_approver(withdrawal: Withdrawal, actor: Actor) -> None:
+    """Whoever pays by hand must be neither the requester nor an approver."""
+    if actor.type != ActorType.OPERATOR:
+        return
+    _ensure_not_requester(withdrawal, actor, "mark it paid")
+    if WithdrawalApproval.objects.filter(withdrawal=withdrawal, operator_id=actor.user_id).exists():
+        raise FourEyesViolation("You approved this withdrawal, so another operator must mark it paid.")
 
 
 def _enqueue_payout(withdrawal_id) -> None:

@@ -52,7 +52,8 @@ def pending_attempt(withdrawal) -> PayoutAttempt:
 
 
 def _approve(w, op):
-    approve_withdrawal(w, actor=op, reason=REASON)
+    # A reviewer of its own: whoever acts next (mark paid) must not be the approver (four eyes).
+    approve_withdrawal(w, actor=operator_of(w.tenant), reason=REASON)
 
 
 def _reject(w, op):

@@ -34,6 +34,7 @@ TENANTS = [
                 "daily_withdraw_limit": 200_000,
                 "min_amount": 1_000,
                 "max_amount": 500_000,
+                "four_eyes_amount": 100_000,  # 1000 EUR and more: two approvers
             },
             "USD": {
                 "daily_deposit_limit": 500_000,
@@ -50,7 +51,12 @@ TENANTS = [
         "currencies": ["TRY", "EUR"],
         "time_zone": "Europe/Istanbul",
         "limits": {
-            "TRY": {"daily_deposit_limit": 10_000_000, "daily_withdraw_limit": 5_000_000, "min_amount": 10_000},
+            "TRY": {
+                "daily_deposit_limit": 10_000_000,
+                "daily_withdraw_limit": 5_000_000,
+                "min_amount": 10_000,
+                "four_eyes_amount": 2_000_000,
+            },
             "EUR": {"daily_deposit_limit": 300_000, "daily_withdraw_limit": 100_000, "min_amount": 1_000},
         },
         "players": ["deniz", "emre"],

@@ -26,6 +26,7 @@ from wallet.audit import record_event, record_refusal
 from wallet.errors import DomainError, IllegalTransition
 from wallet.models import Actor, Deposit, DepositState
 from wallet.services import complete_deposit, fail_deposit, mark_deposit_pending
+from wallet.services.common import lock_deposit, lock_withdrawal
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def _deposit_for(event: WebhookEvent, data: dict) -> Deposit | None:
     except ValueError:
         return None
     deposit = Deposit.objects.filter(pk=deposit_id, tenant_id=event.tenant_id).first()
+    if deposit is not None:
+        # Decide on the locked row: a twin event (another webhook-id, same news) may have just applied it.
+        deposit = lock_deposit(deposit)
     event.deposit = deposit
     return deposit
 
@@ -178,9 +182,11 @@ def _attempt_for(event: WebhookEvent, data: dict) -> PayoutAttempt | None:
         attempt_id = uuid.UUID(str(data.get("idempotency_key", "")))
     except ValueError:
         return None
-    attempt = (
-        PayoutAttempt.objects.filter(pk=attempt_id, tenant_id=event.tenant_id).select_related("withdrawal").first()
-    )
+    attempt = PayoutAttempt.objects.filter(pk=attempt_id, tenant_id=event.tenant_id).first()
+    if attempt is not None:
+        # Lock order: the withdrawal, then read the attempt its services change only under that lock.
+        lock_withdrawal(attempt.withdrawal_id)
+        attempt = PayoutAttempt.objects.select_related("withdrawal").get(pk=attempt.pk)
     event.payout_attempt = attempt
     return attempt
 

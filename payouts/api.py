@@ -48,7 +48,7 @@ class PspWebhookView(APIView):
                     "outcome": serializers.CharField(),
                 },
             ),
-            **schema.error_responses(401, 404, 405, 406, 415, 500),
+            **schema.error_responses(401, 404, 405, 406, 415, 500, 503),
         },
         tags=["webhooks"],
         auth=[],

@@ -8,6 +8,7 @@ happen outside DRF (unknown URLs, crashes in middleware) for paths under /api/. 
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -42,6 +43,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "RATE_LIMITED": (429, "Too many requests"),
     "INTERNAL_ERROR": (500, "Internal error"),
     "PROVIDER_UNAVAILABLE": (503, "Payment provider unavailable"),
+    "SERVICE_UNAVAILABLE": (503, "Service briefly unavailable"),
 }
 
 
@@ -110,6 +112,15 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, drf.APIException):
         return problem_response("VALIDATION_ERROR", str(exc.detail), status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (restart, failover, dropped connection). The
+        # transaction rolled back; the same request with the same Idempotency-Key is safe.
+        log.warning("Database unavailable during %s: %s", getattr(request, "path", "?"), exc)
+        return problem_response(
+            "SERVICE_UNAVAILABLE",
+            "The service is briefly unavailable; nothing was done. Retry with the same Idempotency-Key.",
+            headers={"Retry-After": "1"},
+        )
     request_id = getattr(request, "request_id", "") if request is not None else ""
     log.exception("Unhandled error in %s (request %s)", getattr(request, "path", "?"), request_id)
     return problem_response(

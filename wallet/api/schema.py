@@ -66,7 +66,8 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         422: "Refused: insufficient funds, a tenant limit, or an Idempotency-Key reused for another request.",
         429: "Too many requests from this player (RATE_LIMITED); see Retry-After.",
         500: "Unexpected error (INTERNAL_ERROR); no trace is returned; retrying with the same key is safe.",
-        503: "The payment provider cannot be reached (PROVIDER_UNAVAILABLE); retry with the same key.",
+        503: "The payment provider cannot be reached (PROVIDER_UNAVAILABLE) or the service is briefly "
+        "unavailable (SERVICE_UNAVAILABLE); nothing was done; retry with the same key.",
     }
     examples = examples or {}
     return {
@@ -74,8 +75,8 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
     }
 
 
-READ_ERRORS = (401, 403, 404, 405, 406, 429, 500)
-WRITE_ERRORS = (400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500)
+READ_ERRORS = (401, 403, 404, 405, 406, 429, 500, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500, 503)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",

@@ -81,7 +81,7 @@ class DepositListView(PlayerAPIView):
         responses={
             201: DepositSerializer,
             **schema.error_responses(
-                *schema.WRITE_ERRORS, 503, examples={400: [schema.BAD_AMOUNT], 422: [schema.LIMIT_EXCEEDED]}
+                *schema.WRITE_ERRORS, examples={400: [schema.BAD_AMOUNT], 422: [schema.LIMIT_EXCEEDED]}
             ),
         },
         tags=["player"],

@@ -40,7 +40,7 @@ from .serializers import (
     SnapshotSerializer,
 )
 
-OPERATOR_READ_ERRORS = (400, 401, 403, 404, 405, 406, 429, 500)
+OPERATOR_READ_ERRORS = (400, 401, 403, 404, 405, 406, 429, 500, 503)
 
 
 class IsOperator(BasePermission):
@@ -155,7 +155,7 @@ class WithdrawalDecisionView(OperatorAPIView):
 
 
 def _decision_view(name: str, act, summary: str):
-    errors = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500)
+    errors = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500, 503)
 
     class View(WithdrawalDecisionView):
         decision = name
@@ -219,7 +219,7 @@ class PaymentPolicyView(OperatorAPIView):
         request=PaymentPolicySerializer,
         responses={
             200: PaymentPolicySerializer,
-            **schema.error_responses(400, 401, 403, 404, 405, 406, 415, 429, 500),
+            **schema.error_responses(400, 401, 403, 404, 405, 406, 415, 429, 500, 503),
         },
         tags=["operator"],
     )

@@ -42,6 +42,9 @@ def dispatch_payout(withdrawal_id) -> str:
         known = provider.fetch_payout(idempotency_key=key)
         if known.status != PayoutStatus.NOT_FOUND:
             return record_status(attempt, known, actor=Actor.psp(provider.name))
+    if not withdrawal.tenant.is_active:
+        # A suspended casino makes no payouts; what is already at the PSP is still asked about above.
+        return "not sent: the tenant is suspended"
     attempt = services.mark_payout_sending(attempt, actor=DISPATCHER)
     if attempt is None:
         return "attempt already finished"

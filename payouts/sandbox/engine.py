@@ -203,8 +203,10 @@ def deliver_due(*, send=http_send, limit: int = 50, now: datetime | None = None)
     now = now or timezone.now()
     delivered = 0
     with transaction.atomic():
+        # Lock the deliveries only: a send may take seconds, and the merchant row is what
+        # create_payout locks (the receiver's reaction to a webhook may well be a payout).
         due = list(
-            SandboxDelivery.objects.select_for_update(skip_locked=True)
+            SandboxDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("merchant")
             .filter(delivered_at__isnull=True, gave_up_at__isnull=True, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")[:limit]

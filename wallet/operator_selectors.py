@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BigIntegerField, Case, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models import BigIntegerField, Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from payouts.models import PayoutAttempt, WebhookEvent
@@ -45,11 +45,19 @@ def withdrawals_for(scope: OperatorScope):
     four_eyes = CurrencyLimit.objects.filter(
         policy__tenant_id=OuterRef("tenant_id"), currency=OuterRef("currency")
     ).values("four_eyes_amount")[:1]
+    # Subqueries rather than a join + COUNT, so the queue can be grouped by state as well.
+    approvals = (
+        WithdrawalApproval.objects.filter(withdrawal=OuterRef("pk"))
+        .order_by()
+        .values("withdrawal")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     queryset = (
         scope.filter(Withdrawal.objects.all())
         .select_related("player__user", "tenant")
         .annotate(
-            approval_count=Count("approvals", distinct=True),
+            approval_count=Coalesce(Subquery(approvals, output_field=IntegerField()), Value(0)),
             four_eyes_amount=Subquery(four_eyes, output_field=BigIntegerField()),
         )
         .annotate(

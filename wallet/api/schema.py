@@ -143,6 +143,19 @@ LINKS = {
     ("withdrawals_cancel", "200"): {
         "GetCanceledReceipt": ("transactions_retrieve", {"transaction_id": "$response.body#/id"}),
     },
+    ("admin_withdrawals_retrieve", "200"): {
+        "GetSnapshot": ("admin_transactions_snapshot", {"transaction_id": "$response.body#/transaction/id"}),
+        "Approve": ("admin_withdrawals_approve", {"withdrawal_id": "$response.body#/transaction/id"}),
+    },
+    **{
+        (f"admin_withdrawals_{decision}", "200"): {
+            "GetWithdrawal": ("admin_withdrawals_retrieve", {"withdrawal_id": "$response.body#/id"}),
+            "Reject": ("admin_withdrawals_reject", {"withdrawal_id": "$response.body#/id"}),
+            "MarkPaid": ("admin_withdrawals_mark_paid", {"withdrawal_id": "$response.body#/id"}),
+            "RetryPayout": ("admin_withdrawals_retry_payout", {"withdrawal_id": "$response.body#/id"}),
+        }
+        for decision in ("approve", "reject", "mark_paid", "retry_payout")
+    },
 }
 
 

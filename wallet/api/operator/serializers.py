@@ -62,7 +62,7 @@ class QueueQuerySerializer(serializers.Serializer):
     ordering = serializers.ChoiceField(
         choices=["created_at", "-created_at", "amount", "-amount"], required=False, default="created_at"
     )
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
     def validate_state(self, value):

@@ -1,0 +1,459 @@
+"""Reconciliation runs and the operator's acts on their findings.
+
+A run, for one tenant or all of them:
+
+1. takes the scope's advisory lock (session level): an all-tenants run excludes every
+   other run, a tenant run excludes runs of its tenant and all-tenants runs. A run
+   that cannot take it is refused with RECONCILIATION_RUN_IN_PROGRESS (409), or waits
+   up to `wait_seconds`. Holding the lock also proves that runs of the scope still
+   marked `running` were left by a crashed process; they are closed as failed.
+2. records the run (`running`) and its audit event, and commits;
+3. reads the PSP settlement reports if asked (network calls, outside any transaction);
+4. runs every check in ONE REPEATABLE READ, READ ONLY transaction: each is one SQL
+   statement over the whole dataset, and all of them see the same snapshot;
+5. stores the findings (COPY), the counts and the audit event in one transaction;
+6. after commit, alerts (log and e-mail to the tenant's admins) when there are findings.
+
+The number of SQL statements of a run does not depend on the number of rows checked
+or found. Runs are idempotent: the same books give the same findings, each with a
+stable `key`; a key already acknowledged in an earlier run stays acknowledged, one
+that was resolved and comes back is open again. A run with a `key` (e.g. the nightly
+run's date) happens once: asking again returns the run that succeeded.
+"""
+
+import logging
+import time
+from collections import Counter
+from contextlib import contextmanager
+from datetime import date
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from reconciliation import alerts, settlement
+from reconciliation.checks import CheckResult, Found, Scope, run_checks
+from reconciliation.errors import IllegalFindingTransition, ReconciliationRunInProgress
+from reconciliation.models import Finding, ReconciliationRun
+from wallet.audit import record_event, record_refusal
+from wallet.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
+from wallet.models import Actor
+from wallet.models.audit import ActorType
+from wallet.operators import FINANCE, scope_of
+
+log = logging.getLogger(__name__)
+
+Status = ReconciliationRun.Status
+Trigger = ReconciliationRun.Trigger
+
+# Advisory lock keys (two-int form, apart from the one-bigint keys of idempotency).
+LOCK_CLASS = 0x5245434F  # "RECO"
+ALL_TENANTS = 0
+WORK_MEM = getattr(settings, "RECONCILIATION_WORK_MEM", "256MB")
+
+
+def run_reconciliation(
+    tenant=None,
+    *,
+    actor: Actor,
+    triggered_by: str = Trigger.SHELL,
+    settlement_date: date | None = None,
+    settlement_file: str | None = None,
+    key: str = "",
+    wait_seconds: float = 0.0,
+) -> ReconciliationRun:
+    """Check one tenant's books (or every tenant's) and record the run with its findings.
+
+    `settlement_date` also compares that UTC day's PSP settlement report, fetched from
+    each tenant's PSP account, or read from `settlement_file` (one tenant only).
+    """
+    tenant_id = getattr(tenant, "pk", tenant)
+    _ensure_may_run(actor, tenant_id)
+    if settlement_file and (tenant_id is None or settlement_date is None):
+        raise ValidationFailed(
+            "A settlement file belongs to one tenant and one day: give the tenant and the settlement date.",
+            errors={"settlement_file": ["Needs a tenant and a settlement date."]},
+        )
+    try:
+        with scope_lock(tenant_id, wait_seconds=wait_seconds):
+            return _run_locked(
+                tenant_id,
+                actor=actor,
+                triggered_by=triggered_by,
+                settlement_date=settlement_date,
+                settlement_file=settlement_file,
+                key=key,
+            )
+    except ReconciliationRunInProgress as refusal:
+        record_refusal(
+            tenant=tenant_id,
+            actor=actor,
+            action="reconciliation.run_refused",
+            reason=refusal.detail,
+            data={"error_code": refusal.error_code, "scope": _scope_name(tenant_id), "trigger": str(triggered_by)},
+        )
+        raise
+
+
+def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_file, key) -> ReconciliationRun:
+    if key:
+        done = ReconciliationRun.objects.filter(key=key, status=Status.SUCCEEDED).first()
+        if done is not None:
+            return done
+    _close_abandoned(tenant_id, actor=actor)
+    run = _start(tenant_id, actor=actor, triggered_by=triggered_by, settlement_date=settlement_date, key=key)
+    try:
+        reports = _settlement_reports(tenant_id, settlement_date, settlement_file)
+        scope = Scope(tenant_id=tenant_id, as_of=run.started_at)
+        started = time.perf_counter()
+        with snapshot():
+            results = run_checks(scope)
+            if settlement_date is not None:
+                begun = time.perf_counter()
+                found = settlement.compare(reports, settlement_date, scope)
+                results.append(CheckResult("settlement", found, time.perf_counter() - begun))
+        snapshot_seconds = time.perf_counter() - started
+        return _finish(run, results, reports, snapshot_seconds, actor=actor)
+    except Exception as error:
+        _fail(run, error, actor=actor)
+        raise
+
+
+def _scope_name(tenant_id) -> str:
+    return "all" if tenant_id is None else f"tenant:{tenant_id}"
+
+
+def _ensure_may_run(actor: Actor, tenant_id) -> None:
+    """An operator reconciles their own tenant; platform superusers and the system any scope."""
+    if actor.type != ActorType.OPERATOR:
+        return
+    operator = scope_of(actor.user)
+    if operator is not None and operator.is_platform:
+        return
+    if tenant_id is None:
+        raise PermissionDenied("Only platform administrators can reconcile every tenant at once.")
+    if operator is None or operator.tenant.pk != tenant_id:
+        raise NotFound("No such tenant.")
+
+
+# --- overlap safety ----------------------------------------------------------------------------
+
+
+def _lock_keys(tenant_id) -> list[tuple[str, int]]:
+    if tenant_id is None:
+        return [("", ALL_TENANTS)]
+    return [("_shared", ALL_TENANTS), ("", int(tenant_id) % 2**31)]
+
+
+@contextmanager
+def scope_lock(tenant_id, *, wait_seconds: float = 0.0):
+    """Hold the advisory lock(s) of a run's scope on this session, or raise ReconciliationRunInProgress.
+
+    All-tenants: exclusive on the global key. One tenant: shared on the global key
+    (tenant runs of different tenants go side by side) and exclusive on the tenant's.
+    """
+    keys = _lock_keys(tenant_id)
+    deadline = time.monotonic() + wait_seconds
+    while not _try_lock(keys):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ReconciliationRunInProgress(
+                "Another reconciliation run over this scope is in progress; try again when it has finished.",
+                scope=_scope_name(tenant_id),
+            )
+        time.sleep(min(0.5, remaining))
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                unlocks = ", ".join(f"pg_advisory_unlock{mode}(%s, %s)" for mode, _ in keys)
+                cursor.execute(f"SELECT {unlocks}", [v for _, objid in keys for v in (LOCK_CLASS, objid)])
+        except DatabaseError:  # a lost connection took its session locks with it
+            log.warning("Could not release the reconciliation lock of %s", _scope_name(tenant_id), exc_info=True)
+
+
+def _try_lock(keys: list[tuple[str, int]]) -> bool:
+    """Take every key or none, in one statement."""
+    (first_mode, first), *rest = keys
+    sql = f"pg_try_advisory_lock{first_mode}(%s, %s)"
+    params = [LOCK_CLASS, first]
+    if rest:
+        ((mode, objid),) = rest
+        sql = (
+            f"CASE WHEN {sql} THEN CASE WHEN pg_try_advisory_lock{mode}(%s, %s) THEN true"
+            f" ELSE NOT pg_advisory_unlock{first_mode}(%s, %s) END ELSE false END"
+        )
+        params += [LOCK_CLASS, objid, LOCK_CLASS, first]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        return cursor.fetchone()[0]
+
+
+def _close_abandoned(tenant_id, *, actor: Actor) -> None:
+    """Runs of this scope still `running` while we hold its lock were left by a crashed process."""
+    overlapping = ReconciliationRun.objects.filter(status=Status.RUNNING)
+    if tenant_id is not None:
+        overlapping = overlapping.filter(Q(tenant_id=tenant_id) | Q(tenant__isnull=True))
+    with transaction.atomic():
+        for run in overlapping.select_for_update():
+            run.status, run.finished_at = Status.FAILED, timezone.now()
+            run.error = "Abandoned: the process running it stopped before it finished."
+            run.save(update_fields=["status", "finished_at", "error"])
+            record_event(
+                tenant=run.tenant_id,
+                actor=actor,
+                action="reconciliation.run_abandoned",
+                target=run,
+                before=Status.RUNNING,
+                after=Status.FAILED,
+            )
+
+
+# --- a run -------------------------------------------------------------------------------------
+
+
+def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: str) -> ReconciliationRun:
+    try:
+        with transaction.atomic():
+            run = ReconciliationRun.objects.create(
+                tenant_id=tenant_id,
+                status=Status.RUNNING,
+                triggered_by=triggered_by,
+                key=key,
+                settlement_date=settlement_date,
+                started_at=timezone.now(),
+                actor_type=str(actor.type),
+                actor_user_id=actor.user_id,
+                actor_label=actor.label[:150],
+            )
+            record_event(
+                tenant=tenant_id,
+                actor=actor,
+                action="reconciliation.run_started",
+                target=run,
+                after=Status.RUNNING,
+                data={
+                    "scope": run.scope,
+                    "trigger": str(triggered_by),
+                    "settlement_date": settlement_date.isoformat() if settlement_date else None,
+                    "key": key,
+                },
+            )
+            return run
+    except IntegrityError:  # the same key is running in another scope
+        raise ReconciliationRunInProgress(f"A reconciliation run with key {key} is in progress.", key=key) from None
+
+
+def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementReport]:
+    if day is None:
+        return []
+    if path:
+        return [settlement.read_file(tenant_id, day, path)]
+    return settlement.fetch_reports(tenant_id, day)
+
+
+@contextmanager
+def snapshot():
+    """One REPEATABLE READ, READ ONLY transaction: every check sees the same books.
+
+    Called inside a caller's transaction (tests do this), it runs in that
+    transaction's snapshot instead, as a savepoint.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if outermost:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # Hash aggregates over millions of postings stay in memory instead of spilling.
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
+        yield
+
+
+def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, *, actor: Actor) -> ReconciliationRun:
+    found = list({f.key: f for result in results for f in result.findings}.values())
+    now = timezone.now()
+    with transaction.atomic():
+        earlier = _latest_earlier_findings(run, [f.key for f in found])
+        rows = [_finding_row(run, f, earlier.get(f.key), now) for f in found]
+        _copy_findings(rows)
+        statuses = Counter(row[10] for row in rows)
+        run.status = Status.SUCCEEDED
+        run.finished_at = now
+        run.findings_count = len(found)
+        run.open_count = statuses[Finding.Status.OPEN]
+        run.counts_by_type = dict(sorted(Counter(str(f.type) for f in found).items()))
+        run.counts_by_severity = dict(sorted(Counter(str(f.severity) for f in found).items()))
+        run.stats = {
+            "snapshot_seconds": round(snapshot_seconds, 4),
+            "checks": {r.name: {"seconds": round(r.seconds, 4), "findings": len(r.findings)} for r in results},
+            "settlement_reports": [
+                {"tenant_id": r.tenant_id, "source": r.source, "rows": len(r.rows), "error": r.error} for r in reports
+            ],
+        }
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "findings_count",
+                "open_count",
+                "counts_by_type",
+                "counts_by_severity",
+                "stats",
+            ]
+        )
+        record_event(
+            tenant=run.tenant_id,
+            actor=actor,
+            action="reconciliation.run_succeeded",
+            target=run,
+            before=Status.RUNNING,
+            after=Status.SUCCEEDED,
+            data={
+                "findings": run.findings_count,
+                "open": run.open_count,
+                "counts_by_type": run.counts_by_type,
+            },
+        )
+        if found:
+            transaction.on_commit(lambda: alerts.notify(run, found), robust=True)
+    return run
+
+
+def _fail(run, error: Exception, *, actor: Actor) -> None:
+    detail = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic():
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=Status.FAILED, finished_at=timezone.now(), error=detail
+        )
+        record_event(
+            tenant=run.tenant_id,
+            actor=actor,
+            action="reconciliation.run_failed",
+            target=run,
+            before=Status.RUNNING,
+            after=Status.FAILED,
+            reason=detail,
+        )
+    alerts.log_failure(run, detail)
+
+
+def _latest_earlier_findings(run, keys: list[str]) -> dict[str, dict]:
+    """The last finding of each key before this run (one query), to carry acknowledgements over."""
+    if not keys:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT ON (key) key, status, note, acted_by_id, acted_by_label, acted_at, first_seen_at"
+            " FROM reconciliation_finding WHERE key = ANY(%s) AND run_id <> %s ORDER BY key, id DESC",
+            [keys, run.pk],
+        )
+        columns = [c.name for c in cursor.description]
+        return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+
+
+_COPY_COLUMNS = (
+    "run_id, tenant_id, type, severity, object_type, object_id, key, expected, actual, detail,"
+    " status, note, acted_by_id, acted_by_label, acted_at, first_seen_at, created_at"
+)
+
+
+def _finding_row(run, found: Found, earlier: dict | None, now) -> tuple:
+    status, note, acted_by, acted_label, acted_at, first_seen = Finding.Status.OPEN, "", None, "", None, now
+    if earlier is not None and earlier["status"] != Finding.Status.RESOLVED:
+        first_seen = earlier["first_seen_at"]
+        if earlier["status"] == Finding.Status.ACKNOWLEDGED:
+            status, note = Finding.Status.ACKNOWLEDGED, earlier["note"]
+            acted_by, acted_label, acted_at = earlier["acted_by_id"], earlier["acted_by_label"], earlier["acted_at"]
+    detail = dict(found.detail)
+    if earlier is not None and earlier["status"] == Finding.Status.RESOLVED:
+        detail["reopened"] = True  # resolved before, found again
+    return (
+        run.pk,
+        found.tenant_id,
+        str(found.type),
+        str(found.severity),
+        found.object_type,
+        found.object_id,
+        found.key,
+        _json(found.expected),
+        _json(found.actual),
+        _json(detail),
+        str(status),
+        note,
+        acted_by,
+        acted_label,
+        acted_at,
+        first_seen,
+        now,
+    )
+
+
+def _json(value) -> str:
+    return DjangoJSONEncoder().encode(value)
+
+
+def _copy_findings(rows: list[tuple]) -> None:
+    """One COPY for any number of findings."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY reconciliation_finding ({_COPY_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+# --- acting on findings ------------------------------------------------------------------------
+
+
+def acknowledge_finding(finding, *, actor: Actor, note: str = "") -> Finding:
+    """Someone is on it: the finding stays listed, and later runs keep it acknowledged."""
+    return _act(finding, Finding.Status.ACKNOWLEDGED, actor=actor, note=(note or "").strip())
+
+
+def resolve_finding(finding, *, actor: Actor, note: str) -> Finding:
+    """The cause was found and dealt with; the note says how. A later run that finds it again reopens it."""
+    note = (note or "").strip()
+    if not note:
+        raise ReviewReasonRequired("Say how the finding was resolved.")
+    return _act(finding, Finding.Status.RESOLVED, actor=actor, note=note)
+
+
+def _act(finding, target: str, *, actor: Actor, note: str) -> Finding:
+    pk = getattr(finding, "pk", finding)
+    with transaction.atomic():
+        locked = Finding.objects.select_for_update().filter(pk=pk).first()
+        if locked is None:
+            raise NotFound("No such finding.")
+        _ensure_may_act(actor, locked)
+        if locked.status == target:
+            return locked  # the same act twice is a no-op
+        if locked.status == Finding.Status.RESOLVED:
+            raise IllegalFindingTransition(from_state=locked.status, to_state=target)
+        before = locked.status
+        locked.status, locked.note = target, note or locked.note
+        locked.acted_by_id, locked.acted_by_label, locked.acted_at = actor.user_id, actor.label[:150], timezone.now()
+        locked.save(update_fields=["status", "note", "acted_by", "acted_by_label", "acted_at"])
+        record_event(
+            tenant=locked.tenant_id,
+            actor=actor,
+            action=f"reconciliation.finding_{target}",
+            target=locked,
+            reason=note,
+            before=before,
+            after=target,
+            data={"run_id": locked.run_id, "type": locked.type, "object": f"{locked.object_type}:{locked.object_id}"},
+        )
+        return locked
+
+
+def _ensure_may_act(actor: Actor, finding: Finding) -> None:
+    """Operators act on their own tenant's findings (another tenant's is not found) with a finance role."""
+    if actor.type != ActorType.OPERATOR:
+        return
+    operator = scope_of(actor.user)
+    if operator is None or (not operator.is_platform and operator.tenant.pk != finding.tenant_id):
+        raise NotFound("No such finding.")
+    operator.require(FINANCE, "act on reconciliation findings")

@@ -143,10 +143,13 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casino")
+from celery.schedules import crontab  # noqa: E402 - next to the schedule that uses it
+
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-idempotency-records": {"task": "wallet.expire_idempotency_records", "schedule": 15 * 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
+    "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
 }
 
 # Payment service providers: name -> adapter class. Tenants pick one in ProviderAccount.

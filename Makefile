@@ -9,7 +9,7 @@ SANDBOX_PSP_PORT ?= 8001
 export SANDBOX_PSP_URL ?= http://127.0.0.1:$(SANDBOX_PSP_PORT)
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: install services db migrate seed run test lint bench clean
+.PHONY: install services db migrate seed run test lint bench bench-reconciliation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ lint: install
 bench: install services
 	scripts/ensure-database.sh
 	$(BIN)/python -m bench.run
+
+# A million transactions loaded by COPY, then a full reconciliation beside a plain scan (its own database).
+bench-reconciliation: install services
+	$(BIN)/python -m bench.reconciliation
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

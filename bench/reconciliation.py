@@ -1,0 +1,153 @@
+"""`make bench-reconciliation`: a full reconciliation of a million transactions beside a plain scan.
+
+Creates its own database (RECON_BENCH_DATABASE, default casino_payments_recon_bench),
+loads RECON_BENCH_TRANSACTIONS (default 1,000,000) deposits and withdrawals with their
+journal entries, postings, payout attempts and wallets by COPY
+(reconciliation.bulk_load), then times, in the same run and on the same warm cache:
+
+- the baseline: `SELECT sum(amount) FROM wallet_posting`, a plain sequential pass over
+  the ledger table;
+- `run_reconciliation()` over all tenants: lock, run record, every check in one
+  snapshot, findings stored by COPY, audit events.
+
+Each is timed RECON_BENCH_REPEAT times (default 3) and the median is reported, with the
+ratio (goal: at most 3) and the number of SQL statements of a run at a small size and
+at full size (goal: the same). The database is dropped at the end unless
+RECON_BENCH_KEEP=1.
+"""
+
+import logging
+import os
+import statistics
+import sys
+import time
+
+from bench.common import PG, psql, recreate_database
+
+DATABASE = os.environ.get("RECON_BENCH_DATABASE", "casino_payments_recon_bench")
+TRANSACTIONS = int(os.environ.get("RECON_BENCH_TRANSACTIONS", "1000000"))
+SMALL = int(os.environ.get("RECON_BENCH_SMALL", "10000"))
+REPEAT = int(os.environ.get("RECON_BENCH_REPEAT", "3"))
+STALE_EVERY = 100  # every 100th wallet has a stuck deposit and payout: findings to store
+GOAL_RATIO = 3.0
+
+
+def use_database() -> None:
+    os.environ["DATABASE_URL"] = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def load(transactions: int):
+    """COPY the books in one transaction, triggers off (a bulk load, like pg_restore does)."""
+    from django.db import connection, transaction
+
+    from reconciliation.bulk_load import load_books, triggers_off
+
+    with transaction.atomic(), triggers_off():
+        loaded = load_books(transactions, stale_every=STALE_EVERY)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (FREEZE, ANALYZE)")
+    return loaded, time.perf_counter() - started
+
+
+def scan() -> float:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(amount) FROM wallet_posting")
+        cursor.fetchone()
+    return time.perf_counter() - started
+
+
+def reconcile():
+    """One full run; returns (seconds, statements, run)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reconciliation.services import run_reconciliation
+    from wallet.models import Actor
+
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        run = run_reconciliation(actor=Actor.system("bench"))
+        seconds = time.perf_counter() - started
+    return seconds, len(queries), run
+
+
+def main() -> int:
+    use_database()
+    recreate_database(DATABASE)
+    try:
+        return _bench()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if os.environ.get("RECON_BENCH_KEEP") != "1":
+            psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+def _bench() -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(
+        f"Reconciliation benchmark: {TRANSACTIONS:,} transactions, median of {REPEAT}, {os.cpu_count()} cores; "
+        f"PostgreSQL shared_buffers={psql('show shared_buffers')}, "
+        f"max_parallel_workers_per_gather={psql('show max_parallel_workers_per_gather')}"
+    )
+
+    small, _ = load(min(SMALL, TRANSACTIONS))
+    _, small_queries, small_run = reconcile()
+    logging.getLogger("reconciliation.alerts").setLevel(logging.CRITICAL)  # one alert line is enough
+
+    rest, vacuum = (None, 0.0)
+    if small.transactions < TRANSACTIONS:
+        rest, vacuum = load(TRANSACTIONS - small.transactions)
+    loaded = [small] + ([rest] if rest else [])
+    rows = {
+        name: sum(getattr(part, name) for part in loaded)
+        for name in ("transactions", "wallets", "journal_entries", "postings", "payout_attempts")
+    }
+    load_seconds = sum(part.seconds for part in loaded)
+    print(
+        f"loaded {rows['transactions']:,} transactions ({rows['wallets']:,} wallets, {rows['journal_entries']:,}"
+        f" journal entries, {rows['postings']:,} postings, {rows['payout_attempts']:,} payout attempts)"
+        f" by COPY in {load_seconds:.1f} s (+ VACUUM ANALYZE {vacuum:.1f} s)"
+    )
+
+    scan()  # warm the cache for both
+    scans, runs = [], []
+    for _ in range(REPEAT):
+        scans.append(scan())
+        runs.append(reconcile())
+    scan_seconds = statistics.median(scans)
+    run_seconds = statistics.median(seconds for seconds, _, _ in runs)
+    _, big_queries, big_run = runs[-1]
+    ratio = run_seconds / scan_seconds
+
+    print(f"sequential scan  SELECT sum(amount) FROM wallet_posting: {scan_seconds * 1000:8.0f} ms")
+    print(f"full reconciliation (all checks, findings stored):       {run_seconds * 1000:8.0f} ms")
+    print(
+        f"ratio reconciliation / scan: {ratio:.2f} "
+        f"(goal <= {GOAL_RATIO:.0f}: {'met' if ratio <= GOAL_RATIO else 'NOT met'})"
+    )
+    print("per check (last run):")
+    for name, figures in big_run.stats["checks"].items():
+        print(f"  {name:<28} {figures['seconds'] * 1000:8.0f} ms  {figures['findings']:>7,} findings")
+    print(
+        f"SQL statements per run: {small_queries} at {small.transactions:,} transactions "
+        f"({small_run.findings_count:,} findings), {big_queries} at {rows['transactions']:,} "
+        f"({big_run.findings_count:,} findings); findings are written by one COPY besides"
+        f" ({'same' if small_queries == big_queries else 'DIFFERENT'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -311,6 +311,38 @@ def test_a_pending_payout_attempt_on_a_withdrawal_no_longer_pending(player):
     assert run.findings_count == 1
 
 
+def test_a_payout_pending_withdrawal_without_any_attempt(player):
+    # given an approved withdrawal moved to payout_pending without an attempt being opened
+    withdrawal = withdrawal_in_state("approved", player=player)
+    sql("UPDATE wallet_withdrawal SET state = 'payout_pending' WHERE id = %s", [withdrawal.pk])
+    # when reconciled
+    run = reconcile()
+    # then the missing attempt is reported
+    assert found(run) == {(FindingType.PAYOUT_ATTEMPT_STATE_MISMATCH, "withdrawal", str(withdrawal.pk))}
+    result = finding(run, FindingType.PAYOUT_ATTEMPT_STATE_MISMATCH)
+    assert (result.expected, result.actual) == (
+        {"pending_attempts": 1},
+        {"state": "payout_pending", "pending_attempts": 0},
+    )
+
+
+def test_a_paid_withdrawal_whose_only_attempt_failed(player):
+    # given a withdrawal whose payout failed, set to paid with its withdraw_paid entry booked by hand
+    withdrawal = withdrawal_in_state("payout_failed", player=player)
+    sql("UPDATE wallet_withdrawal SET state = 'paid' WHERE id = %s", [withdrawal.pk])
+    add_entry(
+        event_type=LedgerEvent.WITHDRAW_PAID,
+        withdrawal=withdrawal,
+        legs=[(Account.PLAYER_HELD, withdrawal.wallet_id, -AMOUNT), (Account.PSP_CLEARING, None, AMOUNT)],
+    )
+    sql("UPDATE wallet_wallet SET balance_held = balance_held - %s WHERE id = %s", [AMOUNT, withdrawal.wallet_id])
+    # when reconciled
+    run = reconcile()
+    # then the ledger and wallet agree, but no attempt paid it: reported
+    assert found(run) == {(FindingType.PAYOUT_ATTEMPT_STATE_MISMATCH, "withdrawal", str(withdrawal.pk))}
+    assert finding(run, FindingType.PAYOUT_ATTEMPT_STATE_MISMATCH).expected == {"succeeded_attempts": 1}
+
+
 # --- stuck transactions ------------------------------------------------------------------------
 
 

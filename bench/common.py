@@ -1,5 +1,6 @@
-"""Shared helpers for the benchmarks: a dedicated database, timing and printing."""
+"""Shared helpers for the benchmarks: a dedicated database, client processes, results."""
 
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -8,7 +9,7 @@ import time
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casino_payments_bench")
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
-CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "1,4").split(",")]
+CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "1,4,16").split(",")]
 
 
 def use_bench_database() -> None:
@@ -45,6 +46,7 @@ class Result:
     def __init__(self, name: str, clients: int, operations: int, seconds: float, latencies_ms: list[float]):
         self.name, self.clients, self.operations, self.seconds = name, clients, operations, seconds
         self.latencies_ms = latencies_ms
+        self.failures = 0
 
     @property
     def rate(self) -> float:
@@ -59,13 +61,36 @@ class Result:
         return percentile(self.latencies_ms, 99)
 
     def row(self) -> str:
-        return f"{self.name:<34} {self.clients:>7} {self.rate:>10.1f} {self.p50:>9.2f} {self.p99:>9.2f}"
+        return f"{self.name:<36} {self.clients:>7} {self.rate:>10.1f} {self.p50:>9.2f} {self.p99:>9.2f}"
+
+    def markdown(self) -> str:
+        return f"| {self.name} | {self.clients} | {self.rate:.0f} | {self.p50:.2f} | {self.p99:.2f} |"
 
 
-HEADER = f"{'benchmark':<34} {'clients':>7} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
+HEADER = f"{'benchmark':<36} {'clients':>7} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
 
 
-def timed(fn) -> tuple[float, float]:
-    start = time.perf_counter()
-    fn()
-    return start, (time.perf_counter() - start) * 1000
+def run_client_processes(target, per_client_args: list[tuple], seconds: float, name: str) -> Result:
+    """Start one process per client; each runs target(*args, start_at, seconds, queue) and
+    puts (latencies_ms, failures) on the queue. The clock starts for all at once."""
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    start_at = time.time() + 2 + 0.15 * len(per_client_args)  # time for every process to start
+    procs = [ctx.Process(target=target, args=(*args, start_at, seconds, results)) for args in per_client_args]
+    for proc in procs:
+        proc.start()
+    latencies, failures = [], 0
+    for _ in procs:
+        got, failed = results.get()
+        latencies.extend(got)
+        failures += failed
+    for proc in procs:
+        proc.join()
+    result = Result(name, len(procs), len(latencies) - failures, seconds, latencies)
+    result.failures = failures
+    return result
+
+
+def wait_until(start_at: float) -> None:
+    while time.time() < start_at:
+        time.sleep(0.001)

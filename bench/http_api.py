@@ -5,7 +5,6 @@ connection (sync workers close after each response) with a fresh Idempotency-Key
 """
 
 import json
-import multiprocessing
 import os
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import sys
 import time
 import uuid
 
-from bench.common import BENCH_DATABASE_URL, DURATION, Result
+from bench.common import BENCH_DATABASE_URL, DURATION, Result, run_client_processes, wait_until
 
 PORT = int(os.environ.get("BENCH_HTTP_PORT", "8799"))
 WORKERS = 2 * (os.cpu_count() or 1) + 1
@@ -35,10 +34,11 @@ def start_server() -> subprocess.Popen:
         "API_PLAYER_RATE": "100000000/min",
         "DJANGO_DEBUG": "0",
         "LOG_LEVEL": "WARNING",
+        "CELERY_QUEUE": "bench-unconsumed",
     }
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", str(WORKERS), "--worker-class", "sync", "--log-level", "warning"],
+        [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", str(WORKERS), "--log-level", "warning"],
         env=env,
     )
     deadline = time.time() + 30
@@ -52,52 +52,43 @@ def start_server() -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def _request(token: str) -> bytes:
-    head = (
-        f"POST /api/v1/withdrawals/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
-        f"Content-Type: application/json\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
-        f"Content-Length: {len(BODY)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + BODY
-
-
-def _call(token: str) -> int:
+def call(raw_request: bytes) -> int:
+    """Send one request on its own connection and return the status code."""
     with socket.create_connection(("127.0.0.1", PORT)) as sock:
-        sock.sendall(_request(token))
+        sock.sendall(raw_request)
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return int(b"".join(chunks)[9:12])
 
 
+def request_bytes(method: str, path: str, headers: dict, body: bytes) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _withdrawal(token: str) -> bytes:
+    headers = {
+        "Authorization": f"Token {token}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": uuid.uuid4().hex,
+    }
+    return request_bytes("POST", "/api/v1/withdrawals/", headers, BODY)
+
+
 def _client(token: str, start_at: float, seconds: float, results) -> None:
     for _ in range(3):
-        _call(token)  # warm the worker processes' connections
+        call(_withdrawal(token))  # warm the worker processes' connections
     latencies, failures = [], 0
-    while time.time() < start_at:
-        time.sleep(0.001)
+    wait_until(start_at)
     deadline = time.perf_counter() + seconds
     while (now := time.perf_counter()) < deadline:
-        status = _call(token)
+        status = call(_withdrawal(token))
         latencies.append((time.perf_counter() - now) * 1000)
         failures += status != 201
     results.put((latencies, failures))
 
 
-def run(tokens: list[str], clients: int, label: str = "HTTP POST withdrawals/") -> Result:
-    ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    start_at = time.time() + 2
-    procs = [ctx.Process(target=_client, args=(tokens[n], start_at, DURATION, results)) for n in range(clients)]
-    for proc in procs:
-        proc.start()
-    latencies, failures = [], 0
-    for _ in procs:
-        got, failed = results.get()
-        latencies.extend(got)
-        failures += failed
-    for proc in procs:
-        proc.join()
-    result = Result(label, clients, len(latencies) - failures, DURATION, latencies)
-    result.failures = failures
-    return result
+def run(tokens: list[str], clients: int) -> Result:
+    return run_client_processes(_client, [(tokens[n],) for n in range(clients)], DURATION, "HTTP POST withdrawals/")

@@ -1,13 +1,13 @@
 """The service function `request_withdrawal`, called directly from client processes.
 
-Each client process works on its own player's wallet, so the figure is the cost of
-the service (locks, ledger, history, audit, commit), not contention on one row.
+Many wallets: each client process works on its own player's wallet, so the figure is
+the cost of the service (locks, ledger, history, audit, commit). One hot wallet: every
+client withdraws from the same wallet, so they queue on its row lock.
 """
 
-import multiprocessing
 import time
 
-from bench.common import DURATION, Result, use_bench_database
+from bench.common import DURATION, Result, run_client_processes, use_bench_database, wait_until
 
 AMOUNT = 100  # 1.00 EUR per withdrawal; wallets are funded for millions of them
 FUNDING = 10**12
@@ -48,25 +48,15 @@ def _client(player_id: int, start_at: float, seconds: float, results) -> None:
     actor = Actor.player(player.user)
     request_withdrawal(player=player, amount=AMOUNT, currency="EUR", actor=actor)  # warm the connection
     latencies = []
-    while time.time() < start_at:
-        time.sleep(0.001)
+    wait_until(start_at)
     deadline = time.perf_counter() + seconds
     while (now := time.perf_counter()) < deadline:
         request_withdrawal(player=player, amount=AMOUNT, currency="EUR", actor=actor)
         latencies.append((time.perf_counter() - now) * 1000)
-    results.put(latencies)
+    results.put((latencies, 0))
 
 
-def run(player_ids: list[int], clients: int) -> Result:
-    ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    start_at = time.time() + 3  # time for every process to start and connect
-    procs = [ctx.Process(target=_client, args=(player_ids[n], start_at, DURATION, results)) for n in range(clients)]
-    for proc in procs:
-        proc.start()
-    latencies = []
-    for _ in procs:
-        latencies.extend(results.get())
-    for proc in procs:
-        proc.join()
-    return Result("service request_withdrawal", clients, len(latencies), DURATION, latencies)
+def run(player_ids: list[int], clients: int, *, hot: bool = False) -> Result:
+    wallets = [player_ids[0]] * clients if hot else player_ids[:clients]
+    name = "service: one hot wallet" if hot else "service request_withdrawal"
+    return run_client_processes(_client, [(pk,) for pk in wallets], DURATION, name)

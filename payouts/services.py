@@ -6,6 +6,8 @@ PSP itself is never called from here: callers claim the attempt with these
 functions, commit, call the PSP, and record the outcome in a new transaction.
 """
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from wallet.transitions import apply_transition
 from wallet.unit_of_work import UnitOfWork
 
 Status = PayoutAttempt.Status
+log = logging.getLogger(__name__)
 
 
 def start_payout(withdrawal, *, actor: Actor, provider: str = "") -> PayoutAttempt:
@@ -77,10 +80,17 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
 
 
 def _enqueue_dispatch(withdrawal_id) -> None:
-    """After the new attempt commits, the payout worker sends it (payouts.tasks)."""
+    """After the new attempt commits, the payout worker sends it (payouts.tasks).
+
+    If the broker is down the decision stands (it is committed); the poller
+    (payouts.poll_pending_payouts) sends the attempt once the broker is back.
+    """
     from payouts.tasks import dispatch_payout
 
-    dispatch_payout.delay(str(withdrawal_id))
+    try:
+        dispatch_payout.delay(str(withdrawal_id))
+    except Exception:  # noqa: BLE001 - never turn a committed decision into an error
+        log.exception("Could not queue the payout of %s; the poller will send it", withdrawal_id)
 
 
 def _audit_payout_refusal(withdrawal: Withdrawal, refusal, *, actor: Actor) -> None:
@@ -212,9 +222,10 @@ def _finish_attempt(
     attempt.status = status
     attempt.completed_at = uow.now
     attempt.failure_reason = reason if status == Status.FAILED else ""
+    attempt.outcome_unknown = False
     if provider_reference:
         attempt.provider_reference = provider_reference
-    uow.update(attempt, ("status", "completed_at", "failure_reason", "provider_reference"))
+    uow.update(attempt, ("status", "completed_at", "failure_reason", "provider_reference", "outcome_unknown"))
     record_event(
         tenant=attempt.tenant_id,
         actor=actor,

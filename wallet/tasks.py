@@ -16,3 +16,9 @@ def expire_idempotency_records(batch_size: int = 5000) -> int:
         if not ids:
             return deleted
         deleted += IdempotencyRecord.objects.filter(id__in=ids, created_at__lt=cutoff).delete()[0]
+
+
+@shared_task(name="wallet.ping")
+def ping() -> str:
+    """Does nothing: a liveness probe for workers, and the baseline of the Celery benchmark."""
+    return "pong"

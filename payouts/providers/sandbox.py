@@ -69,8 +69,12 @@ class SandboxProvider:
             try:
                 body = self._http("GET", f"/v1/payouts/{urllib.request.quote(idempotency_key)}")
             except ProviderRejected as error:
+                # Only the PSP's own "no such payout" means it never got it; any other 404
+                # (a wrong base_url, a proxy) is not evidence and must not lead to a resend.
                 if getattr(error, "status", None) == 404:
-                    return PayoutStatus(PayoutStatus.NOT_FOUND)
+                    if b"payout_not_found" in getattr(error, "body", b""):
+                        return PayoutStatus(PayoutStatus.NOT_FOUND)
+                    raise ProviderUnavailable(f"Payout status unavailable: {error}") from None
                 raise
             return PayoutStatus(body["status"], body.get("payout_id", ""), body.get("reason", ""))
         from payouts.sandbox import engine
@@ -119,8 +123,9 @@ class SandboxProvider:
         except urllib.error.HTTPError as error:
             if error.code >= 500 or error.code == 429:
                 raise ProviderUnavailable(f"PSP answered {error.code}") from None
-            rejected = ProviderRejected(f"PSP refused with {error.code}: {error.read()[:200]!r}")
-            rejected.status = error.code
+            body = error.read()[:500]
+            rejected = ProviderRejected(f"PSP refused with {error.code}: {body[:200]!r}")
+            rejected.status, rejected.body = error.code, body
             raise rejected from None
         except TimeoutError as error:
             raise ProviderTimeout(f"No answer within {self.timeout} s") from error

@@ -85,7 +85,7 @@ def payout_status(request, merchant, body, key):
         return JsonResponse({"error": "temporarily unavailable"}, status=503)
     payout = engine.fetch_payout(merchant, key)
     if payout is None:
-        return JsonResponse({"error": "no payout with this idempotency key"}, status=404)
+        return JsonResponse({"error": "no payout with this idempotency key", "code": "payout_not_found"}, status=404)
     return JsonResponse(engine.payout_data(payout))
 
 

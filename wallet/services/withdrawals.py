@@ -189,9 +189,9 @@ def _ensure_not_approver(withdrawal: Withdrawal, actor: Actor) -> None:
 
 def _enqueue_payout(withdrawal_id) -> None:
     """After the approval commits, the payout worker takes over (payouts.tasks)."""
-    from payouts.tasks import dispatch_payout
+    from payouts.services import _enqueue_dispatch
 
-    dispatch_payout.delay(str(withdrawal_id))
+    _enqueue_dispatch(withdrawal_id)
 
 
 def settle_paid(uow: UnitOfWork, withdrawal: Withdrawal) -> None:

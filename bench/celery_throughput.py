@@ -1,0 +1,88 @@
+"""Celery payout dispatch throughput beside a no-op task, on one worker (prefork, 2 children).
+
+The dispatch goes to the in-process sandbox PSP, so the figure is our side's cost per
+payout: claim under lock, commit, "call" the PSP, record the answer.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.common import BENCH_DATABASE_URL, Result
+
+QUEUE = "bench-celery"
+PAYOUTS = int(os.environ.get("BENCH_PAYOUTS", "600"))
+
+
+def prepare() -> list[str]:
+    """Approved withdrawals ready to be paid out, without their dispatch being queued."""
+    from django.db import transaction
+
+    from config.celery import app
+    from tenants.models import Tenant
+    from wallet.models import Actor, Player
+    from wallet.services import approve_withdrawal, request_withdrawal
+
+    app.conf.task_default_queue = "bench-unconsumed"  # approvals queue their dispatch: park it
+    tenant = Tenant.objects.get(slug="bench")
+    player = Player.objects.filter(tenant=tenant).order_by("pk").first()
+    ids = []
+    for _ in range(PAYOUTS):
+        with transaction.atomic():
+            withdrawal = request_withdrawal(player=player, amount=100, currency="EUR", actor=Actor.player(player.user))
+            approve_withdrawal(withdrawal, actor=Actor.system("bench"))
+        ids.append(str(withdrawal.pk))
+    _purge("bench-unconsumed")
+    return ids
+
+
+def _purge(queue: str) -> None:
+    _broker().delete(queue)
+
+
+def start_worker() -> subprocess.Popen:
+    celery = os.path.join(os.path.dirname(sys.executable), "celery")
+    env = {**os.environ, "DATABASE_URL": BENCH_DATABASE_URL, "CELERY_QUEUE": QUEUE, "LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen(
+        [celery, "-A", "config", "worker", "-Q", QUEUE, "-c", "2", "--without-mingle", "--without-gossip",
+         "-l", "WARNING"],
+        env=env,
+    )  # fmt: skip
+    time.sleep(6)
+    return worker
+
+
+def run(withdrawal_ids: list[str]) -> tuple[Result, Result]:
+    from payouts.models import PayoutAttempt
+    from payouts.tasks import dispatch_payout
+    from wallet.tasks import ping
+
+    _purge(QUEUE)
+    started = time.perf_counter()
+    for pk in withdrawal_ids:
+        dispatch_payout.apply_async((pk,), queue=QUEUE)
+    done = 0
+    while done < len(withdrawal_ids) and time.perf_counter() - started < 300:
+        time.sleep(0.2)
+        done = PayoutAttempt.objects.filter(
+            withdrawal_id__in=withdrawal_ids, dispatch_count__gte=1, outcome_unknown=False
+        ).count()
+    payouts = Result("Celery payout dispatch", 2, done, time.perf_counter() - started, [])
+
+    broker = _broker()
+    started = time.perf_counter()
+    for _ in withdrawal_ids:
+        ping.apply_async(queue=QUEUE)
+    # No result backend: done when the queue is empty (at most one task per child is in flight).
+    while broker.llen(QUEUE) and time.perf_counter() - started < 300:
+        time.sleep(0.02)
+    noop = Result("Celery no-op task", 2, len(withdrawal_ids), time.perf_counter() - started, [])
+    return payouts, noop
+
+
+def _broker():
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)

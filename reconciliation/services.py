@@ -37,6 +37,7 @@ from reconciliation import alerts, settlement
 from reconciliation.checks import CheckResult, Found, Scope, run_checks
 from reconciliation.errors import IllegalFindingTransition, ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun
+from tenants.models import Tenant
 from wallet.audit import record_event, record_refusal
 from wallet.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
 from wallet.models import Actor
@@ -69,8 +70,10 @@ def run_reconciliation(
     `settlement_date` also compares that UTC day's PSP settlement report, fetched from
     each tenant's PSP account, or read from `settlement_file` (one tenant only).
     """
-    tenant_id = getattr(tenant, "pk", tenant)
+    tenant_id = None if tenant is None else int(getattr(tenant, "pk", tenant))
     _ensure_may_run(actor, tenant_id)
+    if tenant_id is not None and not Tenant.objects.filter(pk=tenant_id).exists():
+        raise NotFound("No such tenant.")
     if settlement_file and (tenant_id is None or settlement_date is None):
         raise ValidationFailed(
             "A settlement file belongs to one tenant and one day: give the tenant and the settlement date.",
@@ -243,8 +246,10 @@ def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: 
                 },
             )
             return run
-    except IntegrityError:  # the same key is running in another scope
-        raise ReconciliationRunInProgress(f"A reconciliation run with key {key} is in progress.", key=key) from None
+    except IntegrityError as error:
+        if key and "recon_run_key_once" in str(error):  # the same key is running in another scope
+            raise ReconciliationRunInProgress(f"A reconciliation run with key {key} is in progress.", key=key) from None
+        raise
 
 
 def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementReport]:
@@ -277,9 +282,9 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, *
     now = timezone.now()
     with transaction.atomic():
         earlier = _latest_earlier_findings(run, [f.key for f in found])
-        rows = [_finding_row(run, f, earlier.get(f.key), now) for f in found]
-        _copy_findings(rows)
-        statuses = Counter(row[10] for row in rows)
+        carried = [_carried(earlier.get(f.key), now) for f in found]
+        _copy_findings([_finding_row(run, f, c, now) for f, c in zip(found, carried, strict=True)])
+        statuses = Counter(c["status"] for c in carried)
         run.status = Status.SUCCEEDED
         run.finished_at = now
         run.findings_count = len(found)
@@ -323,7 +328,16 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, *
 
 
 def _fail(run, error: Exception, *, actor: Actor) -> None:
+    """Record the failure; if the database itself is gone, the next run closes this one as abandoned."""
     detail = f"{type(error).__name__}: {error}"[:2000]
+    try:
+        _record_failure(run, detail, actor=actor)
+    except DatabaseError:
+        log.exception("Could not record the failure of reconciliation run %s", run.pk)
+    alerts.log_failure(run, detail)
+
+
+def _record_failure(run, detail: str, *, actor: Actor) -> None:
     with transaction.atomic():
         ReconciliationRun.objects.filter(pk=run.pk).update(
             status=Status.FAILED, finished_at=timezone.now(), error=detail
@@ -337,7 +351,6 @@ def _fail(run, error: Exception, *, actor: Actor) -> None:
             after=Status.FAILED,
             reason=detail,
         )
-    alerts.log_failure(run, detail)
 
 
 def _latest_earlier_findings(run, keys: list[str]) -> dict[str, dict]:
@@ -360,16 +373,21 @@ _COPY_COLUMNS = (
 )
 
 
-def _finding_row(run, found: Found, earlier: dict | None, now) -> tuple:
-    status, note, acted_by, acted_label, acted_at, first_seen = Finding.Status.OPEN, "", None, "", None, now
-    if earlier is not None and earlier["status"] != Finding.Status.RESOLVED:
-        first_seen = earlier["first_seen_at"]
-        if earlier["status"] == Finding.Status.ACKNOWLEDGED:
-            status, note = Finding.Status.ACKNOWLEDGED, earlier["note"]
-            acted_by, acted_label, acted_at = earlier["acted_by_id"], earlier["acted_by_label"], earlier["acted_at"]
-    detail = dict(found.detail)
-    if earlier is not None and earlier["status"] == Finding.Status.RESOLVED:
-        detail["reopened"] = True  # resolved before, found again
+def _carried(earlier: dict | None, now) -> dict:
+    """What a new finding takes from the last one with its key: an acknowledgement, and since when it is seen."""
+    fresh = {"status": Finding.Status.OPEN, "note": "", "acted_by_id": None, "acted_by_label": "", "acted_at": None}
+    if earlier is None:
+        return {**fresh, "first_seen_at": now, "reopened": False}
+    if earlier["status"] == Finding.Status.RESOLVED:  # it was fixed, and is back
+        return {**fresh, "first_seen_at": now, "reopened": True}
+    if earlier["status"] == Finding.Status.ACKNOWLEDGED:
+        kept = ("status", "note", "acted_by_id", "acted_by_label", "acted_at")
+        return {**{name: earlier[name] for name in kept}, "first_seen_at": earlier["first_seen_at"], "reopened": False}
+    return {**fresh, "first_seen_at": earlier["first_seen_at"], "reopened": False}
+
+
+def _finding_row(run, found: Found, carried: dict, now) -> tuple:
+    detail = {**found.detail, "reopened": True} if carried["reopened"] else found.detail
     return (
         run.pk,
         found.tenant_id,
@@ -381,12 +399,12 @@ def _finding_row(run, found: Found, earlier: dict | None, now) -> tuple:
         _json(found.expected),
         _json(found.actual),
         _json(detail),
-        str(status),
-        note,
-        acted_by,
-        acted_label,
-        acted_at,
-        first_seen,
+        str(carried["status"]),
+        carried["note"],
+        carried["acted_by_id"],
+        carried["acted_by_label"],
+        carried["acted_at"],
+        carried["first_seen_at"],
         now,
     )
 

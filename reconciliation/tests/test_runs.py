@@ -304,6 +304,14 @@ def test_operators_reconcile_their_own_tenant_only():
     assert services.run_reconciliation(None, actor=platform).tenant_id is None
 
 
+def test_an_unknown_tenant_is_not_found_and_an_id_as_text_is_understood():
+    tenant = TenantFactory()
+    with pytest.raises(NotFound):
+        reconcile(10**9)
+    assert reconcile(str(tenant.pk)).tenant_id == tenant.pk
+    assert ReconciliationRun.objects.count() == 1
+
+
 def test_a_settlement_file_needs_a_tenant_and_a_day(tmp_path):
     with pytest.raises(ValidationFailed):
         reconcile(settlement_file=str(tmp_path / "x.csv"), settlement_date=timezone.now().date())

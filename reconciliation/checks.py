@@ -1,10 +1,12 @@
-"""The invariant checks: one set-based SQL statement each, whatever the number of rows.
+"""The invariant checks: set-based SQL over the whole dataset, a fixed number of statements each.
 
-Every check reads the whole dataset (or one tenant's share of it) in one statement
-and returns only the rows that disagree, so the work is PostgreSQL's scans and hash
-joins and the Python side touches findings alone. The expectations the SQL checks
-are derived from the same tables the services follow: `wallet.ledger.BALANCE_EFFECTS`
-(legs of each money event) and EVENTS_BY_STATE below (docs/state-machine.md).
+Every check reads all the rows it concerns (or one tenant's share of them) in one
+statement (journal_entries: a screen and a detail statement) and returns only the
+rows that disagree, so the work is PostgreSQL's and the Python side touches findings
+alone. Aggregates are ordered by their key where an index gives that order, so
+PostgreSQL streams them instead of hashing millions of groups. The expectations are
+derived from the tables the services follow: `wallet.ledger.BALANCE_EFFECTS` (legs of
+each money event) and EVENTS_BY_STATE below (docs/state-machine.md).
 
 The checks are run by reconciliation.services inside one REPEATABLE READ, READ ONLY
 transaction, so they all see the same snapshot of the books.

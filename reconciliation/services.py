@@ -33,8 +33,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from reconciliation import alerts, settlement
-from reconciliation.checks import CheckResult, Found, Scope, run_checks
+from reconciliation import alerts, checks, settlement
+from reconciliation.checks import CheckResult, Found, Scope
 from reconciliation.errors import IllegalFindingTransition, ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun
 from tenants.models import Tenant
@@ -53,6 +53,8 @@ Trigger = ReconciliationRun.Trigger
 LOCK_CLASS = 0x5245434F  # "RECO"
 ALL_TENANTS = 0
 WORK_MEM = getattr(settings, "RECONCILIATION_WORK_MEM", "256MB")
+# Database sessions the checks are spread over, all on one snapshot (1: the run's own session only).
+SESSIONS = int(getattr(settings, "RECONCILIATION_SESSIONS", 2))
 
 
 def run_reconciliation(
@@ -64,11 +66,14 @@ def run_reconciliation(
     settlement_file: str | None = None,
     key: str = "",
     wait_seconds: float = 0.0,
+    sessions: int | None = None,
 ) -> ReconciliationRun:
     """Check one tenant's books (or every tenant's) and record the run with its findings.
 
     `settlement_date` also compares that UTC day's PSP settlement report, fetched from
     each tenant's PSP account, or read from `settlement_file` (one tenant only).
+    `sessions` (default RECONCILIATION_SESSIONS, 2) spreads the checks over that many
+    database sessions sharing the run's snapshot.
     """
     tenant_id = None if tenant is None else int(getattr(tenant, "pk", tenant))
     _ensure_may_run(actor, tenant_id)
@@ -88,6 +93,7 @@ def run_reconciliation(
                 settlement_date=settlement_date,
                 settlement_file=settlement_file,
                 key=key,
+                sessions=SESSIONS if sessions is None else sessions,
             )
     except ReconciliationRunInProgress as refusal:
         record_refusal(
@@ -100,7 +106,7 @@ def run_reconciliation(
         raise
 
 
-def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_file, key) -> ReconciliationRun:
+def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_file, key, sessions):
     if key:
         done = ReconciliationRun.objects.filter(key=key, status=Status.SUCCEEDED).first()
         if done is not None:
@@ -111,14 +117,14 @@ def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_f
         reports = _settlement_reports(tenant_id, settlement_date, settlement_file)
         scope = Scope(tenant_id=tenant_id, as_of=run.started_at)
         started = time.perf_counter()
-        with snapshot():
-            results = run_checks(scope)
+        with snapshot() as exported:
+            todo = list(checks.CHECKS)
             if settlement_date is not None:
-                begun = time.perf_counter()
-                found = settlement.compare(reports, settlement_date, scope)
-                results.append(CheckResult("settlement", found, time.perf_counter() - begun))
+                todo.append(_settlement_check(reports, settlement_date))
+            results = checks.run_checks(scope, todo, snapshot_id=exported, sessions=sessions, work_mem=WORK_MEM)
         snapshot_seconds = time.perf_counter() - started
-        return _finish(run, results, reports, snapshot_seconds, actor=actor)
+        used = sessions if exported is not None else 1
+        return _finish(run, results, reports, snapshot_seconds, used, actor=actor)
     except Exception as error:
         _fail(run, error, actor=actor)
         raise
@@ -252,6 +258,14 @@ def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: 
         raise
 
 
+def _settlement_check(reports, day):
+    def settlement_check(scope: Scope) -> list[Found]:
+        return settlement.compare(reports, day, scope)
+
+    settlement_check.__name__ = "settlement"
+    return settlement_check
+
+
 def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementReport]:
     if day is None:
         return []
@@ -264,20 +278,25 @@ def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementRepor
 def snapshot():
     """One REPEATABLE READ, READ ONLY transaction: every check sees the same books.
 
-    Called inside a caller's transaction (tests do this), it runs in that
-    transaction's snapshot instead, as a savepoint.
+    Yields the exported snapshot's id, which other sessions can adopt while this
+    transaction stays open. Called inside a caller's transaction (tests do this), it
+    runs in that transaction's snapshot instead, as a savepoint, and exports nothing:
+    the caller's uncommitted rows are visible to no other session.
     """
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         with connection.cursor() as cursor:
+            exported = None
             if outermost:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            # Hash aggregates over millions of postings stay in memory instead of spilling.
+                cursor.execute("SELECT pg_export_snapshot()")
+                (exported,) = cursor.fetchone()
+            # Aggregates over millions of postings stay in memory instead of spilling.
             cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
-        yield
+        yield exported
 
 
-def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, *, actor: Actor) -> ReconciliationRun:
+def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, sessions: int, *, actor: Actor):
     found = list({f.key: f for result in results for f in result.findings}.values())
     now = timezone.now()
     with transaction.atomic():
@@ -293,7 +312,11 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, *
         run.counts_by_severity = dict(sorted(Counter(str(f.severity) for f in found).items()))
         run.stats = {
             "snapshot_seconds": round(snapshot_seconds, 4),
-            "checks": {r.name: {"seconds": round(r.seconds, 4), "findings": len(r.findings)} for r in results},
+            "sessions": sessions,
+            "checks": {
+                r.name: {"seconds": round(r.seconds, 4), "findings": len(r.findings), "statements": r.statements}
+                for r in results
+            },
             "settlement_reports": [
                 {"tenant_id": r.tenant_id, "source": r.source, "rows": len(r.rows), "error": r.error} for r in reports
             ],

@@ -34,7 +34,8 @@ def _other_session():
     )
 
 
-def test_every_check_reads_one_snapshot(monkeypatch):
+@pytest.mark.parametrize("sessions", [1, 2], ids=["one session", "two sessions on the exported snapshot"])
+def test_every_check_reads_one_snapshot(monkeypatch, sessions):
     # given a funded wallet, and another session that changes its balance while the checks run
     wallet = fund(PlayerFactory(), 10_00)
 
@@ -46,10 +47,11 @@ def test_every_check_reads_one_snapshot(monkeypatch):
     monkeypatch.setattr(checks, "CHECKS", [meanwhile, checks.wallet_balances])
     # when reconciled
     with CaptureQueriesContext(connection) as queries:
-        during = reconcile()
+        during = reconcile(sessions=sessions)
     # then the wallet check saw the books as they were when the run's snapshot was taken
     assert during.findings_count == 0
     assert any("REPEATABLE READ, READ ONLY" in q["sql"] for q in queries)
+    assert during.stats["sessions"] == sessions
     # and the next run sees the change
     monkeypatch.undo()
     after = reconcile()
@@ -71,6 +73,21 @@ def test_two_runs_started_together_one_runs_and_one_is_refused(monkeypatch):
     assert len(refused) == 1 and isinstance(refused[0], ReconciliationRunInProgress)
     assert list(ReconciliationRun.objects.values_list("status", flat=True)) == ["succeeded"]
     assert AuditEvent.objects.filter(action="reconciliation.run_refused").count() == 1
+
+
+def test_a_check_that_fails_in_another_session_fails_the_run(monkeypatch):
+    # given one of the checks breaks while the others run in parallel sessions
+    def broken(scope):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(checks, "CHECKS", [checks.wallet_balances, broken, checks.stuck_transactions])
+    # when reconciled
+    with pytest.raises(RuntimeError, match="out of memory"):
+        reconcile(sessions=2)
+    # then the run is failed, not half stored, and the next run can start
+    assert list(ReconciliationRun.objects.values_list("status", "error")) == [("failed", "RuntimeError: out of memory")]
+    monkeypatch.undo()
+    assert reconcile(sessions=2).status == "succeeded"
 
 
 def test_the_settlement_report_is_fetched_over_http(live_server, settings):

@@ -24,6 +24,7 @@ from wallet.api.auth import PlayerTokenAuthentication
 from wallet.api.fields import money_text
 from wallet.api.idempotency import idempotent
 from wallet.api.throttling import PlayerRateThrottle
+from wallet.console.access import needs_second_factor
 from wallet.errors import ValidationFailed
 from wallet.models import Actor
 from wallet.money import AmountError, parse_amount
@@ -48,7 +49,13 @@ class IsOperator(BasePermission):
 
     def has_permission(self, request, view):
         request.operator = scope_of(request.user)
-        return request.operator is not None
+        if request.operator is None:
+            return False
+        if isinstance(request.successful_authenticator, SessionAuthentication) and needs_second_factor(request.user):
+            # A console session counts only once the sign-in is complete (password and TOTP).
+            self.message = "Finish signing in with your second factor first."
+            return False
+        return True
 
 
 class OperatorAPIView(APIView):

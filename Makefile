@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 SANDBOX_PSP_PORT ?= 8001
+# The demo runs over plain HTTP without authenticator apps; production keeps both on.
+OPERATOR_2FA_REQUIRED ?= 0
 export SANDBOX_PSP_URL ?= http://127.0.0.1:$(SANDBOX_PSP_PORT)
 export DJANGO_SETTINGS_MODULE := config.settings
 
@@ -32,10 +34,12 @@ seed: db
 run: seed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo
-	@echo "Web:        http://127.0.0.1:$(PORT)/   (admin http://127.0.0.1:$(PORT)/admin/, API docs http://127.0.0.1:$(PORT)/api/docs/)"
+	@echo "Console:    http://127.0.0.1:$(PORT)/console/  (operators; two-factor sign-in is off for the demo)"
+	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
 	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP). Ctrl-C stops them all."
 	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
+		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
 		$(BIN)/honcho start -f Procfile
 
 test: install services

@@ -10,4 +10,6 @@ class WalletConfig(AppConfig):
         # single write statement has about 55, and parsing it anew costs ~0.2 ms a call.
         from psycopg import _queries
 
+        from wallet.console import signals  # noqa: F401 - connects the login audit receivers
+
         _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 200)

@@ -1,4 +1,5 @@
 from .audit import Actor, AuditEvent
+from .console import FormToken
 from .idempotency import IdempotencyRecord
 from .ledger import Account, JournalEntry, LedgerEvent, Posting
 from .players import Player, Wallet
@@ -17,6 +18,7 @@ __all__ = [
     "Actor",
     "AuditEvent",
     "Deposit",
+    "FormToken",
     "IdempotencyRecord",
     "DepositState",
     "DepositTransition",

@@ -10,6 +10,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from wallet.ids import uuid7
@@ -34,20 +35,20 @@ def new_withdrawal_reference() -> str:
 
 
 class DepositState(models.TextChoices):
-    CREATED = "created", "Created"
-    PENDING_PROVIDER = "pending_provider", "Pending at provider"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
+    CREATED = "created", _("Created")
+    PENDING_PROVIDER = "pending_provider", _("Pending at provider")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
 
 
 class WithdrawalState(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    CANCELED = "canceled", "Canceled"
-    PAYOUT_PENDING = "payout_pending", "Payout pending"
-    PAYOUT_FAILED = "payout_failed", "Payout failed"
-    PAID = "paid", "Paid"
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CANCELED = "canceled", _("Canceled")
+    PAYOUT_PENDING = "payout_pending", _("Payout pending")
+    PAYOUT_FAILED = "payout_failed", _("Payout failed")
+    PAID = "paid", _("Paid")
 
 
 class MoneyTransaction(FSMModelMixin, models.Model):

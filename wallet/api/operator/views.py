@@ -151,12 +151,13 @@ class WithdrawalDecisionView(OperatorAPIView):
     act = None
 
     def post(self, request, withdrawal_id):
-        self.scope.require(FINANCE, f"{self.decision} withdrawals")
-        payload = ReasonSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        # Not found before forbidden: another tenant's id is 404 for every role, never 403.
         withdrawal = selectors.find_withdrawal(self.scope, withdrawal_id)
         if withdrawal is None:
             raise Http404
+        self.scope.require(FINANCE, f"{self.decision} withdrawals")
+        payload = ReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
         type(self).act(withdrawal, actor=self.actor(), reason=payload.validated_data["reason"])
         return Response(OperatorWithdrawalSerializer(selectors.find_withdrawal(self.scope, withdrawal_id)).data)
 

@@ -1,0 +1,325 @@
+"""The invariants a run must leave true, each one set-based SQL query over the whole database.
+
+Every query returns the rows that break its invariant (none when all is well). They
+run together in one read-only REPEATABLE READ transaction, so they see one instant.
+These are the simulation's own checks, written from the contract (design sections 3,
+4, 7 and docs/), not the test suite's helpers.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+TERMINAL_WITHDRAWAL = "('paid', 'rejected', 'canceled')"
+
+# A payout the sandbox PSP was steered to hold ("hold"): it never decides it, so the
+# attempt and its withdrawal stay open by design. Nothing else may stay open.
+HELD_AT_PSP = """
+    SELECT a.id FROM payouts_payoutattempt a
+    JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
+    WHERE a.status = 'pending' AND sp.status = 'pending'
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    sql: str
+
+
+CHECKS = (
+    Check(
+        "no_negative_balance",
+        "no wallet below zero",
+        """SELECT w.id, t.slug, w.currency, w.balance_available, w.balance_held
+           FROM wallet_wallet w JOIN tenants_tenant t ON t.id = w.tenant_id
+           WHERE w.balance_available < 0 OR w.balance_held < 0""",
+    ),
+    Check(
+        "wallet_equals_ledger",
+        "every wallet equals the sum of its ledger postings (available and held)",
+        """SELECT w.id, w.currency, w.balance_available, COALESCE(l.available, 0), w.balance_held, COALESCE(l.held, 0)
+           FROM wallet_wallet w
+           LEFT JOIN (SELECT wallet_id,
+                             SUM(amount) FILTER (WHERE account = 'player_available') AS available,
+                             SUM(amount) FILTER (WHERE account = 'player_held') AS held
+                      FROM wallet_posting WHERE wallet_id IS NOT NULL GROUP BY wallet_id) l ON l.wallet_id = w.id
+           WHERE w.balance_available <> COALESCE(l.available, 0) OR w.balance_held <> COALESCE(l.held, 0)""",
+    ),
+    Check(
+        "journal_entry_balances",
+        "every journal entry has at least two postings that sum to zero",
+        """SELECT e.id, e.event_type, COUNT(p.id), COALESCE(SUM(p.amount), 0)
+           FROM wallet_journalentry e LEFT JOIN wallet_posting p ON p.entry_id = e.id
+           GROUP BY e.id, e.event_type
+           HAVING COUNT(p.id) < 2 OR COALESCE(SUM(p.amount), 0) <> 0""",
+    ),
+    Check(
+        "money_conservation",
+        "per tenant and currency: player money = completed deposits - paid withdrawals = -PSP clearing",
+        """WITH keys AS (
+               SELECT tenant_id, currency FROM wallet_wallet
+               UNION SELECT tenant_id, currency FROM wallet_deposit
+               UNION SELECT tenant_id, currency FROM wallet_withdrawal),
+           players AS (SELECT tenant_id, currency, SUM(balance_available + balance_held) AS money
+                       FROM wallet_wallet GROUP BY 1, 2),
+           deposits AS (SELECT tenant_id, currency, SUM(amount) AS money FROM wallet_deposit
+                        WHERE state = 'completed' GROUP BY 1, 2),
+           paid AS (SELECT tenant_id, currency, SUM(amount) AS money FROM wallet_withdrawal
+                    WHERE state = 'paid' GROUP BY 1, 2),
+           clearing AS (SELECT e.tenant_id, e.currency, SUM(p.amount) AS money
+                        FROM wallet_posting p JOIN wallet_journalentry e ON e.id = p.entry_id
+                        WHERE p.account = 'psp_clearing' GROUP BY 1, 2)
+           SELECT t.slug, k.currency, COALESCE(pl.money, 0) AS players, COALESCE(d.money, 0) AS deposits,
+                  COALESCE(pa.money, 0) AS paid, COALESCE(c.money, 0) AS clearing
+           FROM keys k JOIN tenants_tenant t ON t.id = k.tenant_id
+           LEFT JOIN players pl USING (tenant_id, currency) LEFT JOIN deposits d USING (tenant_id, currency)
+           LEFT JOIN paid pa USING (tenant_id, currency) LEFT JOIN clearing c USING (tenant_id, currency)
+           WHERE COALESCE(pl.money, 0) <> COALESCE(d.money, 0) - COALESCE(pa.money, 0)
+              OR COALESCE(c.money, 0) <> -COALESCE(pl.money, 0)""",
+    ),
+    Check(
+        "money_events_match_state",
+        "each deposit and withdrawal has exactly the money events its state implies "
+        "(a paid withdrawal exactly one withdraw_paid, a completed deposit exactly one deposit_completed)",
+        """SELECT 'withdrawal', x.id, x.state,
+                  COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_requested') AS requested,
+                  COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_released') AS released,
+                  COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_paid') AS paid
+           FROM wallet_withdrawal x LEFT JOIN wallet_journalentry e ON e.withdrawal_id = x.id
+           GROUP BY x.id, x.state
+           HAVING COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_requested') <> 1
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_released')
+                  <> CASE WHEN x.state IN ('rejected', 'canceled') THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_paid')
+                  <> CASE WHEN x.state = 'paid' THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed') <> 0
+           UNION ALL
+           SELECT 'deposit', d.id, d.state, 0, 0,
+                  COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed')
+           FROM wallet_deposit d LEFT JOIN wallet_journalentry e ON e.deposit_id = d.id
+           GROUP BY d.id, d.state
+           HAVING COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed')
+                  <> CASE WHEN d.state = 'completed' THEN 1 ELSE 0 END
+               OR COUNT(e.id) <> COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed')""",
+    ),
+    Check(
+        "paid_withdrawal_payout_attempts",
+        "a withdrawal paid through the PSP has exactly one succeeded payout attempt and came from "
+        "payout_pending; one marked paid by hand has no attempt and came from approved; no other "
+        "withdrawal has a succeeded attempt",
+        """WITH per AS (
+               SELECT x.id, x.state, COUNT(a.id) AS attempts,
+                      COUNT(a.id) FILTER (WHERE a.status = 'succeeded') AS succeeded,
+                      (SELECT string_agg(h.from_state, ',') FROM wallet_withdrawaltransition h
+                       WHERE h.withdrawal_id = x.id AND h.to_state = 'paid') AS paid_from
+               FROM wallet_withdrawal x LEFT JOIN payouts_payoutattempt a ON a.withdrawal_id = x.id
+               GROUP BY x.id, x.state)
+           SELECT id, state, attempts, succeeded, paid_from FROM per
+           WHERE (state = 'paid' AND attempts > 0 AND (succeeded <> 1 OR paid_from IS DISTINCT FROM 'payout_pending'))
+              OR (state = 'paid' AND attempts = 0 AND paid_from IS DISTINCT FROM 'approved')
+              OR (state <> 'paid' AND succeeded <> 0)""",
+    ),
+    Check(
+        "webhook_applied_once",
+        "no webhook event stored or applied twice: one row per webhook-id, at most one applied event per "
+        "deposit and per payout attempt, each completed deposit completed by exactly one applied "
+        "payment.succeeded, and every delivery the PSP saw acknowledged is stored",
+        """SELECT 'webhook-id stored twice' AS problem, event_id AS object, COUNT(*)::text AS detail
+           FROM payouts_webhookevent GROUP BY provider, event_id HAVING COUNT(*) > 1
+           UNION ALL
+           SELECT 'deposit moved by several events', deposit_id::text, string_agg(event_id, ',')
+           FROM payouts_webhookevent WHERE outcome = 'applied' AND deposit_id IS NOT NULL
+           GROUP BY deposit_id HAVING COUNT(*) > 1
+           UNION ALL
+           SELECT 'payout attempt moved by several events', payout_attempt_id::text, string_agg(event_id, ',')
+           FROM payouts_webhookevent WHERE outcome = 'applied' AND payout_attempt_id IS NOT NULL
+           GROUP BY payout_attempt_id HAVING COUNT(*) > 1
+           UNION ALL
+           SELECT 'completed deposit without exactly one applied payment.succeeded', d.id::text,
+                  COUNT(w.id)::text
+           FROM wallet_deposit d LEFT JOIN payouts_webhookevent w
+             ON w.deposit_id = d.id AND w.outcome = 'applied' AND w.event_type = 'payment.succeeded'
+           WHERE d.state = 'completed' GROUP BY d.id HAVING COUNT(w.id) <> 1
+           UNION ALL
+           SELECT 'delivered (2xx) but not stored', sd.event_id, sd.event_type
+           FROM sandbox_psp_sandboxdelivery sd
+           WHERE sd.delivered_at IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM payouts_webhookevent w WHERE w.event_id = sd.event_id)""",
+    ),
+    Check(
+        "nothing_left_open",
+        "after the drain every deposit, withdrawal, payout attempt and webhook delivery is final, "
+        "except payouts the PSP was told to hold",
+        f"""SELECT 'deposit', d.id::text, d.state FROM wallet_deposit d WHERE d.state NOT IN ('completed', 'failed')
+           UNION ALL
+           SELECT 'withdrawal', x.id::text, x.state FROM wallet_withdrawal x
+           WHERE x.state NOT IN {TERMINAL_WITHDRAWAL}
+             AND NOT (x.state = 'payout_pending' AND EXISTS (
+                 SELECT 1 FROM payouts_payoutattempt a WHERE a.withdrawal_id = x.id AND a.id IN ({HELD_AT_PSP})))
+           UNION ALL
+           SELECT 'payout attempt', a.id::text, a.status FROM payouts_payoutattempt a
+           WHERE a.status = 'pending' AND a.id NOT IN ({HELD_AT_PSP})
+           UNION ALL
+           SELECT 'webhook delivery', sd.event_id, CASE WHEN sd.gave_up_at IS NULL THEN 'queued' ELSE 'given up' END
+           FROM sandbox_psp_sandboxdelivery sd WHERE sd.delivered_at IS NULL""",
+    ),
+    Check(
+        "psp_never_paid_twice",
+        "at most one succeeded payout at the PSP per withdrawal, and none the product has no attempt for",
+        """SELECT 'several PSP payouts succeeded', a.withdrawal_id::text, COUNT(*)::text
+           FROM sandbox_psp_sandboxpayout sp JOIN payouts_payoutattempt a ON a.id::text = sp.idempotency_key
+           WHERE sp.status = 'succeeded' GROUP BY a.withdrawal_id HAVING COUNT(*) > 1
+           UNION ALL
+           SELECT 'PSP payout without a payout attempt', sp.idempotency_key, sp.status
+           FROM sandbox_psp_sandboxpayout sp
+           WHERE NOT EXISTS (SELECT 1 FROM payouts_payoutattempt a WHERE a.id::text = sp.idempotency_key)""",
+    ),
+    Check(
+        "psp_agrees",
+        "the PSP and the product agree: payouts succeeded at the PSP are succeeded attempts and the "
+        "other way round, amounts match; payments paid at the PSP are completed deposits and the other way round",
+        """SELECT 'payout: PSP ' || COALESCE(sp.status, 'missing') || ', attempt ' || a.status, a.id::text, x.state
+           FROM payouts_payoutattempt a JOIN wallet_withdrawal x ON x.id = a.withdrawal_id
+           LEFT JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
+           WHERE (sp.status = 'succeeded') <> (a.status = 'succeeded')
+              OR (a.status = 'succeeded' AND sp.id IS NULL)
+              OR (sp.status = 'failed' AND a.status = 'pending')
+           UNION ALL
+           SELECT 'payout amount differs', a.id::text,
+                  sp.amount || ' ' || sp.currency || ' vs ' || x.amount || ' ' || x.currency
+           FROM payouts_payoutattempt a JOIN wallet_withdrawal x ON x.id = a.withdrawal_id
+           JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
+           WHERE sp.amount <> x.amount OR sp.currency <> x.currency
+           UNION ALL
+           SELECT 'deposit ' || d.state || ', PSP payment ' || COALESCE(p.status, 'missing'), d.id::text,
+                  d.amount || ' ' || d.currency
+           FROM wallet_deposit d LEFT JOIN sandbox_psp_sandboxpayment p ON p.reference = d.id::text
+           WHERE (d.state = 'completed') <> (COALESCE(p.status, '') = 'paid')
+              OR (p.id IS NOT NULL AND (p.amount <> d.amount OR p.currency <> d.currency))""",
+    ),
+    Check(
+        "four_eyes",
+        "a withdrawal at or above its tenant's four-eyes amount was approved by two different operators, "
+        "and whoever marked a withdrawal paid neither requested nor approved it",
+        """SELECT 'approved with fewer than two approvals', x.id::text, COUNT(DISTINCT ap.operator_id)::text
+           FROM wallet_withdrawal x
+           JOIN tenants_paymentpolicy pp ON pp.tenant_id = x.tenant_id
+           JOIN tenants_currencylimit cl ON cl.policy_id = pp.id AND cl.currency = x.currency
+           LEFT JOIN wallet_withdrawalapproval ap ON ap.withdrawal_id = x.id
+           WHERE cl.four_eyes_amount IS NOT NULL AND x.amount >= cl.four_eyes_amount
+             AND EXISTS (SELECT 1 FROM wallet_withdrawaltransition h
+                         WHERE h.withdrawal_id = x.id AND h.to_state = 'approved' AND h.actor_type = 'operator')
+           GROUP BY x.id HAVING COUNT(DISTINCT ap.operator_id) < 2
+           UNION ALL
+           SELECT 'marked paid by its requester or an approver', x.id::text, h.actor_label
+           FROM wallet_withdrawal x JOIN wallet_withdrawaltransition h
+             ON h.withdrawal_id = x.id AND h.from_state = 'approved' AND h.to_state = 'paid'
+           WHERE h.actor_user_id = x.requested_by_id
+              OR EXISTS (SELECT 1 FROM wallet_withdrawalapproval ap
+                         WHERE ap.withdrawal_id = x.id AND ap.operator_id = h.actor_user_id)""",
+    ),
+    Check(
+        "payment_limits_respected",
+        "per player, currency and local day the counted deposits and withdrawals stay within the tenant's "
+        "daily limits, and every amount within the per-transaction bounds",
+        """WITH counted AS (
+               SELECT 'deposit' AS action, d.tenant_id, d.wallet_id, d.currency,
+                      (d.created_at AT TIME ZONE t.time_zone)::date AS day, SUM(d.amount) AS used
+               FROM wallet_deposit d JOIN tenants_tenant t ON t.id = d.tenant_id
+               WHERE d.state IN ('created', 'pending_provider', 'completed') GROUP BY 1, 2, 3, 4, 5
+               UNION ALL
+               SELECT 'withdraw', x.tenant_id, x.wallet_id, x.currency,
+                      (x.created_at AT TIME ZONE t.time_zone)::date, SUM(x.amount)
+               FROM wallet_withdrawal x JOIN tenants_tenant t ON t.id = x.tenant_id
+               WHERE x.state IN ('requested', 'approved', 'payout_pending', 'payout_failed', 'paid')
+               GROUP BY 1, 2, 3, 4, 5),
+           limits AS (SELECT pp.tenant_id, cl.* FROM tenants_currencylimit cl
+                      JOIN tenants_paymentpolicy pp ON pp.id = cl.policy_id)
+           SELECT 'daily ' || c.action || ' limit exceeded', c.wallet_id::text,
+                  c.day || ': ' || c.used || ' > ' ||
+                  CASE WHEN c.action = 'deposit' THEN l.daily_deposit_limit ELSE l.daily_withdraw_limit END
+           FROM counted c JOIN limits l ON l.tenant_id = c.tenant_id AND l.currency = c.currency
+           WHERE c.used > CASE WHEN c.action = 'deposit' THEN l.daily_deposit_limit ELSE l.daily_withdraw_limit END
+           UNION ALL
+           SELECT 'amount out of bounds', tx.id::text, tx.amount || ' ' || tx.currency
+           FROM (SELECT id, tenant_id, amount, currency FROM wallet_deposit
+                 UNION ALL SELECT id, tenant_id, amount, currency FROM wallet_withdrawal) tx
+           JOIN limits l ON l.tenant_id = tx.tenant_id AND l.currency = tx.currency
+           WHERE tx.amount < l.min_amount OR tx.amount > l.max_amount""",
+    ),
+    Check(
+        "history_consistent",
+        "each state history is a chain from the creation to the current state (no transition applied twice)",
+        """SELECT 'withdrawal', withdrawal_id::text, from_state || ' after ' || previous FROM (
+               SELECT withdrawal_id, from_state,
+                      LAG(to_state, 1, '') OVER (PARTITION BY withdrawal_id ORDER BY id) AS previous
+               FROM wallet_withdrawaltransition) chain WHERE from_state <> previous
+           UNION ALL
+           SELECT 'deposit', deposit_id::text, from_state || ' after ' || previous FROM (
+               SELECT deposit_id, from_state,
+                      LAG(to_state, 1, '') OVER (PARTITION BY deposit_id ORDER BY id) AS previous
+               FROM wallet_deposittransition) chain WHERE from_state <> previous
+           UNION ALL
+           SELECT 'withdrawal', x.id::text, 'state ' || x.state || ', history ends at ' || COALESCE(last.to_state, '-')
+           FROM wallet_withdrawal x LEFT JOIN LATERAL (
+               SELECT to_state FROM wallet_withdrawaltransition h
+               WHERE h.withdrawal_id = x.id ORDER BY h.id DESC LIMIT 1
+           ) last ON true WHERE last.to_state IS DISTINCT FROM x.state
+           UNION ALL
+           SELECT 'deposit', d.id::text, 'state ' || d.state || ', history ends at ' || COALESCE(last.to_state, '-')
+           FROM wallet_deposit d LEFT JOIN LATERAL (
+               SELECT to_state FROM wallet_deposittransition h WHERE h.deposit_id = d.id ORDER BY h.id DESC LIMIT 1
+           ) last ON true WHERE last.to_state IS DISTINCT FROM d.state""",
+    ),
+)
+
+# What the world looks like at the end, for the report (not checks).
+CENSUS = {
+    "deposits": "SELECT state, COUNT(*) FROM wallet_deposit GROUP BY 1 ORDER BY 1",
+    "withdrawals": "SELECT state, COUNT(*) FROM wallet_withdrawal GROUP BY 1 ORDER BY 1",
+    "payout attempts": "SELECT status, COUNT(*) FROM payouts_payoutattempt GROUP BY 1 ORDER BY 1",
+    "webhook events": "SELECT event_type || ' ' || outcome, COUNT(*) FROM payouts_webhookevent GROUP BY 1 ORDER BY 1",
+    "withdrawals paid": (
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM payouts_payoutattempt a WHERE a.withdrawal_id = x.id) "
+        "THEN 'through the PSP' ELSE 'marked paid by hand' END, COUNT(*) FROM wallet_withdrawal x "
+        "WHERE x.state = 'paid' GROUP BY 1 ORDER BY 1"
+    ),
+    "payout attempts per withdrawal": (
+        "SELECT n || ' attempt(s)', COUNT(*) FROM (SELECT COUNT(*) AS n FROM payouts_payoutattempt "
+        "GROUP BY withdrawal_id) per GROUP BY n ORDER BY n"
+    ),
+    "payout attempts sent to the PSP more than once (same key; after a timeout or an outage)": (
+        "SELECT 'sent ' || dispatch_count || ' times', COUNT(*) FROM payouts_payoutattempt "
+        "WHERE dispatch_count > 1 GROUP BY dispatch_count ORDER BY dispatch_count"
+    ),
+    "payouts held at the PSP (allowed open)": f"SELECT 'held', COUNT(*) FROM ({HELD_AT_PSP}) held",
+    "PSP webhook deliveries": (
+        "SELECT CASE WHEN attempts > 1 THEN 'delivered after retries' ELSE 'delivered at once' END, COUNT(*) "
+        "FROM sandbox_psp_sandboxdelivery WHERE delivered_at IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ),
+}
+
+
+def run_checks() -> tuple[dict[str, list[tuple]], dict[str, list[tuple]]]:
+    """(rows breaking each check, census), read in one snapshot."""
+    found: dict[str, list[tuple]] = {}
+    census: dict[str, list[tuple]] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for check in CHECKS:
+            cursor.execute(check.sql)
+            found[check.name] = cursor.fetchall()
+        for name, sql in CENSUS.items():
+            cursor.execute(sql)
+            census[name] = cursor.fetchall()
+    return found, census
+
+
+def open_objects() -> list[tuple]:
+    """What the drain still has to close (the nothing_left_open check's rows)."""
+    sql = next(check.sql for check in CHECKS if check.name == "nothing_left_open")
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()

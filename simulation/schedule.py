@@ -1,0 +1,272 @@
+"""The seeded schedule: a fixed list of operations per client, the same for the same seed.
+
+Each client owns a few players (player p belongs to client p % clients) and plays them
+one operation after another. Operations that act on a withdrawal name it by the
+client's own sequence number (`ref` = the client's k-th withdraw operation), so the
+schedule never depends on ids the server hands out; the client resolves them at run
+time. A withdrawal gets a planned life (approve, second approval above the four-eyes
+amount, reject, cancel, mark paid, retry payout) scheduled a few steps later, plus
+noise: decisions on random earlier withdrawals, which the product often refuses.
+"""
+
+import hashlib
+import heapq
+import random
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from . import spec
+
+DEPOSIT_PAY, DEPOSIT_FAIL, DEPOSIT_ABANDON = "deposit_pay", "deposit_fail", "deposit_abandon"
+WITHDRAW, CANCEL, READ = "withdraw", "cancel", "read"
+APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT = "approve", "reject", "mark_paid", "retry_payout"
+# The same player at once from several devices: concurrent requests, each with its own key.
+DEPOSIT_BURST, WITHDRAW_BURST = "deposit_burst", "withdraw_burst"
+# Someone of another tenant acting on this client's withdrawal: must be 404, changing nothing.
+FOREIGN_DECIDE, FOREIGN_CANCEL = "foreign_decide", "foreign_cancel"
+
+KINDS = (
+    DEPOSIT_PAY,
+    DEPOSIT_FAIL,
+    DEPOSIT_ABANDON,
+    WITHDRAW,
+    CANCEL,
+    APPROVE,
+    REJECT,
+    MARK_PAID,
+    RETRY_PAYOUT,
+    READ,
+    DEPOSIT_BURST,
+    WITHDRAW_BURST,
+    FOREIGN_DECIDE,
+    FOREIGN_CANCEL,
+)
+OPERATOR_KINDS = (APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT)
+REPLAYABLE_KINDS = frozenset(
+    {DEPOSIT_PAY, DEPOSIT_FAIL, DEPOSIT_ABANDON, WITHDRAW, CANCEL, APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT}
+)
+REPLAY_RATE = 0.20  # money operations sent twice with the same Idempotency-Key (half after, half at once)
+REUSE_RATE = 0.02  # ... and sent again with the same key but a different body (422 IDEMPOTENCY_KEY_REUSED)
+BURST_SIZE = 3
+DEPOSIT_SETTLES_AFTER = 6  # steps of the client before a paid deposit is counted on for withdrawals
+
+
+@dataclass(frozen=True)
+class Op:
+    client: int
+    index: int
+    kind: str
+    player: int  # the acting player, or the owner of the withdrawal an operator decides on
+    currency: str = ""
+    amount: str = ""  # decimal text, as the API takes it
+    ref: int = -1  # the client's withdrawal number this operation acts on
+    operator: int = -1  # index into spec.OPERATOR_NAMES, an operator of the player's tenant
+    replay: str = ""  # "", "sequential" (again after the answer), "concurrent" (a twin at once) or "reuse"
+    count: int = 1  # requests of a burst
+    foreign: int = -1  # foreign_decide: the other tenant; foreign_cancel: the other tenant's player
+
+    def key(self, seed: int) -> str:
+        """The Idempotency-Key: one per operation, derived from the seed."""
+        return f"sim{seed}-c{self.client}-o{self.index}"
+
+
+def players_of(client: int, clients: int) -> list[int]:
+    return [p for p in range(spec.PLAYERS) if p % clients == client]
+
+
+def build(seed: int, operations: int, clients: int) -> list[list[Op]]:
+    """Every client's operations; `operations` in total, spread evenly."""
+    if not 1 <= clients <= spec.PLAYERS:
+        raise ValueError(f"clients must be between 1 and {spec.PLAYERS}")
+    share, extra = divmod(operations, clients)
+    return [
+        _ClientPlanner(seed, client, players_of(client, clients)).plan(share + (client < extra))
+        for client in range(clients)
+    ]
+
+
+def digest(schedule: list[list[Op]]) -> str:
+    """A fingerprint of the whole schedule: the same seed gives the same digest."""
+    h = hashlib.sha256()
+    for ops in schedule:
+        for op in ops:
+            h.update(repr(sorted(asdict(op).items())).encode())
+    return h.hexdigest()[:16]
+
+
+class _ClientPlanner:
+    def __init__(self, seed: int, client: int, players: list[int]):
+        self.rng = random.Random(f"simulation:{seed}:client:{client}")
+        self.client = client
+        self.players = players
+        self.balance: dict[tuple[int, str], int] = defaultdict(int)  # estimate of available money
+        self.arriving: list[tuple[int, tuple[int, str], int]] = []  # deposits not yet counted on
+        self.withdrawals: list[tuple[int, str, bool]] = []  # (player, currency, big) per ref
+        self.future: list[tuple[int, int, dict]] = []  # (due index, tie-break, fields)
+        self.sequence = 0
+
+    def plan(self, count: int) -> list[Op]:
+        ops = []
+        for index in range(count):
+            self.index = index
+            while self.arriving and self.arriving[0][0] <= index:
+                _, wallet, amount = self.arriving.pop(0)
+                self.balance[wallet] += amount
+            if self.future and self.future[0][0] <= index:
+                fields = heapq.heappop(self.future)[2]
+            else:
+                fields = self._primary(index)
+            replay = ""
+            roll = self.rng.random()
+            if fields["kind"] in REPLAYABLE_KINDS and roll < REPLAY_RATE + REUSE_RATE:
+                replay = "sequential" if roll < REPLAY_RATE / 2 else "concurrent" if roll < REPLAY_RATE else "reuse"
+            ops.append(Op(client=self.client, index=index, replay=replay, **fields))
+        return ops
+
+    # -- primary operations ---------------------------------------------------------------
+
+    def _primary(self, index: int) -> dict:
+        rng = self.rng
+        player = rng.choice(self.players)
+        tenant = spec.TENANTS[spec.tenant_of_player(player)]
+        currency = rng.choice(tenant.currencies)
+        roll = rng.random()
+        if roll < 0.34:
+            return self._deposit(player, currency)
+        if roll < 0.36:
+            return self._deposit_burst(player, currency)
+        if roll < 0.62:
+            return self._withdraw(index, player, currency)
+        if roll < 0.64:
+            return self._withdraw_burst(player, currency)
+        if roll < 0.76 or not self.withdrawals:
+            return {"kind": READ, "player": player}
+        if roll < 0.78:
+            return self._foreign()
+        return self._noise()
+
+    def _deposit_burst(self, player: int, currency: spec.CurrencySpec) -> dict:
+        """Large deposits at once: near the end of a day's limit only some of them fit."""
+        amount = currency.from_eur_cents(self.rng.randint(800_00, 1_500_00))
+        self.arriving.append((self.index + DEPOSIT_SETTLES_AFTER, (player, currency.code), amount))
+        fields = {"kind": DEPOSIT_BURST, "player": player, "currency": currency.code}
+        return {**fields, "amount": currency.text(amount), "count": BURST_SIZE}
+
+    def _withdraw_burst(self, player: int, currency: spec.CurrencySpec) -> dict:
+        """Withdrawals at once that do not all fit the balance: the wallet lock must refuse the rest."""
+        limits = spec.limits_for(currency)
+        balance = self.balance[(player, currency.code)]
+        amount = min(max(int(balance * 0.45), limits["min_amount"]), limits["four_eyes_amount"] - 1)
+        self.balance[(player, currency.code)] = max(0, balance - 2 * amount)
+        fields = {"kind": WITHDRAW_BURST, "player": player, "currency": currency.code}
+        return {**fields, "amount": currency.text(amount), "count": BURST_SIZE}
+
+    def _foreign(self) -> dict:
+        rng = self.rng
+        ref = rng.randrange(len(self.withdrawals))
+        owner = self.withdrawals[ref][0]
+        tenant = spec.tenant_of_player(owner)
+        other = (tenant + rng.randint(1, len(spec.TENANTS) - 1)) % len(spec.TENANTS)
+        if rng.random() < 0.5:
+            fields = self._on(ref, FOREIGN_DECIDE, rng.randrange(len(spec.OPERATOR_NAMES)))
+            return {**fields, "foreign": other}
+        start = rng.randrange(spec.PLAYERS)
+        stranger = next(
+            p % spec.PLAYERS
+            for p in range(start, start + spec.PLAYERS)
+            if spec.tenant_of_player(p % spec.PLAYERS) == other
+        )
+        return {**self._on(ref, FOREIGN_CANCEL), "foreign": stranger}
+
+    def _deposit(self, player: int, currency: spec.CurrencySpec, kind: str | None = None) -> dict:
+        rng = self.rng
+        if kind is None:
+            roll = rng.random()
+            kind = DEPOSIT_PAY if roll < 0.85 else DEPOSIT_FAIL if roll < 0.95 else DEPOSIT_ABANDON
+        cents = rng.randint(10_00, 300_00) if rng.random() < 0.9 else rng.randint(300_00, 1_500_00)
+        amount = currency.from_eur_cents(cents)
+        if kind == DEPOSIT_PAY:  # counted on a few steps later: its webhook takes a moment
+            self.arriving.append((self.index + DEPOSIT_SETTLES_AFTER, (player, currency.code), amount))
+        return {"kind": kind, "player": player, "currency": currency.code, "amount": currency.text(amount)}
+
+    def _withdraw(self, index: int, player: int, currency: spec.CurrencySpec) -> dict:
+        rng = self.rng
+        limits = spec.limits_for(currency)
+        cap = int(self.balance[(player, currency.code)] * 0.8)
+        if cap < limits["min_amount"] * 2:
+            return self._deposit(player, currency, DEPOSIT_PAY)
+        if rng.random() < 0.15 and cap > limits["four_eyes_amount"]:
+            top = min(cap, currency.from_eur_cents(1_200_00))
+            amount = rng.randint(limits["four_eyes_amount"], max(top, limits["four_eyes_amount"]))
+        else:
+            top = min(cap, currency.from_eur_cents(250_00), limits["four_eyes_amount"] - 1)
+            amount = rng.randint(limits["min_amount"], max(top, limits["min_amount"]))
+        big = amount >= limits["four_eyes_amount"]
+        self.balance[(player, currency.code)] -= amount
+        ref = len(self.withdrawals)
+        self.withdrawals.append((player, currency.code, big))
+        self._plan_life(index, ref, player, currency.code, amount, big)
+        return {
+            "kind": WITHDRAW,
+            "player": player,
+            "currency": currency.code,
+            "amount": currency.text(amount),
+            "ref": ref,
+        }
+
+    def _noise(self) -> dict:
+        rng = self.rng
+        ref = rng.randrange(max(0, len(self.withdrawals) - 12), len(self.withdrawals))
+        kind = rng.choices((CANCEL, APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT), weights=(2, 3, 2, 1.5, 1.5))[0]
+        return self._on(ref, kind, rng.randrange(len(spec.OPERATOR_NAMES)))
+
+    # -- a withdrawal's planned life -------------------------------------------------------
+
+    def _on(self, ref: int, kind: str, operator: int = -1) -> dict:
+        player = self.withdrawals[ref][0]
+        fields = {"kind": kind, "player": player, "ref": ref}
+        if kind in (*OPERATOR_KINDS, FOREIGN_DECIDE):
+            fields["operator"] = operator
+        return fields
+
+    def _later(self, due: int, fields: dict) -> None:
+        self.sequence += 1
+        heapq.heappush(self.future, (due, self.sequence, fields))
+
+    def _plan_life(self, index: int, ref: int, player: int, currency: str, amount: int, big: bool) -> None:
+        rng = self.rng
+        operators = len(spec.OPERATOR_NAMES)
+        fate = rng.random()
+        if fate < 0.55:  # approved, by two different operators above the four-eyes amount
+            first = rng.randrange(operators)
+            at = index + rng.randint(1, 6)
+            self._later(at, self._on(ref, APPROVE, first))
+            approvers = {first}
+            if big:
+                second = first if rng.random() < 0.1 else (first + rng.randint(1, operators - 1)) % operators
+                at += rng.randint(1, 4)
+                self._later(at, self._on(ref, APPROVE, second))
+                if second == first:  # refused (FOUR_EYES_VIOLATION); someone else approves after
+                    second = (first + 1) % operators
+                    at += rng.randint(1, 4)
+                    self._later(at, self._on(ref, APPROVE, second))
+                approvers.add(second)
+            if rng.random() < 0.15:  # pay by hand right away, usually by someone who did not approve
+                others = [o for o in range(operators) if o not in approvers]
+                payer = rng.choice(others) if others and rng.random() < 0.8 else rng.choice(sorted(approvers))
+                self._later(at, self._on(ref, MARK_PAID, payer))
+            if rng.random() < 0.25:
+                self._later(at + rng.randint(3, 12), self._on(ref, RETRY_PAYOUT, rng.randrange(operators)))
+        elif fate < 0.70:
+            at = index + rng.randint(1, 8)
+            self._later(at, self._on(ref, REJECT, rng.randrange(operators)))
+            self.balance[(player, currency)] += amount
+            if rng.random() < 0.1:
+                self._later(at + 1, self._on(ref, CANCEL))
+        elif fate < 0.80:
+            at = index + rng.randint(1, 5)
+            self._later(at, self._on(ref, CANCEL))
+            self.balance[(player, currency)] += amount
+            if rng.random() < 0.1:
+                self._later(at + 1, self._on(ref, APPROVE, rng.randrange(operators)))
+        # else: left to noise and to the drain's operators

@@ -1,0 +1,83 @@
+"""The simulated world in the run's database, written through the ORM like seed_demo does.
+
+Three tenants with different currencies (JPY has no minor unit, KWD has three),
+policies with daily limits, a four-eyes amount, a retry limit and a short cooldown;
+each tenant's account at the sandbox PSP service (webhooks to the run's gunicorn);
+two finance operators and an admin per tenant; players. Everyone gets an API token.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from payouts.models import ProviderAccount
+from payouts.sandbox import engine as sandbox
+from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
+from wallet.models import Player
+
+from . import spec
+from .client import World
+
+ROLES = {"finance1": OperatorMembership.Role.FINANCE, "finance2": OperatorMembership.Role.FINANCE}
+
+
+def _user(username: str) -> tuple[object, str]:
+    user = get_user_model().objects.create(username=username, password="!", is_staff=False)  # noqa: S106
+    return user, Token.objects.create(user=user).key
+
+
+@transaction.atomic
+def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
+    operator_tokens: list[list[str]] = []
+    tenants = []
+    for spec_tenant in spec.TENANTS:
+        tenant = Tenant.objects.create(
+            slug=spec_tenant.slug,
+            name=spec_tenant.name,
+            allowed_currencies=[c.code for c in spec_tenant.currencies],
+            time_zone=spec_tenant.time_zone,
+        )
+        tenants.append(tenant)
+        policy = PaymentPolicy.objects.create(
+            tenant=tenant,
+            payout_retry_limit=spec.PAYOUT_RETRY_LIMIT,
+            payout_cooldown_seconds=spec.PAYOUT_COOLDOWN_SECONDS,
+        )
+        for currency in spec_tenant.currencies:
+            CurrencyLimit.objects.create(policy=policy, currency=currency.code, **spec.limits_for(currency))
+        merchant_id, api_key, secret = (
+            f"{spec_tenant.slug}-{seed}",
+            f"sk_{spec_tenant.slug}_{seed}",
+            sandbox.new_secret(),
+        )
+        ProviderAccount.objects.create(
+            tenant=tenant,
+            provider="sandbox",
+            merchant_id=merchant_id,
+            api_key=api_key,
+            base_url=psp_url,
+            webhook_secrets=[secret],
+        )
+        sandbox.register_merchant(
+            merchant_id,
+            api_key=api_key,
+            signing_secret=secret,
+            webhook_url=f"{web_url}/api/v1/webhooks/psp/sandbox/",
+        )
+        tokens = []
+        for name in spec.OPERATOR_NAMES:
+            user, token = _user(f"{spec_tenant.slug}-{name}")
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+            OperatorMembership.objects.create(
+                user=user, tenant=tenant, role=ROLES.get(name, OperatorMembership.Role.ADMIN)
+            )
+            tokens.append(token)
+        operator_tokens.append(tokens)
+    player_tokens = []
+    for number in range(spec.PLAYERS):
+        tenant = tenants[spec.tenant_of_player(number)]
+        user, token = _user(f"{tenant.slug}-player{number:02d}")
+        Player.objects.create(tenant=tenant, user=user, display_name=f"Player {number:02d}")
+        player_tokens.append(token)
+    return World(seed=seed, web_url=web_url, player_tokens=player_tokens, operator_tokens=operator_tokens)

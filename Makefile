@@ -57,5 +57,10 @@ bench: install services
 bench-reconciliation: install services
 	$(BIN)/python -m bench.reconciliation
 
+# The end-to-end simulation (docs/simulation.md): SEED=<n> replays a run; OPERATIONS, CLIENTS.
+.PHONY: sim
+sim: install services
+	$(BIN)/python -m simulation --operations $(or $(OPERATIONS),10000) --clients $(or $(CLIENTS),16) $(if $(SEED),--seed $(SEED))
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

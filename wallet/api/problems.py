@@ -36,6 +36,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "PAYOUT_RETRY_LIMIT_REACHED": (409, "Payout retry limit reached"),
     "PAYOUT_COOLDOWN_ACTIVE": (409, "Payout cooldown active"),
     "PAYOUT_OUTCOME_CONFLICT": (409, "Conflicting payout outcome"),
+    "FOUR_EYES_VIOLATION": (409, "Another operator must do this"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported media type"),
     "INSUFFICIENT_FUNDS": (422, "Insufficient funds"),
     "TENANT_PAYMENT_LIMIT_EXCEEDED": (422, "Payment limit exceeded"),

@@ -35,6 +35,7 @@ run: seed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo
 	@echo "Console:    http://127.0.0.1:$(PORT)/console/  (operators; two-factor sign-in is off for the demo)"
+	@echo "Player:     http://127.0.0.1:$(PORT)/play/  (e.g. aurora-alice / $${DEMO_PASSWORD:-demo-pass-2026})"
 	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
 	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP). Ctrl-C stops them all."

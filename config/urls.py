@@ -26,6 +26,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("admin/", admin.site.urls),
     path("console/", include("wallet.console.urls")),
+    path("play/", include("wallet.player_web.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_v1, "api"))),
     # The API docs pages run the Swagger UI / ReDoc bundles, which need inline scripts.

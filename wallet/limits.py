@@ -72,12 +72,16 @@ def check_amount_bounds(limits: CurrencyLimit | None, amount: int, currency: str
         raise ValidationFailed(
             f"The smallest amount allowed is {minimum} {currency}.",
             errors={"amount": [f"Must be at least {minimum} {currency}."]},
+            min_amount=minimum,
+            currency=currency,
         )
     if limits.max_amount is not None and amount > limits.max_amount:
         maximum = format_amount(limits.max_amount, currency)
         raise ValidationFailed(
             f"The largest amount allowed is {maximum} {currency}.",
             errors={"amount": [f"Must be at most {maximum} {currency}."]},
+            max_amount=maximum,
+            currency=currency,
         )
 
 

@@ -152,9 +152,14 @@ def _answer(request, payment, *, status=200, error=""):
         "payment": payment,
         "amount": format_amount(payment.amount, payment.currency),
         "error": error,
-        "return_url": request.GET.get("return_url", ""),
+        "return_url": _safe_return_url(request.GET.get("return_url", "")),
     }
     return render(request, "sandbox_psp/checkout.html", context, status=status)
+
+
+def _safe_return_url(url: str) -> str:
+    """Only plain http(s) links back to the merchant; never javascript: or data: URLs."""
+    return url if url.startswith(("http://", "https://")) and len(url) < 2000 else ""
 
 
 def _delay(merchant: SandboxMerchant) -> None:

@@ -33,6 +33,8 @@ class ProblemSerializer(serializers.Serializer):
     deposit_id = serializers.CharField(
         required=False, help_text="PROVIDER_UNAVAILABLE: the deposit kept for the retry."
     )
+    min_amount = serializers.CharField(required=False, help_text="VALIDATION_ERROR below the tenant's smallest amount.")
+    max_amount = serializers.CharField(required=False, help_text="VALIDATION_ERROR above the tenant's largest amount.")
 
 
 def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:

@@ -9,6 +9,7 @@ from datetime import UTC
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
@@ -149,7 +150,7 @@ def withdrawal_detail(request, withdrawal_id):
 
 
 @require_POST
-@operator_view(role=FINANCE)
+@operator_view()
 def confirm_decision(request, withdrawal_id, decision):
     """Step two: check the reason, show what will happen, issue the one-time token."""
     withdrawal, (label, _act, _states) = _target(request, withdrawal_id, decision)
@@ -166,7 +167,7 @@ def confirm_decision(request, withdrawal_id, decision):
 
 
 @require_POST
-@operator_view(role=FINANCE)
+@operator_view()
 def execute_decision(request, withdrawal_id, decision):
     """Step three: spend the token and act, in one transaction; then redirect."""
     withdrawal, (label, act, _states) = _target(request, withdrawal_id, decision)
@@ -186,11 +187,14 @@ def execute_decision(request, withdrawal_id, decision):
 
 
 def _target(request, withdrawal_id, decision):
+    """The withdrawal and decision, looked up first: another tenant's id is 404 for every role."""
     if decision not in DECISIONS:
         raise Http404
     withdrawal = selectors.find_withdrawal(request.operator, withdrawal_id)
     if withdrawal is None:
         raise Http404
+    if not request.operator.can(FINANCE):
+        raise PermissionDenied(_("Your role can read but not decide."))
     return withdrawal, DECISIONS[decision]
 
 

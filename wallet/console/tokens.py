@@ -27,3 +27,8 @@ def spend(user, token: str, purpose: str) -> bool:
             [token or "", user.pk, purpose, timezone.now() - TOKEN_LIFETIME],
         )
         return cursor.fetchone() is not None
+
+
+def release(user, token: str, purpose: str) -> None:
+    """Make a spent token usable again: the action it was spent on was refused and changed nothing."""
+    FormToken.objects.filter(token=token, user=user, purpose=purpose).update(used_at=None)

@@ -171,15 +171,19 @@ def confirm_decision(request, withdrawal_id, decision):
 def execute_decision(request, withdrawal_id, decision):
     """Step three: spend the token and act, in one transaction; then redirect."""
     withdrawal, (label, act, _states) = _target(request, withdrawal_id, decision)
-    try:
-        with transaction.atomic():
-            if not tokens.spend(request.user, request.POST.get("token", ""), _purpose(decision, withdrawal)):
-                messages.warning(request, _("This form was already submitted; it was not done twice."))
-                return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+    token, purpose = request.POST.get("token", ""), _purpose(decision, withdrawal)
+    with transaction.atomic():
+        if not tokens.spend(request.user, token, purpose):
+            messages.warning(request, _("This form was already submitted; it was not done twice."))
+            return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+        try:
             act(withdrawal.pk, actor=Actor.operator(request.user), reason=request.POST.get("reason", ""))
-    except DomainError as error:
-        messages.error(request, describe(error))
-        return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+        except DomainError as error:
+            # The service rolled back its own change but keeps what it audits about a refusal
+            # (payout.retry_refused), so commit that and give the token back for another try.
+            tokens.release(request.user, token, purpose)
+            messages.error(request, describe(error))
+            return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
     messages.success(
         request, _("%(action)s: done for %(reference)s.") % {"action": label, "reference": withdrawal.reference}
     )

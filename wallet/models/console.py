@@ -15,7 +15,7 @@ class FormToken(models.Model):
 
     Spending is one UPDATE ... WHERE used_at IS NULL in the same transaction as the
     action, so of two simultaneous submissions exactly one acts; if the action is
-    refused the transaction rolls back and the token stays unspent.
+    refused the token is released in that transaction, so it can be confirmed again.
     """
 
     token = models.CharField(max_length=64, primary_key=True, default=new_form_token)

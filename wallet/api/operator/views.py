@@ -27,6 +27,7 @@ from wallet.api.throttling import PlayerRateThrottle
 from wallet.console.access import needs_second_factor
 from wallet.errors import ValidationFailed
 from wallet.models import Actor
+from wallet.models.audit import ActorType
 from wallet.money import AmountError, parse_amount
 from wallet.operators import ADMIN, FINANCE, scope_of
 
@@ -311,9 +312,14 @@ class AuditEventListView(OperatorAPIView):
     )
     def get(self, request):
         params = request.query_params
+        actor_type = params.get("actor_type", "")
+        if actor_type and actor_type not in ActorType.values:
+            raise ValidationFailed(
+                f"actor_type must be one of: {', '.join(ActorType.values)}.", errors={"actor_type": ["Unknown."]}
+            )
         filters = selectors.AuditFilter(
             action=params.get("action", ""),
-            actor_type=params.get("actor_type", ""),
+            actor_type=actor_type,
             actor=params.get("actor", ""),
             target_type=params.get("target_type", ""),
             target_id=params.get("target_id", ""),

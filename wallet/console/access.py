@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 
 from wallet.operators import scope_of
 
@@ -30,7 +31,10 @@ def operator_view(role: str | None = None):
             if role is not None and not scope.can(role):
                 raise PermissionDenied(f"Your role ({scope.role}) may not do this.")
             request.operator = scope
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            # Players' names and money: not kept in the browser's cache for the back button after sign-out.
+            add_never_cache_headers(response)
+            return response
 
         return wrapper
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -39,6 +40,7 @@ def _next_url(request) -> str:
     return "/console/"
 
 
+@never_cache
 @login_required(login_url="console:login")
 def verify_otp(request):
     """Second step: the TOTP code of a confirmed device, or enrolment if there is none."""
@@ -57,6 +59,7 @@ def verify_otp(request):
     return render(request, "console/otp.html", {"form": form, "next": _next_url(request)})
 
 
+@never_cache  # the page shows the secret key
 @login_required(login_url="console:login")
 def setup_otp(request):
     """Enrol an authenticator app: scan the QR code, confirm with one code."""

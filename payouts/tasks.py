@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,6 +25,10 @@ from wallet.services import fail_deposit
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300
+# The database went away mid-task (restart, failover, a dropped connection): the task's
+# transaction rolled back, so running it again is safe. Not retried, the task would be
+# recorded as failed and acknowledged, and its payout or automatic retry lost.
+DATABASE_GONE = (OperationalError, InterfaceError)
 
 
 def backoff(retries: int) -> int:
@@ -38,6 +43,9 @@ def dispatch_payout(self, withdrawal_id: str) -> str:
     except ProviderError as error:
         log.info("PSP not reached for %s (%s); retrying", withdrawal_id, error)
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
+    except DATABASE_GONE as error:
+        log.warning("Database unavailable during the payout of %s (%s); retrying", withdrawal_id, error)
+        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
     except DomainError as refusal:
         log.warning("Payout of %s stopped: %s", withdrawal_id, refusal.detail)
         return f"stopped: {refusal.error_code}"
@@ -49,6 +57,9 @@ def retry_failed_payout(self, withdrawal_id: str) -> str:
         return dispatch.retry_failed(withdrawal_id)
     except PayoutCooldownActive as wait:
         raise self.retry(countdown=wait.fields.get("retry_after_seconds", 5)) from None
+    except DATABASE_GONE as error:
+        log.warning("Database unavailable during the payout retry of %s (%s); retrying", withdrawal_id, error)
+        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
 
 
 @shared_task(name="payouts.poll_pending_payouts")

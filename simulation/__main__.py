@@ -18,6 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-seconds", type=float, default=240.0, help="deadline for the drain phase")
     parser.add_argument("--report-json", default="", help="also write the report as JSON to this file")
     parser.add_argument("--no-chaos", action="store_true", help="no killed workers or connections (debugging)")
+    parser.add_argument(
+        "--focus",
+        choices=["default", "payout-retries"],
+        default="default",
+        help="payout-retries: payouts keep failing while the worker's database connections drop every half second",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else int(os.environ.get("SEED") or random.SystemRandom().randrange(10**6))
     options = Options(
@@ -29,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         drain_seconds=args.drain_seconds,
         report_json=args.report_json,
         chaos=not args.no_chaos,
+        focus=args.focus,
     )
     return run(options)
 

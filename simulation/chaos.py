@@ -39,6 +39,24 @@ DUPLICATE_RATE, TWIN_RATE, HOLD_BACK_RATE = 0.10, 0.02, 0.05
 WHOLE_WORKER_KILL_AT = 0.4  # of the clients' progress
 
 
+@dataclass(frozen=True)
+class Profile:
+    """How hard each fault hits. `default` is the balanced mix of `make sim`; the others
+    focus on one path to make a rare interleaving likely (`--focus`)."""
+
+    db_seconds: tuple[float, float] = (1.5, 4.0)  # between two terminated connections
+    db_worker_share: float = 0.5  # of those, the worker's (the rest the web's)
+    psp_deck: tuple[str, ...] = ("fail_first", "unavailable", "latency", "fail_amount", "latency", "fail_first")
+
+
+PROFILES = {
+    "default": Profile(),
+    # Payouts fail all the time and the worker's connections drop every half second: the
+    # automatic retry of a failed payout must survive a dropped connection.
+    "payout-retries": Profile(db_seconds=(0.3, 0.6), db_worker_share=1.0, psp_deck=("fail", "fail", "fail_first")),
+}
+
+
 @dataclass
 class Merchant:
     merchant_id: str
@@ -69,11 +87,13 @@ class Chaos(threading.Thread):
         progress,
         kill_connections: bool = True,
         kill_workers: bool = True,
+        profile: Profile = PROFILES["default"],
     ):
         super().__init__(name="chaos", daemon=True)
         self.env, self.stats, self.merchants, self.progress = env, stats, merchants, progress
         self.by_pk = {m.pk: m for m in merchants}
         self.kill_connections, self.kill_workers = kill_connections, kill_workers
+        self.profile = profile
         self.webhook_url = f"{env.web_url}/api/v1/webhooks/psp/sandbox/"
         self.stopping = threading.Event()
         self.error: BaseException | None = None
@@ -128,7 +148,7 @@ class Chaos(threading.Thread):
         self._revert_steering(everything=True)
 
     def _interval(self, kind: str) -> float:
-        low, high = _KINDS[kind]
+        low, high = self.profile.db_seconds if kind == "db" else _KINDS[kind]
         return self.rng[kind].uniform(low, high)
 
     # -- webhooks -----------------------------------------------------------------------------
@@ -283,7 +303,7 @@ class Chaos(threading.Thread):
             )
             everyone = cursor.fetchall()
             # The web and the worker are hit about equally often, busy backends preferred.
-            app = WEB_APP_NAME if rng.random() < 0.5 else WORKER_APP_NAME
+            app = WORKER_APP_NAME if rng.random() < self.profile.db_worker_share else WEB_APP_NAME
             backends = [b for b in everyone if b[1] == app] or everyone
             busy = [b for b in backends if b[2] in ("active", "idle in transaction")]
             pool = busy if busy and rng.random() < 0.7 else backends
@@ -306,7 +326,7 @@ class Chaos(threading.Thread):
             return
         merchant = free[rng.randrange(len(free))]
         if not self.deck:
-            self.deck = ["fail_first", "unavailable", "latency", "fail_amount", "latency", "fail_first"]
+            self.deck = list(self.profile.psp_deck)
             if not self.hold_done:
                 self.deck.append("hold")
                 self.hold_done = True
@@ -314,6 +334,8 @@ class Chaos(threading.Thread):
         mode = self.deck.pop()
         if mode == "fail_first":
             label, change = "fail_first burst", {"payout_behavior": "fail_first", "fail_first": rng.randint(2, 5)}
+        elif mode == "fail":
+            label, change = "every payout fails", {"payout_behavior": "fail"}
         elif mode == "unavailable":
             label, change = "unavailable window", {"payout_behavior": "unavailable"}
         elif mode == "latency":
@@ -360,7 +382,7 @@ _KINDS = {
     "webhook-choice": (0, 0),
     "webhook-order": (0, 0),
     "beat": (4.0, 4.0),
-    "db": (1.5, 4.0),
+    "db": (0, 0),  # from the profile
     "child": (5.0, 12.0),
     "child-choice": (0, 0),
     "web": (6.0, 14.0),

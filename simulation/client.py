@@ -135,12 +135,15 @@ class Client(Api):
             self.stats.op(op.kind, outcome)
             self.done += 1
 
-    def _withdrawal(self, ref: int, player: int) -> str | None:
+    def _withdrawal(self, ref: int, player: int, *, same_player: bool = False) -> str | None:
         """The client's withdrawal number `ref`; if the product refused that one, the nearest earlier
-        one of the same player (so the operators are still the right tenant's)."""
+        one of the same tenant (of the same player for a cancel), so the actors stay the right ones."""
+        tenant = spec.tenant_of_player(player)
         for number in range(ref, -1, -1):
             found = self.withdrawals.get(number)
-            if found is not None and found[1] == player:
+            if found is None:
+                continue
+            if found[1] == player or (not same_player and spec.tenant_of_player(found[1]) == tenant):
                 return found[0]
         return None
 
@@ -208,7 +211,7 @@ class Client(Api):
         return _joined(self._burst(op, "/api/v1/withdrawals/", s.WITHDRAW))
 
     def _cancel(self, op: s.Op) -> str:
-        withdrawal = self._withdrawal(op.ref, op.player)
+        withdrawal = self._withdrawal(op.ref, op.player, same_player=True)
         if withdrawal is None:
             return "skipped (no withdrawal yet)"
         path = f"/api/v1/withdrawals/{withdrawal}/cancel/"

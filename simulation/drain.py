@@ -157,7 +157,9 @@ class Drain:
         for withdrawal in rows:
             tenant = _tenant_index(withdrawal.tenant.slug)
             attempts = PayoutAttempt.objects.filter(withdrawal=withdrawal).count()
-            if attempts < spec.PAYOUT_RETRY_LIMIT and withdrawal.pk not in self.judged:
+            last = PayoutAttempt.objects.filter(withdrawal=withdrawal).order_by("-number").first()
+            refused = last is not None and last.failure_reason.startswith("Refused by the PSP")  # no auto retry
+            if attempts < spec.PAYOUT_RETRY_LIMIT and not refused and withdrawal.pk not in self.judged:
                 if (timezone.now() - withdrawal.updated_at).total_seconds() < 5:
                     continue  # its failure was just recorded; the retry is being queued
                 if queued is None:

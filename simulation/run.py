@@ -30,6 +30,7 @@ class Options:
     report_json: str = ""
     chaos: bool = True
     webhook_senders: int = 4
+    focus: str = "default"
 
 
 def out(line: str = "") -> None:
@@ -45,7 +46,8 @@ def run(options: Options) -> int:
     plan = schedule_module.build(seed, options.operations, options.clients)
     database = options.database or f"sim_{seed}"
     run_dir = REPO / "var" / "sim" / database
-    out(f"Simulation seed {seed}  (replay: make sim SEED={seed}, or python -m simulation --seed {seed})")
+    focus = "" if options.focus == "default" else f" --focus {options.focus}"
+    out(f"Simulation seed {seed}  (replay: make sim SEED={seed}, or python -m simulation --seed {seed}{focus})")
     out(
         f"Schedule: {options.operations} operations over {options.clients} clients, "
         f"digest {schedule_module.digest(plan)}; database {database}; logs in {run_dir}"
@@ -125,6 +127,7 @@ def _run(options: Options, plan, env: Environment, stats: Stats, report: dict) -
         progress=lambda: sum(c.done for c in clients) / total,
         kill_connections=options.chaos,
         kill_workers=options.chaos,
+        profile=chaos_module.PROFILES[options.focus],
     )
     threads = [threading.Thread(target=c.run, name=f"client-{n}", daemon=True) for n, c in enumerate(clients)]
     started = time.monotonic()

@@ -147,7 +147,7 @@ class _ClientPlanner:
 
     def _deposit_burst(self, player: int, currency: spec.CurrencySpec) -> dict:
         """Large deposits at once: near the end of a day's limit only some of them fit."""
-        amount = currency.from_eur_cents(self.rng.randint(800_00, 1_500_00))
+        amount = currency.from_eur_cents(self.rng.randint(600_00, 1_200_00))
         self.arriving.append((self.index + DEPOSIT_SETTLES_AFTER, (player, currency.code), amount))
         fields = {"kind": DEPOSIT_BURST, "player": player, "currency": currency.code}
         return {**fields, "amount": currency.text(amount), "count": BURST_SIZE}

@@ -174,7 +174,7 @@ def _ensure_attempts_left(withdrawal: Withdrawal, *, actor: Actor) -> None:
         raise PayoutRetryLimitReached(
             f"This withdrawal already had {made} payout attempts; the limit is {limit}.",
             attempts=made,
-            limit=limit,
+            retry_limit=limit,
         )
 
 

@@ -97,7 +97,7 @@ def test_automatic_retries_stop_at_the_tenant_limit_and_keep_the_money_held(
     # and an operator retry is refused alike, changing nothing but the audit trail
     with expect_no_change(audit_actions=("payout.retry_refused",)), pytest.raises(PayoutRetryLimitReached) as refusal:
         retry_payout(approved, actor=operator_of(approved.tenant), reason=REASON)
-    assert refusal.value.problem_fields() == {"attempts": 3, "limit": 3}
+    assert refusal.value.problem_fields() == {"attempts": 3, "retry_limit": 3}
     assert_invariants()
 
 
@@ -163,7 +163,7 @@ def test_the_operator_api_answers_409_for_limit_and_cooldown(web, approved, acco
     policy(limit=1, cooldown=0)
     with expect_no_change(audit_actions=("payout.retry_refused",)):
         body = assert_problem(post_money(operator, url, {"reason": REASON}), 409, "PAYOUT_RETRY_LIMIT_REACHED")
-    assert (body["attempts"], body["limit"]) == (1, 1)
+    assert (body["attempts"], body["retry_limit"]) == (1, 1)
     # and within both, the operator's retry opens attempt 2
     policy(limit=3, cooldown=0)
     response = post_money(operator, url, {"reason": REASON})

@@ -114,10 +114,10 @@ def test_retries_stop_at_the_tenant_limit():
     with expect_no_change(audit_actions=("payout.retry_refused",)), pytest.raises(PayoutRetryLimitReached) as refused:
         _retry(withdrawal)
     assert (refused.value.error_code, refused.value.status) == ("PAYOUT_RETRY_LIMIT_REACHED", 409)
-    assert refused.value.problem_fields() == {"attempts": 2, "limit": 2}
+    assert refused.value.problem_fields() == {"attempts": 2, "retry_limit": 2}
     audit = AuditEvent.objects.get(action="payout.retry_refused")
     assert (audit.target_type, audit.target_id, audit.actor_type) == ("withdrawal", str(withdrawal.pk), "operator")
-    assert audit.data == {"error_code": "PAYOUT_RETRY_LIMIT_REACHED", "attempts": 2, "limit": 2}
+    assert audit.data == {"error_code": "PAYOUT_RETRY_LIMIT_REACHED", "attempts": 2, "retry_limit": 2}
     # and the money is still held, to be rejected back to the player
     reject_withdrawal(withdrawal, actor=operator_of(withdrawal.tenant), reason="PSP cannot pay this account")
     assert_invariants()

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .problems import PROBLEM_TYPES
+from .problems import known_problem_types
 
 
 class ProblemTypeSerializer(serializers.Serializer):
@@ -23,7 +23,8 @@ class ProblemTypeView(APIView):
     @extend_schema(exclude=True)
     def get(self, request, slug):
         code = slug.upper().replace("-", "_")
-        if code not in PROBLEM_TYPES:
+        types = known_problem_types()
+        if code not in types:
             raise Http404
-        status, title = PROBLEM_TYPES[code]
+        status, title = types[code]
         return Response({"error_code": code, "status": status, "title": title})

@@ -19,33 +19,36 @@ log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-# error_code -> (HTTP status, title). The codes are the public contract.
+# error_code -> (HTTP status, title) for errors that arise in the HTTP layer itself. The
+# domain's codes come from the DomainError classes (known_problem_types merges both).
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "VALIDATION_ERROR": (400, "Invalid request"),
-    "IDEMPOTENCY_KEY_REQUIRED": (400, "Idempotency-Key header required"),
-    "REVIEW_REASON_REQUIRED": (400, "A reason is required"),
     "AUTHENTICATION_REQUIRED": (401, "Authentication required"),
     "WEBHOOK_SIGNATURE_INVALID": (401, "Webhook signature invalid"),
     "PERMISSION_DENIED": (403, "Permission denied"),
-    "TENANT_SUSPENDED": (403, "Tenant suspended"),
     "NOT_FOUND": (404, "Not found"),
     "METHOD_NOT_ALLOWED": (405, "Method not allowed"),
     "NOT_ACCEPTABLE": (406, "Not acceptable"),
-    "ILLEGAL_TRANSACTION_STATE_TRANSITION": (409, "Illegal state transition"),
-    "IDEMPOTENCY_REQUEST_IN_PROGRESS": (409, "A request with this Idempotency-Key is in progress"),
-    "PAYOUT_RETRY_LIMIT_REACHED": (409, "Payout retry limit reached"),
-    "PAYOUT_COOLDOWN_ACTIVE": (409, "Payout cooldown active"),
-    "PAYOUT_OUTCOME_CONFLICT": (409, "Conflicting payout outcome"),
-    "FOUR_EYES_VIOLATION": (409, "Another operator must do this"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported media type"),
-    "INSUFFICIENT_FUNDS": (422, "Insufficient funds"),
-    "TENANT_PAYMENT_LIMIT_EXCEEDED": (422, "Payment limit exceeded"),
-    "IDEMPOTENCY_KEY_REUSED": (422, "Idempotency-Key reused with a different request"),
     "RATE_LIMITED": (429, "Too many requests"),
     "INTERNAL_ERROR": (500, "Internal error"),
-    "PROVIDER_UNAVAILABLE": (503, "Payment provider unavailable"),
     "SERVICE_UNAVAILABLE": (503, "Service briefly unavailable"),
 }
+
+
+def known_problem_types() -> dict[str, tuple[int, str]]:
+    """Every error_code the API can answer with: the HTTP layer's and every DomainError's."""
+    import payouts.errors  # noqa: F401 - importing registers their DomainError subclasses
+    import reconciliation.errors  # noqa: F401
+    import wallet.api.idempotency  # noqa: F401
+
+    types = dict(PROBLEM_TYPES)
+    pending = list(DomainError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        types.setdefault(cls.error_code, (cls.status, cls.title))
+    return types
 
 
 def problem_type_uri(error_code: str) -> str:
@@ -53,7 +56,7 @@ def problem_type_uri(error_code: str) -> str:
 
 
 def problem_body(error_code: str, detail: str, *, status: int | None = None, title: str | None = None, **fields):
-    known_status, known_title = PROBLEM_TYPES.get(error_code, (status or 400, title or "Request refused"))
+    known_status, known_title = known_problem_types().get(error_code, (status or 400, title or "Request refused"))
     return {
         "type": problem_type_uri(error_code),
         "title": title or known_title,

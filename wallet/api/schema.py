@@ -28,7 +28,13 @@ class ProblemSerializer(serializers.Serializer):
     from_state = serializers.CharField(required=False)
     to_state = serializers.CharField(required=False)
     tx_type = serializers.CharField(required=False)
-    retry_after = serializers.IntegerField(required=False)
+    retry_after = serializers.IntegerField(required=False, help_text="RATE_LIMITED: seconds to wait.")
+    retry_after_seconds = serializers.IntegerField(required=False, help_text="PAYOUT_COOLDOWN_ACTIVE: seconds to wait.")
+    cooldown_seconds = serializers.IntegerField(required=False)
+    attempts = serializers.IntegerField(required=False, help_text="PAYOUT_RETRY_LIMIT_REACHED: attempts made.")
+    retry_limit = serializers.IntegerField(required=False, help_text="PAYOUT_RETRY_LIMIT_REACHED: the tenant's limit.")
+    approvals = serializers.IntegerField(required=False, help_text="FOUR_EYES_VIOLATION: approvals so far.")
+    required = serializers.IntegerField(required=False, help_text="FOUR_EYES_VIOLATION: approvals needed.")
     request_id = serializers.CharField(required=False)
     deposit_id = serializers.CharField(
         required=False, help_text="PROVIDER_UNAVAILABLE: the deposit kept for the retry."
@@ -59,11 +65,14 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         400: "Invalid request (VALIDATION_ERROR) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
         401: "No or invalid token (AUTHENTICATION_REQUIRED), or a webhook signature that does not hold "
         "(WEBHOOK_SIGNATURE_INVALID).",
-        403: "Not a player (PERMISSION_DENIED) or the tenant is suspended (TENANT_SUSPENDED).",
+        403: "The caller may not do this (PERMISSION_DENIED: not a player, or an operator role too low) or the "
+        "tenant is suspended (TENANT_SUSPENDED).",
         404: "No such object for this player (NOT_FOUND); other players' and tenants' ids alike.",
         405: "Method not allowed (METHOD_NOT_ALLOWED).",
         406: "Only JSON is served (NOT_ACCEPTABLE).",
-        409: "Illegal state transition, or the same Idempotency-Key is still being processed.",
+        409: "Illegal state transition (ILLEGAL_TRANSACTION_STATE_TRANSITION), the same Idempotency-Key still "
+        "being processed (IDEMPOTENCY_REQUEST_IN_PROGRESS), the four-eyes rule (FOUR_EYES_VIOLATION), or a "
+        "payout retry refused (PAYOUT_RETRY_LIMIT_REACHED, PAYOUT_COOLDOWN_ACTIVE).",
         415: "Send application/json (UNSUPPORTED_MEDIA_TYPE).",
         422: "Refused: insufficient funds, a tenant limit, or an Idempotency-Key reused for another request.",
         429: "Too many requests from this player (RATE_LIMITED); see Retry-After.",

@@ -16,7 +16,7 @@ def describe(error: DomainError) -> str:
             "Four-eyes rule: another operator must do this (you requested or already approved it)."
         ),
         "PAYOUT_RETRY_LIMIT_REACHED": _(
-            "The payout retry limit is reached (%(attempts)s of %(limit)s attempts). Reject the withdrawal to "
+            "The payout retry limit is reached (%(attempts)s of %(retry_limit)s attempts). Reject the withdrawal to "
             "release the money, or change the policy."
         ),
         "PAYOUT_COOLDOWN_ACTIVE": _("Too soon after the last payout attempt: wait %(retry_after_seconds)s seconds."),

@@ -41,7 +41,7 @@ def test_retries_are_refused_once_the_limit_is_used_up(tenant, finance, failed):
     with expect_no_change(audit_actions=("payout.retry_refused",)):
         response = decide(client, failed.pk, "retry-payout", "one more time")
     body = assert_problem(response, 409, "PAYOUT_RETRY_LIMIT_REACHED")
-    assert (body["attempts"], body["limit"]) == (2, 2)
+    assert (body["attempts"], body["retry_limit"]) == (2, 2)
     assert _attempts(failed) == [(1, "failed"), (2, "failed")]
     assert state_of(failed) == "payout_failed"
     # and the refusal is in the audit trail, naming the operator and the code

@@ -81,8 +81,52 @@ def timed_sql(sql: str, *, parallel: bool = True) -> float:
 
 
 def scan(*, parallel: bool = True) -> float:
-    """The baseline: a plain sequential sum over the ledger's postings (PostgreSQL's default plan)."""
-    return timed_sql("SELECT sum(amount) FROM wallet_posting", parallel=parallel)
+    """The baseline: a plain sequential sum over the ledger's postings (PostgreSQL's default plan).
+
+    The one-process variant is a different statement text: psycopg prepares statements
+    it has run five times, and a prepared plan keeps the parallel workers it was made with.
+    """
+    sql = "SELECT sum(amount) FROM wallet_posting" + ("" if parallel else " /* one process */")
+    return timed_sql(sql, parallel=parallel)
+
+
+def backend_cpu_seconds() -> float | None:
+    """CPU time of this connection's PostgreSQL backend so far, when the server runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ratio() -> tuple[float, float] | None:
+    """(scan, reconciliation) backend CPU seconds, one session and no parallel workers on either side.
+
+    Wall-clock figures move with whatever else the machine runs; CPU time spent by the
+    backend does not, so this ratio stays put on a busy machine.
+    """
+    from django.db import connection
+
+    connection.close()  # a new backend: no statement prepared earlier with parallel workers
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    try:
+        start = backend_cpu_seconds()
+        if start is None:
+            return None
+        scan()
+        middle = backend_cpu_seconds()
+        reconcile(sessions=1)
+        end = backend_cpu_seconds()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET max_parallel_workers_per_gather")
+    return middle - start, end - middle
 
 
 def reconcile(sessions: int | None = None):
@@ -174,6 +218,13 @@ def _bench() -> int:
         f"/ scan without parallel workers: {run_seconds / serial_seconds:.2f}; "
         f"read floor / scan: {floor_seconds / scan_seconds:.2f}"
     )
+    cpu = [figures for figures in (cpu_ratio() for _ in range(REPEAT)) if figures]
+    if cpu:
+        scan_cpu, run_cpu = (statistics.median(values) for values in zip(*cpu, strict=True))
+        print(
+            f"backend CPU time, one session, no parallel workers: scan {scan_cpu * 1000:.0f} ms, "
+            f"reconciliation {run_cpu * 1000:.0f} ms, ratio {run_cpu / scan_cpu:.2f}"
+        )
     print("per check (last run in one session):")
     for name, figures in one_session_runs[-1][2].stats["checks"].items():
         print(

@@ -8,6 +8,7 @@ from django.conf import settings as django_settings
 from payouts.sandbox.models import SandboxMerchant
 from payouts.tests.factories import ProviderAccountFactory
 from tenants.tests.factories import CurrencyLimitFactory, TenantFactory
+from wallet.tests.browser import chromium
 from wallet.tests.factories import PlayerFactory, fund
 
 PASSWORD = "correct-horse-battery"
@@ -45,13 +46,22 @@ def _own_throttle_keys():
     client.close()
 
 
+@pytest.fixture(scope="module")
+def player_browser(django_db_setup):
+    with chromium() as browser:
+        yield browser
+
+
 @pytest.fixture
-def wallet_page(browser_page, live_server, player):
-    """The wallet page, signed in as `player`, with balances loaded."""
-    page = browser_page
+def wallet_page(player_browser, live_server, player):
+    """The wallet page, signed in as `player`, with balances loaded, in a fresh browser context."""
+    context = player_browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
     page.goto(f"{live_server.url}/play/login/")
     page.fill("input[name=username]", player.user.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("#balance-rows tr[data-currency=EUR]")
-    return page
+    yield page
+    context.close()

@@ -8,50 +8,21 @@ server shares the test's settings, so a test that changes one (OPERATOR_2FA_REQU
 changes the server's.
 """
 
-import os
-
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tenants.tests.factories import OperatorFactory, TenantFactory
+from wallet.tests.browser import chromium
 from wallet.tests.factories import PlayerFactory
 
 from ..helpers import ADMIN, FINANCE, VIEWER
 from .pages import Console
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="package")
 def console_browser(django_db_setup):
-    """One chromium for the browser tests, closed when they are done: while Playwright runs, this
-    thread has an event loop, and the tests that follow must not inherit it."""
-    # Playwright's sync API keeps an event loop running in this thread until it stops, and
-    # Django refuses ORM calls from a thread with a running loop; the calls the tests make
-    # between browser steps are plain synchronous ones all the same.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS, timeout=30_000
-            )
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    """One chromium for the console's browser tests, closed when they are done."""
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(autouse=True)

@@ -212,8 +212,11 @@ class Client(Api):
 
     def _cancel(self, op: s.Op) -> str:
         withdrawal = self._withdrawal(op.ref, op.player, same_player=True)
-        if withdrawal is None:
-            return "skipped (no withdrawal yet)"
+        if withdrawal is None:  # every withdrawal of this player was refused: the player looks at the history
+            answer = self.send(
+                "GET", f"{self.world.web_url}/api/v1/transactions/?type=withdrawal", token=self._token(op)
+            )
+            return f"nothing to cancel, history read: {self._classify(s.READ, answer, op)}"
         path = f"/api/v1/withdrawals/{withdrawal}/cancel/"
         answer = self._money_post(op, path, {"reason": "Changed my mind"}, self.world.player_tokens[op.player])
         return self._classify(op.kind, answer, op)
@@ -221,7 +224,7 @@ class Client(Api):
     def _decide(self, op: s.Op) -> str:
         withdrawal = self._withdrawal(op.ref, op.player)
         if withdrawal is None:
-            return "skipped (no withdrawal yet)"
+            return self._queue_instead(op)
         path = f"/api/v1/admin/withdrawals/{withdrawal}/{OPERATOR_PATHS[op.kind]}/"
         reason = f"Simulation: {op.kind} by {spec.OPERATOR_NAMES[op.operator]} (client {op.client}, step {op.index})"
         answer = self._money_post(op, path, {"reason": reason}, self.world.operator_token(op.player, op.operator))
@@ -229,11 +232,21 @@ class Client(Api):
 
     _approve = _reject = _mark_paid = _retry_payout = _decide
 
+    def _queue_instead(self, op: s.Op) -> str:
+        """No withdrawal of the tenant yet (all refused): the operator reads the review queue."""
+        operator = max(op.operator, 0)
+        token = self.world.operator_token(op.player, operator)
+        url = f"{self.world.web_url}/api/v1/admin/withdrawals/?state=requested&page_size=20"
+        return f"nothing to decide, queue read: {self._classify(s.READ, self.send('GET', url, token=token), op)}"
+
+    def _token(self, op: s.Op) -> str:
+        return self.world.player_tokens[op.player]
+
     def _foreign_decide(self, op: s.Op) -> str:
         """An operator of another tenant tries to approve: 404, as if the withdrawal did not exist."""
         withdrawal = self._withdrawal(op.ref, op.player)
         if withdrawal is None:
-            return "skipped (no withdrawal yet)"
+            return self._queue_instead(op)
         url = f"{self.world.web_url}/api/v1/admin/withdrawals/{withdrawal}/approve/"
         token = self.world.operator_tokens[op.foreign][op.operator]
         answer = self.post_json(url, {"reason": "Not my tenant"}, token=token, key=op.key(self.world.seed))
@@ -243,7 +256,7 @@ class Client(Api):
         """A player of another tenant tries to cancel it: 404."""
         withdrawal = self._withdrawal(op.ref, op.player)
         if withdrawal is None:
-            return "skipped (no withdrawal yet)"
+            return self._queue_instead(op)
         url = f"{self.world.web_url}/api/v1/withdrawals/{withdrawal}/cancel/"
         token = self.world.player_tokens[op.foreign]
         answer = self.post_json(url, {}, token=token, key=op.key(self.world.seed))

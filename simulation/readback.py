@@ -28,7 +28,8 @@ def check(world: World, stats: Stats) -> int:
             stats.violation(CHECK, f"wallet of {player.user.username}: {answer and answer.outcome}")
             continue
         seen = {w["currency"]: (w["available"], w["held"]) for w in answer.json().get("wallets", [])}
-        books = {
+        books = {c: (money_text(0, c), money_text(0, c)) for c in player.tenant.allowed_currencies}  # no wallet yet
+        books |= {
             w.currency: (money_text(w.balance_available, w.currency), money_text(w.balance_held, w.currency))
             for w in Wallet.objects.filter(player=player)
         }

@@ -33,7 +33,7 @@ def print_report(report: dict, found: dict) -> None:
     _table("Operations by type and outcome:", report["outcomes"])
     _out(
         f"Operations sent to the product: {report['operations']} "
-        f"(+{report['skipped']} skipped: no withdrawal of that player or tenant yet), "
+        f"(+{report['skipped']} skipped), "
         f"{report['clients']} concurrent clients, {report['requests']} HTTP requests"
     )
     _out(

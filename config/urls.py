@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from payouts import urls as payout_urls
+from reconciliation import urls as reconciliation_urls
 from wallet.api import urls as player_api
 from wallet.api.operator import urls as operator_api
 
@@ -19,6 +20,7 @@ api_v1 = [
     path("", include(player_api.urlpatterns)),
     path("", include(payout_urls.urlpatterns)),
     path("", include(operator_api.urlpatterns)),
+    path("", include(reconciliation_urls.urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -1,6 +1,8 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from reconciliation import console as reconciliation
+
 from . import views_audit, views_auth, views_policy, views_withdrawals
 
 app_name = "console"
@@ -22,4 +24,11 @@ urlpatterns = [
     path("transactions/<str:transaction_id>/", views_withdrawals.transaction_snapshot, name="snapshot"),
     path("policy/", views_policy.policy, name="policy"),
     path("audit/", views_audit.audit, name="audit"),
+    path("reconciliation/", reconciliation.overview, name="reconciliation"),
+    path("reconciliation/runs/", reconciliation.start_run, name="reconciliation-run"),
+    path(
+        "reconciliation/findings/<str:finding_id>/<slug:act>/",
+        reconciliation.act_on_finding,
+        name="reconciliation-act",
+    ),
 ]

@@ -1,0 +1,81 @@
+"""The reconciliation page of the console: last run, counts, findings, acknowledge and resolve."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from reconciliation import selectors, services
+from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
+from wallet.console.access import operator_view
+from wallet.console.messages import describe
+from wallet.errors import DomainError
+from wallet.models import Actor
+from wallet.operators import FINANCE
+
+
+def _tenant_id(request):
+    return None if request.operator.is_platform else request.operator.tenant.pk
+
+
+@operator_view()
+def overview(request):
+    tenant_id = _tenant_id(request)
+    summary = selectors.summary(tenant_id)
+    run = summary["last_succeeded"]
+    runs = selectors.runs_covering(tenant_id)
+    if request.GET.get("run", "").isdigit():
+        run = runs.filter(pk=int(request.GET["run"])).first() or run
+    filters = {name: request.GET.get(name, "") for name in ("status", "type", "severity")}
+    findings = selectors.findings_of(run, tenant_id, **filters) if run else Finding.objects.none()
+    page = Paginator(findings, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "console/reconciliation.html",
+        {
+            "summary": summary,
+            "run": run,
+            "recent_runs": runs[:10],
+            "page": page,
+            "filters": filters,
+            "types": FindingType.choices,
+            "severities": Severity.choices,
+            "statuses": Finding.Status.choices,
+            "may_act": request.operator.can(FINANCE),
+        },
+    )
+
+
+@require_POST
+@operator_view(role=FINANCE)
+def start_run(request):
+    try:
+        run = services.run_reconciliation(
+            request.operator.tenant, actor=Actor.operator(request.user), triggered_by=ReconciliationRun.Trigger.CONSOLE
+        )
+    except DomainError as error:
+        messages.error(request, describe(error))
+    else:
+        messages.success(
+            request, _("Reconciliation run #%(id)s: %(n)s findings.") % {"id": run.pk, "n": run.findings_count}
+        )
+    return redirect("console:reconciliation")
+
+
+@require_POST
+@operator_view(role=FINANCE)
+def act_on_finding(request, finding_id, act):
+    service = {"acknowledge": services.acknowledge_finding, "resolve": services.resolve_finding}.get(act)
+    if service is None or not finding_id.isdigit():
+        return redirect("console:reconciliation")
+    try:
+        finding = service(int(finding_id), actor=Actor.operator(request.user), note=request.POST.get("note", ""))
+    except DomainError as error:
+        messages.error(request, describe(error))
+    else:
+        messages.success(
+            request,
+            _("Finding #%(id)s is now %(status)s.") % {"id": finding.pk, "status": finding.get_status_display()},
+        )
+    return redirect(request.POST.get("back") or "console:reconciliation")

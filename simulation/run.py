@@ -38,6 +38,7 @@ def out(line: str = "") -> None:
 
 
 def _raise_on_term(signum, frame):
+    out(f"Stopped by signal {signum}: stopping the processes and dropping the database")
     raise SystemExit(128 + signum)
 
 

@@ -53,7 +53,9 @@ def dispatch_payout(withdrawal_id) -> str:
             idempotency_key=key, amount=withdrawal.amount, currency=withdrawal.currency, reference=withdrawal.reference
         )
     except ProviderRejected as refusal:
-        services.record_payout_failed(attempt, actor=Actor.psp(provider.name), reason=f"Refused by the PSP: {refusal}")
+        services.record_payout_failed(
+            attempt, actor=Actor.psp(provider.name), reason=f"Refused by the PSP: {refusal}", retryable=False
+        )
         return "rejected by the PSP"
     except Exception as error:
         services.note_payout_error(attempt, error=f"{type(error).__name__}: {error}")
@@ -102,7 +104,10 @@ def schedule_automatic_retry(withdrawal_id) -> None:
     def enqueue():
         from payouts.tasks import retry_failed_payout
 
-        retry_failed_payout.apply_async((str(withdrawal_id),), countdown=max(policy.payout_cooldown_seconds, 1))
+        try:
+            retry_failed_payout.apply_async((str(withdrawal_id),), countdown=max(policy.payout_cooldown_seconds, 1))
+        except Exception:  # noqa: BLE001 - the failure is committed; the poller schedules the retry
+            log.exception("Could not queue the automatic retry of %s; the poller will", withdrawal_id)
 
     transaction.on_commit(enqueue)
 

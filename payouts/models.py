@@ -39,6 +39,9 @@ class PayoutAttempt(models.Model):
         default=False, help_text="The last send timed out: ask the PSP before doing anything else."
     )
     last_error = models.TextField(blank=True)
+    retryable = models.BooleanField(
+        default=True, help_text="False when the PSP refused the payout itself: no automatic retry after it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)

@@ -131,8 +131,14 @@ def record_payout_succeeded(attempt, *, actor: Actor, provider_reference: str = 
         raise
 
 
-def record_payout_failed(attempt, *, actor: Actor, reason: str = "", provider_reference: str = "") -> PayoutAttempt:
-    """The PSP could not pay: the withdrawal waits in payout_failed with the money still held."""
+def record_payout_failed(
+    attempt, *, actor: Actor, reason: str = "", provider_reference: str = "", retryable: bool = True
+) -> PayoutAttempt:
+    """The PSP could not pay: the withdrawal waits in payout_failed with the money still held.
+
+    `retryable=False` when the PSP refused the request itself (bad account, say): no
+    automatic retry follows, an operator decides.
+    """
     try:
         with transaction.atomic():
             locked, withdrawal = _lock_attempt(attempt)
@@ -144,6 +150,7 @@ def record_payout_failed(attempt, *, actor: Actor, reason: str = "", provider_re
             apply_transition(
                 uow, withdrawal, "fail_payout", actor=actor, reason=reason, data={"payout_attempt": str(locked.pk)}
             )
+            locked.retryable = retryable
             _finish_attempt(
                 uow, locked, Status.FAILED, actor=actor, provider_reference=provider_reference, reason=reason
             )
@@ -225,7 +232,9 @@ def _finish_attempt(
     attempt.outcome_unknown = False
     if provider_reference:
         attempt.provider_reference = provider_reference
-    uow.update(attempt, ("status", "completed_at", "failure_reason", "provider_reference", "outcome_unknown"))
+    uow.update(
+        attempt, ("status", "completed_at", "failure_reason", "provider_reference", "outcome_unknown", "retryable")
+    )
     record_event(
         tenant=attempt.tenant_id,
         actor=actor,

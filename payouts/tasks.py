@@ -11,13 +11,15 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from payouts import dispatch
 from payouts.checkout import start_checkout
 from payouts.models import PayoutAttempt
 from payouts.providers import ProviderError
+from tenants.models import PaymentPolicy
 from wallet.errors import DomainError, PayoutCooldownActive
 from wallet.models import Actor, Deposit, DepositState, Withdrawal, WithdrawalState
 from wallet.services import fail_deposit
@@ -64,7 +66,9 @@ def retry_failed_payout(self, withdrawal_id: str) -> str:
 
 @shared_task(name="payouts.poll_pending_payouts")
 def poll_pending_payouts(batch: int = 200) -> int:
-    """Move forward payouts that went quiet: sent but no outcome, or approved but never sent."""
+    """Move forward payouts that went quiet: sent but no outcome, approved but never sent, or
+    failed with attempts left whose automatic retry was lost (a crash or broker outage
+    between recording the failure and queueing the retry)."""
     quiet_since = timezone.now() - timedelta(seconds=settings.PAYOUT_POLL_AFTER_SECONDS)
     pending = (
         PayoutAttempt.objects.filter(status=PayoutAttempt.Status.PENDING)
@@ -77,7 +81,28 @@ def poll_pending_payouts(batch: int = 200) -> int:
     ids = {str(pk) for pk in pending} | {str(pk) for pk in unsent}
     for withdrawal_id in ids:
         dispatch_payout.delay(withdrawal_id)
-    return len(ids)
+    retries = _failed_with_attempts_left(quiet_since, batch)
+    for withdrawal_id in retries:
+        retry_failed_payout.delay(withdrawal_id)  # the service's limit and cooldown still apply
+    return len(ids) + len(retries)
+
+
+def _failed_with_attempts_left(quiet_since, batch: int) -> list[str]:
+    """payout_failed withdrawals whose last attempt failed retryably a while ago, below the limit."""
+    last_attempt = PayoutAttempt.objects.filter(withdrawal=OuterRef("pk")).order_by("-number")
+    rows = (
+        Withdrawal.objects.filter(state=WithdrawalState.PAYOUT_FAILED, updated_at__lt=quiet_since)
+        .annotate(
+            attempts=Count("payout_attempts"),
+            last_retryable=Subquery(last_attempt.values("retryable")[:1]),
+            retry_limit=Subquery(
+                PaymentPolicy.objects.filter(tenant_id=OuterRef("tenant_id")).values("payout_retry_limit")[:1]
+            ),
+        )
+        .filter(last_retryable=True, attempts__lt=Coalesce(F("retry_limit"), Value(3)))
+        .values_list("id", flat=True)[:batch]
+    )
+    return [str(pk) for pk in rows]
 
 
 @shared_task(name="payouts.sweep_open_deposits")

@@ -142,3 +142,37 @@ def test_the_sweeper_fails_a_checkout_never_paid(player, settings):
     assert balances(player) == (AMOUNT, 0)
     assert money_events(expired) == []
     assert_invariants()
+
+
+def _failed_long_ago(player, account, *, retryable: bool) -> Withdrawal:
+    """A withdrawal whose payout failed at the PSP a while ago, with no retry queued (it was lost)."""
+    steer(account, payout_behavior="fail")
+    withdrawal = withdrawal_in_state("approved", player=player)
+    dispatch.dispatch_payout(withdrawal.pk)
+    (attempt,) = attempts_of(withdrawal)
+    from payouts.services import record_payout_failed
+    from wallet.models import Actor
+
+    record_payout_failed(attempt, actor=Actor.psp("sandbox"), reason="bank down", retryable=retryable)
+    Withdrawal.objects.filter(pk=withdrawal.pk).update(updated_at=_ago(QUIET))
+    steer(account, payout_behavior="succeed")
+    return withdrawal
+
+
+def test_the_poller_retries_a_failed_payout_whose_automatic_retry_was_lost(player, account):
+    # given a failed payout with attempts left whose retry never got queued
+    withdrawal = _failed_long_ago(player, account, retryable=True)
+    assert _state(withdrawal) == "payout_failed"
+    # when the poller runs, then it opens the next attempt, which is sent
+    assert tasks.poll_pending_payouts.delay().get() == 1
+    assert [a.number for a in attempts_of(withdrawal)] == [1, 2]
+    assert _state(withdrawal) == "payout_pending"
+
+
+def test_the_poller_leaves_a_payout_the_psp_refused_to_the_operator(player, account):
+    # given a payout the PSP refused outright (not retryable)
+    withdrawal = _failed_long_ago(player, account, retryable=False)
+    # when the poller runs, then it opens no new attempt
+    assert tasks.poll_pending_payouts.delay().get() == 0
+    assert len(attempts_of(withdrawal)) == 1
+    assert _state(withdrawal) == "payout_failed"

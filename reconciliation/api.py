@@ -179,6 +179,10 @@ def _finding_act(name: str, act, summary: str):
             tags=["operator"],
         )
         def post(self, request, finding_id):
+            # Not found before forbidden before a missing note: another tenant's id is 404 for every role.
+            if not self.scope.filter(Finding.objects.filter(pk=_int(finding_id))).exists():
+                raise Http404
+            self.scope.require(FINANCE, "act on reconciliation findings")
             payload = NoteSerializer(data=request.data)
             payload.is_valid(raise_exception=True)
             finding = act(_int(finding_id), actor=self.actor(), note=payload.validated_data["note"])

@@ -1,8 +1,11 @@
 """The reconciliation page of the console: last run, counts, findings, acknowledge and resolve."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,17 +30,24 @@ def overview(request):
     runs = selectors.runs_covering(tenant_id)
     if request.GET.get("run", "").isdigit():
         run = runs.filter(pk=int(request.GET["run"])).first() or run
+    if run is not None and run != summary["last_succeeded"]:
+        summary = {**summary, **selectors.counts_of(run, tenant_id)}  # the counts are those of the run shown
     filters = {name: request.GET.get(name, "") for name in ("status", "type", "severity")}
     findings = selectors.findings_of(run, tenant_id, **filters) if run else Finding.objects.none()
     page = Paginator(findings, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()  # the pages keep the run and the filters
+    query.pop("page", None)
+    if run is not None:
+        query["run"] = run.pk
     return render(
         request,
         "console/reconciliation.html",
         {
             "summary": summary,
             "run": run,
-            "recent_runs": runs[:10],
+            "recent_runs": selectors.as_seen_by(runs[:10], tenant_id),
             "page": page,
+            "query": query.urlencode(),
             "filters": filters,
             "types": FindingType.choices,
             "severities": Severity.choices,
@@ -64,11 +74,16 @@ def start_run(request):
 
 
 @require_POST
-@operator_view(role=FINANCE)
+@operator_view()
 def act_on_finding(request, finding_id, act):
     service = {"acknowledge": services.acknowledge_finding, "resolve": services.resolve_finding}.get(act)
     if service is None or not finding_id.isdigit():
-        return redirect("console:reconciliation")
+        raise Http404
+    # Not found before forbidden: another tenant's finding is 404 for every role.
+    if not request.operator.filter(Finding.objects.filter(pk=int(finding_id))).exists():
+        raise Http404
+    if not request.operator.can(FINANCE):
+        raise PermissionDenied(f"Your role ({request.operator.role}) may not do this.")
     try:
         finding = service(int(finding_id), actor=Actor.operator(request.user), note=request.POST.get("note", ""))
     except DomainError as error:
@@ -78,4 +93,7 @@ def act_on_finding(request, finding_id, act):
             request,
             _("Finding #%(id)s is now %(status)s.") % {"id": finding.pk, "status": finding.get_status_display()},
         )
-    return redirect(request.POST.get("back") or "console:reconciliation")
+    back = request.POST.get("back", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = "console:reconciliation"
+    return redirect(back)

@@ -40,7 +40,9 @@ class PayoutAttempt(models.Model):
     )
     last_error = models.TextField(blank=True)
     retryable = models.BooleanField(
-        default=True, help_text="False when the PSP refused the payout itself: no automatic retry after it."
+        default=True,
+        db_default=True,
+        help_text="False when the PSP refused the payout itself: no automatic retry after it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -470,6 +470,7 @@ def run_checks(
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")  # a utility statement: no parameters
+                cursor.execute("SELECT set_config('jit', 'off', true)")
                 if work_mem:
                     cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
                 while not errors:

@@ -25,3 +25,55 @@ def system_actor():
 @pytest.fixture
 def psp_actor():
     return Actor.psp("sandbox")
+
+
+# --- A casino's staff. Each test package defines its own `tenant` fixture. --------------
+@pytest.fixture
+def other_tenant():
+    from tenants.tests.factories import TenantFactory
+
+    return TenantFactory(allowed_currencies=["EUR", "USD"])
+
+
+@pytest.fixture
+def viewer(tenant):
+    from wallet.tests.staff import VIEWER, operator_user
+
+    return operator_user(tenant, VIEWER)
+
+
+@pytest.fixture
+def finance(tenant):
+    from wallet.tests.staff import FINANCE, operator_user
+
+    return operator_user(tenant, FINANCE)
+
+
+@pytest.fixture
+def finance2(tenant):
+    """A second finance operator of the same casino (four eyes)."""
+    from wallet.tests.staff import FINANCE, operator_user
+
+    return operator_user(tenant, FINANCE)
+
+
+@pytest.fixture
+def admin(tenant):
+    from wallet.tests.staff import ADMIN, operator_user
+
+    return operator_user(tenant, ADMIN)
+
+
+@pytest.fixture
+def superuser():
+    from wallet.tests.staff import platform_superuser
+
+    return platform_superuser()
+
+
+@pytest.fixture
+def staff(viewer, finance, admin):
+    """The casino's operators by role."""
+    from wallet.tests.staff import ADMIN, FINANCE, VIEWER
+
+    return {VIEWER: viewer, FINANCE: finance, ADMIN: admin}

@@ -1,43 +1,21 @@
 """The reconciliation operator API: who may run, read and act; what a run over clean and corrupted books shows.
 
-Books are corrupted with raw SQL the way reconciliation/tests/helpers.py does; operators,
-token clients and the throttle cleanup come from the operator API tests. Findings, their
+Books are corrupted with raw SQL (books.py); the shared fixtures are in this folder's
+conftest, operators by role in the root conftest. Findings, their
 filters and the acts on them are in test_api_findings.py; the platform, tenant isolation and
 the one-run-per-scope lock in test_api_scope.py.
 """
 
-# Fixtures are shared by importing them from the operator API tests, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
-import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from reconciliation.models import Finding, ReconciliationRun
-from reconciliation.services import scope_lock
-from wallet.models import AuditEvent, Deposit, Wallet, Withdrawal
-from wallet.tests.api.conftest import _fresh_throttle_history  # noqa: F401 - autouse fixture
 from wallet.tests.api.helpers import assert_problem, assert_validation_error, client_for
 from wallet.tests.builders import deposit_in_state, withdrawal_in_state
 from wallet.tests.factories import PlayerFactory
-from wallet.tests.invariants import expect_no_change
-from wallet.tests.operator_api.conftest import (  # noqa: F401 - fixtures
-    admin,
-    finance,
-    other_tenant,
-    staff,
-    superuser,
-    tenant,
-    viewer,
-)
 from wallet.tests.operator_api.helpers import ADMIN_API, DECIDING_ROLES, ROLES, as_operator, body_of
 
-from .helpers import reconcile, sql
-from .test_runs import stuck_deposit
+from .books import audited, corrupted_books, nothing_changes, seen
 
 pytestmark = pytest.mark.django_db
 
@@ -51,95 +29,6 @@ def findings_url(run_id, query: str = "") -> str:
 
 def act_url(finding_id, act: str) -> str:
     return f"{ADMIN_API}/reconciliation/findings/{finding_id}/{act}/"
-
-
-@dataclass
-class Books:
-    """A casino whose books disagree in three ways, each found by a different check."""
-
-    wallet: Wallet  # available balance raised by one cent: wallet_available_mismatch (critical)
-    withdrawal: Withdrawal  # set paid without its withdraw_paid entry: paid_withdrawal_event_count (critical)
-    deposit: Deposit  # left at the PSP for two days: stuck_deposit (medium)
-
-    @property
-    def expected(self) -> set[tuple[str, str, str, str]]:
-        """(type, severity, object_type, object_id) of what a run over these books finds."""
-        return {
-            ("wallet_available_mismatch", "critical", "wallet", str(self.wallet.pk)),
-            ("paid_withdrawal_event_count", "critical", "withdrawal", str(self.withdrawal.pk)),
-            ("stuck_deposit", "medium", "deposit", str(self.deposit.pk)),
-        }
-
-
-def corrupted_books(tenant) -> Books:
-    player = PlayerFactory(tenant=tenant)
-    withdrawal = withdrawal_in_state("approved", player=player)
-    sql("UPDATE wallet_withdrawal SET state = 'paid' WHERE id = %s", [withdrawal.pk])
-    sql("UPDATE wallet_wallet SET balance_available = balance_available + 1 WHERE id = %s", [withdrawal.wallet_id])
-    return Books(Wallet.objects.get(pk=withdrawal.wallet_id), withdrawal, stuck_deposit(tenant))
-
-
-def seen(results: list[dict]) -> set[tuple[str, str, str, str]]:
-    return {(r["type"], r["severity"], r["object_type"], r["object_id"]) for r in results}
-
-
-def reconciliation_rows() -> tuple:
-    runs = tuple(ReconciliationRun.objects.order_by("id").values_list("id", "status"))
-    return runs, tuple(Finding.objects.order_by("id").values_list("id", "status", "note", "acted_by_id"))
-
-
-@contextmanager
-def nothing_changes(*, audit_actions: tuple[str, ...] = ()):
-    """No money, no run, no finding and no audit event moves (but the listed refusal audits)."""
-    before = reconciliation_rows()
-    with expect_no_change(audit_actions=audit_actions):
-        yield
-    assert reconciliation_rows() == before
-
-
-def audited(action: str) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(action=action).order_by("id"))
-
-
-@pytest.fixture
-def books(tenant) -> Books:
-    return corrupted_books(tenant)
-
-
-@pytest.fixture
-def run(books, tenant) -> ReconciliationRun:
-    """A run of the casino's books (from the shell), with their three findings."""
-    return reconcile(tenant)
-
-
-@pytest.fixture
-def held_lock():
-    """hold(tenant_id) keeps a run's scope lock in another thread (its own database session) until the test ends."""
-    release, threads = threading.Event(), []
-
-    def hold(tenant_id):
-        taken, failure = threading.Event(), []
-
-        def holder():
-            try:
-                with scope_lock(tenant_id):
-                    taken.set()
-                    release.wait(30)
-            except Exception as error:  # reported to the test below
-                failure.append(error)
-                taken.set()
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=holder, daemon=True)
-        thread.start()
-        threads.append(thread)
-        assert taken.wait(10) and not failure, failure
-
-    yield hold
-    release.set()
-    for thread in threads:
-        thread.join(10)
 
 
 # --- who may do what -----------------------------------------------------------------------------

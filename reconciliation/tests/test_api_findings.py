@@ -1,20 +1,16 @@
 """A run's findings through the operator API: filters and pages; acknowledging and resolving them, audited."""
 
-# Fixtures are shared by importing them from the operator API tests, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 import pytest
 
 from reconciliation.models import Finding
 from tenants.tests.factories import TenantFactory
 from wallet.models import AuditEvent
-from wallet.tests.api.conftest import _fresh_throttle_history  # noqa: F401 - autouse fixture
 from wallet.tests.api.helpers import assert_problem, assert_validation_error
-from wallet.tests.operator_api.conftest import admin, finance, staff, superuser, tenant, viewer  # noqa: F401
 from wallet.tests.operator_api.helpers import DECIDING_ROLES, as_operator, body_of
 
+from .books import audited, corrupted_books, nothing_changes, seen
 from .helpers import reconcile
-from .test_api import act_url, audited, books, corrupted_books, findings_url, nothing_changes, run, seen  # noqa: F401
+from .test_api import act_url, findings_url
 from .test_runs import stuck_deposit
 
 pytestmark = pytest.mark.django_db

@@ -1,38 +1,14 @@
 """The operator API across casinos: the platform's runs, tenant isolation, and one run per scope at a time."""
 
-# Fixtures are shared by importing them from the operator API tests, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 import pytest
 
 from reconciliation.models import Finding, ReconciliationRun
-from wallet.tests.api.conftest import _fresh_throttle_history  # noqa: F401 - autouse fixture
 from wallet.tests.api.helpers import assert_problem, assert_validation_error
-from wallet.tests.operator_api.conftest import (  # noqa: F401 - fixtures
-    admin,
-    finance,
-    other_tenant,
-    staff,
-    superuser,
-    tenant,
-    viewer,
-)
 from wallet.tests.operator_api.helpers import ROLES, as_operator, body_of
 
+from .books import audited, corrupted_books, nothing_changes, seen
 from .helpers import reconcile
-from .test_api import (  # noqa: F401 - fixtures
-    RUNS,
-    SUMMARY,
-    act_url,
-    audited,
-    books,
-    corrupted_books,
-    findings_url,
-    held_lock,
-    nothing_changes,
-    run,
-    seen,
-)
+from .test_api import RUNS, SUMMARY, act_url, findings_url
 
 pytestmark = pytest.mark.django_db
 

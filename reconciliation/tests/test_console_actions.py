@@ -1,27 +1,14 @@
 """Starting a run and acting on findings from the console: roles, POST-redirect-GET with a message, audit, CSRF."""
 
-# Fixtures are shared by importing them from the console and operator API tests, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 import re
 
 import pytest
 
 from reconciliation.models import Finding, ReconciliationRun
-from wallet.tests.console.conftest import (  # noqa: F401 - fixtures
-    _second_factor_required,
-    admin,
-    finance,
-    other_tenant,
-    staff,
-    superuser,
-    tenant,
-    viewer,
-)
 from wallet.tests.console.helpers import ADMIN, FINANCE, ROLES, messages_after, sign_in
 
+from .books import audited, corrupted_books, nothing_changes
 from .helpers import reconcile
-from .test_api import audited, books, corrupted_books, held_lock, nothing_changes, run  # noqa: F401
 from .test_console_page import PAGE, RUN_NOW, act_url
 
 pytestmark = pytest.mark.django_db

@@ -5,29 +5,16 @@ the books are corrupted as in test_api.py. Starting runs and acting on findings 
 console are in test_console_actions.py.
 """
 
-# Fixtures are shared by importing them from the console and operator API tests, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 import re
 
 import pytest
 from django.utils import timezone
 
 from reconciliation.models import Finding
-from wallet.tests.console.conftest import (  # noqa: F401 - fixtures
-    _second_factor_required,
-    admin,
-    finance,
-    other_tenant,
-    staff,
-    superuser,
-    tenant,
-    viewer,
-)
 from wallet.tests.console.helpers import OTP, ROLES, VIEWER, sign_in, snapshot_url, text_of
 
+from .books import corrupted_books
 from .helpers import reconcile
-from .test_api import books, corrupted_books, run  # noqa: F401 - fixtures and the books they build
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import pytest
 from tenants.tests.factories import TenantFactory
 from wallet.tests.factories import PlayerFactory
 
-from .helpers import ADMIN, FINANCE, VIEWER, operator_user, platform_superuser, sign_in
+from .helpers import sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -25,11 +25,6 @@ def tenant():
 
 
 @pytest.fixture
-def other_tenant():
-    return TenantFactory(allowed_currencies=["EUR", "USD"])
-
-
-@pytest.fixture
 def player(tenant):
     return PlayerFactory(tenant=tenant)
 
@@ -37,37 +32,6 @@ def player(tenant):
 @pytest.fixture
 def foreign_player(other_tenant):
     return PlayerFactory(tenant=other_tenant)
-
-
-@pytest.fixture
-def viewer(tenant):
-    return operator_user(tenant, VIEWER)
-
-
-@pytest.fixture
-def finance(tenant):
-    return operator_user(tenant, FINANCE)
-
-
-@pytest.fixture
-def finance2(tenant):
-    """A second finance operator of the same casino (four eyes)."""
-    return operator_user(tenant, FINANCE)
-
-
-@pytest.fixture
-def admin(tenant):
-    return operator_user(tenant, ADMIN)
-
-
-@pytest.fixture
-def superuser():
-    return platform_superuser()
-
-
-@pytest.fixture
-def staff(viewer, finance, admin):
-    return {VIEWER: viewer, FINANCE: finance, ADMIN: admin}
 
 
 @pytest.fixture

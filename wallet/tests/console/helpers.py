@@ -8,16 +8,21 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tenants.models import OperatorMembership
-from tenants.tests.factories import OperatorFactory, UserFactory
 from wallet.models import AuditEvent, FormToken, Withdrawal, WithdrawalApproval
 from wallet.tests.builders import REASON
+from wallet.tests.staff import (  # noqa: F401 - the tests import these from here
+    ADMIN,
+    DECISIONS,
+    FINANCE,
+    PASSWORD,
+    ROLES,
+    VIEWER,
+    operator_user,
+    platform_superuser,
+)
 
-PASSWORD = "correct-horse-battery"  # tenants.tests.factories.UserFactory
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
-VIEWER, FINANCE, ADMIN = (r.value for r in OperatorMembership.Role)
-ROLES = (VIEWER, FINANCE, ADMIN)
 
 LOGIN = "/console/login/"
 LOGOUT = "/console/logout/"
@@ -27,14 +32,6 @@ QUEUE = "/console/withdrawals/"
 POLICY = "/console/policy/"
 AUDIT = "/console/audit/"
 SET_LANGUAGE = "/i18n/setlang/"
-
-# decision -> (the state it is offered in, the state it leads to)
-DECISIONS = {
-    "approve": ("requested", "approved"),
-    "reject": ("requested", "rejected"),
-    "mark-paid": ("approved", "paid"),
-    "retry-payout": ("payout_failed", "payout_pending"),
-}
 
 
 def detail_url(withdrawal_id) -> str:
@@ -51,14 +48,6 @@ def decide_url(withdrawal_id, decision: str) -> str:
 
 def snapshot_url(tx_id) -> str:
     return f"/console/transactions/{tx_id}/"
-
-
-def operator_user(tenant, role: str = FINANCE):
-    return OperatorFactory(tenant=tenant, role=role).user
-
-
-def platform_superuser():
-    return UserFactory(username="platform-root", is_superuser=True, is_staff=True)
 
 
 def sign_in(user, *, second_factor: bool = True, enforce_csrf_checks: bool = False) -> Client:

@@ -9,28 +9,24 @@ import json
 
 from django.db.models import Max
 
-from tenants.models import OperatorMembership
-from tenants.tests.factories import OperatorFactory, UserFactory
 from wallet.models import AuditEvent, Withdrawal, WithdrawalApproval, WithdrawalTransition
 from wallet.tests.api.helpers import client_for, post_money
 from wallet.tests.builders import REASON
+from wallet.tests.staff import (  # noqa: F401 - the tests import these from here
+    ADMIN,
+    DECIDING_ROLES,
+    DECISIONS,
+    FINANCE,
+    ROLES,
+    VIEWER,
+    operator_user,
+    platform_superuser,
+)
 
 ADMIN_API = "/api/v1/admin"
 QUEUE = f"{ADMIN_API}/withdrawals/"
 POLICY = f"{ADMIN_API}/payment-policy/"
 AUDIT = f"{ADMIN_API}/audit-events/"
-
-VIEWER, FINANCE, ADMIN = (r.value for r in OperatorMembership.Role)
-ROLES = (VIEWER, FINANCE, ADMIN)
-DECIDING_ROLES = (FINANCE, ADMIN)
-
-# decision -> (state it starts from, state it leads to)
-DECISIONS = {
-    "approve": ("requested", "approved"),
-    "reject": ("requested", "rejected"),
-    "mark-paid": ("approved", "paid"),
-    "retry-payout": ("payout_failed", "payout_pending"),
-}
 
 
 def detail_url(withdrawal_id) -> str:
@@ -43,16 +39,6 @@ def decision_url(withdrawal_id, decision: str) -> str:
 
 def snapshot_url(tx_id) -> str:
     return f"{ADMIN_API}/transactions/{tx_id}/snapshot/"
-
-
-def operator_user(tenant, role: str = FINANCE):
-    """A user who works for `tenant` with `role`."""
-    return OperatorFactory(tenant=tenant, role=role).user
-
-
-def platform_superuser():
-    """A platform superuser: no membership, sees and acts on every tenant."""
-    return UserFactory(username="platform-root", is_superuser=True, is_staff=True)
 
 
 def decide(client, withdrawal_id, decision: str, reason: str | None = REASON, *, key="auto"):

@@ -72,6 +72,14 @@ def test_withdrawal_and_deposit_findings_link_to_their_snapshot(viewer, books, r
     assert "href=" not in row.group(0) and "wallet" in row.group(0)
 
 
+def test_expected_and_actual_read_as_fields_not_python(viewer, books, run):
+    content = sign_in(viewer).get(PAGE).content.decode()
+    row = re.search(rf'<tr data-finding="{ids(run, type="stuck_deposit")[0]}">.*?</tr>', content, re.S).group(0)
+    assert "<code>max_seconds: 86400</code>" in row
+    assert "state: pending_provider, seconds: " in row
+    assert not [code for code in re.findall(r"<code>(.*?)</code>", row) if "{" in code or "&#x27;" in code]
+
+
 def test_before_any_run_and_after_a_clean_one(finance, tenant):
     client = sign_in(finance)
     assert "No reconciliation has run yet." in text_of(client.get(PAGE))

@@ -30,6 +30,10 @@ def describe(error: DomainError) -> str:
         "PAYOUT_OUTCOME_CONFLICT": _("The payment provider reported a conflicting outcome; see the audit trail."),
         "VALIDATION_ERROR": _("Please correct the form: %(detail)s"),
         "NOT_FOUND": _("Not found."),
+        "RECONCILIATION_RUN_IN_PROGRESS": _(
+            "Another reconciliation run over this scope is in progress; try again when it has finished."
+        ),
+        "ILLEGAL_FINDING_STATE_TRANSITION": _("A %(from_state)s finding cannot become %(to_state)s."),
     }
     text = texts.get(error.error_code)
     if text is None:

@@ -52,3 +52,15 @@ def query_with(context, **changes) -> str:
     for key, value in changes.items():
         query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def finding_value(value) -> str:
+    """A finding's expected/actual as an operator reads it: {"state": "paid", "n": 2} -> "state: paid, n: 2"."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {finding_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(finding_value(item) for item in value) or "—"
+    return str(value)

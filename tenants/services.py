@@ -4,7 +4,7 @@ from django.db import transaction
 
 from tenants.models import CurrencyLimit, PaymentPolicy, Tenant
 from wallet.audit import record_event
-from wallet.errors import ValidationFailed
+from wallet.errors import ReviewReasonRequired, ValidationFailed
 from wallet.models import Actor
 
 LIMIT_FIELDS = ("daily_deposit_limit", "daily_withdraw_limit", "min_amount", "max_amount", "four_eyes_amount")
@@ -37,7 +37,8 @@ def update_payment_policy(
     """Replace the tenant's policy. Currency rows not listed are removed (no limits).
 
     Changes apply to requests that arrive after the commit; transactions already made
-    are not re-checked.
+    are not re-checked. A change needs a reason (it is a decision about players' money);
+    saving the policy unchanged needs none and records nothing.
     """
     _validate(tenant, payout_retry_limit, payout_cooldown_seconds, currency_limits)
     with transaction.atomic():
@@ -53,12 +54,14 @@ def update_payment_policy(
         )
         after = policy_as_dict(policy)
         if before != after:
+            if not (reason or "").strip():
+                raise ReviewReasonRequired("Say why the payment policy changes.")  # rolls the change back
             record_event(
                 tenant=tenant,
                 actor=actor,
                 action="policy.updated",
                 target=policy,
-                reason=reason,
+                reason=reason.strip(),
                 data={"before": before, "after": after},
             )
         return policy

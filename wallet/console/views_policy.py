@@ -33,6 +33,7 @@ class PolicyForm(forms.Form):
     payout_cooldown_seconds = forms.IntegerField(
         label=gettext_lazy("Seconds between payout attempts"), min_value=0, max_value=7 * 86400
     )
+    # Not required here: the service requires it only when something changes.
     reason = forms.CharField(label=gettext_lazy("Why the change"), max_length=500, required=False)
 
 

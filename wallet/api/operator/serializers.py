@@ -87,7 +87,13 @@ class PaymentPolicySerializer(serializers.Serializer):
     payout_retry_limit = serializers.IntegerField(min_value=1, max_value=20)
     payout_cooldown_seconds = serializers.IntegerField(min_value=0, max_value=7 * 86400)
     currency_limits = CurrencyLimitSerializer(many=True)
-    reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=2000)
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why the policy changes; required when anything changes (REVIEW_REASON_REQUIRED).",
+    )
 
 
 class PostingSerializer(serializers.Serializer):

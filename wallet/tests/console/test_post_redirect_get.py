@@ -107,6 +107,16 @@ def test_a_policy_change_is_saved_with_amounts_and_audited(admin, tenant):
     assert 'value="500.00"' in page.content.decode() and 'value="1000.00"' in page.content.decode()
 
 
+def test_a_policy_change_without_a_reason_is_shown_again_and_changes_nothing(admin, tenant):
+    client = sign_in(admin)
+    with expect_no_change():
+        response = client.post(POLICY, policy_form(retry_limit=7, reason="  "))
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == ["Give a reason for this decision."]
+    assert 'value="7"' in response.content.decode()  # what the admin typed is kept
+    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 3
+
+
 def test_a_policy_with_a_bad_amount_is_shown_again_with_the_error(admin, tenant):
     form, client = {**policy_form(), "limits-0-daily_withdraw_limit": "12.345"}, sign_in(admin)
     with expect_no_change():

@@ -85,7 +85,7 @@ NO_LIMITS = dict.fromkeys(
 )
 
 
-def policy_body(retry: int = 3, cooldown: int = 0, **limits_by_currency) -> dict:
+def policy_body(retry: int = 3, cooldown: int = 0, reason: str = "Risk review", **limits_by_currency) -> dict:
     """A PUT body for the payment policy: policy_body(5, 60, EUR={"min_amount": "1.00"})."""
     rows = [{"currency": currency, **NO_LIMITS, **limits} for currency, limits in limits_by_currency.items()]
-    return {"payout_retry_limit": retry, "payout_cooldown_seconds": cooldown, "currency_limits": rows}
+    return {"payout_retry_limit": retry, "payout_cooldown_seconds": cooldown, "currency_limits": rows, "reason": reason}

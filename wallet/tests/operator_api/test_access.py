@@ -43,7 +43,7 @@ ENDPOINTS = {
     "PUT policy": (
         "put",
         lambda w: POLICY,
-        {"payout_retry_limit": 1, "payout_cooldown_seconds": 0, "currency_limits": []},
+        {"payout_retry_limit": 1, "payout_cooldown_seconds": 0, "currency_limits": [], "reason": "Risk review"},
     ),
 }
 
@@ -177,7 +177,7 @@ def test_a_superuser_acts_on_any_tenant(superuser, tenant, other_tenant):
 def test_only_admin_may_change_the_payment_policy(staff, tenant, role):
     # given the casino's policy
     before = PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit
-    body = {"payout_retry_limit": 7, "payout_cooldown_seconds": 5, "currency_limits": []}
+    body = {"payout_retry_limit": 7, "payout_cooldown_seconds": 5, "currency_limits": [], "reason": "Risk review"}
     # when a viewer or finance operator replaces it, then 403 and nothing changes
     with expect_no_change():
         response = as_operator(staff[role]).put(POLICY, body, format="json")
@@ -191,7 +191,7 @@ def test_only_admin_may_change_the_payment_policy(staff, tenant, role):
 
 def test_a_superuser_names_the_tenant_of_the_policy(superuser, tenant, other_tenant):
     client = as_operator(superuser)
-    body = {"payout_retry_limit": 5, "payout_cooldown_seconds": 0, "currency_limits": []}
+    body = {"payout_retry_limit": 5, "payout_cooldown_seconds": 0, "currency_limits": [], "reason": "Risk review"}
     # without ?tenant= (or with an unknown slug) the request is refused
     for suffix in ("", "?tenant=", "?tenant=no-such-casino"):
         assert_problem(client.get(POLICY + suffix), 400, "VALIDATION_ERROR")

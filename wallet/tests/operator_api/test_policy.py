@@ -47,13 +47,14 @@ def test_an_admin_replaces_the_policy_and_one_audit_row_keeps_before_and_after(a
     before = policy_as_dict(tenant.policy)
     mark = last_audit_id()
     # when the admin puts a policy with USD limits only
-    body = policy_body(5, 120, USD={"daily_withdraw_limit": "250.00", "min_amount": "5", "four_eyes_amount": "1000.00"})
-    response = _put(admin, {**body, "reason": "Q3 risk review"})
+    usd = {"daily_withdraw_limit": "250.00", "min_amount": "5", "four_eyes_amount": "1000.00"}
+    body = policy_body(5, 120, "Q3 risk review", USD=usd)
+    response = _put(admin, body)
     # then the answer is the new policy, and EUR's limits are gone
     assert response.status_code == 200, response.content
     expected = {
         "tenant": tenant.slug,
-        **body,
+        **{name: value for name, value in body.items() if name != "reason"},
         "currency_limits": [
             {
                 "currency": "USD",
@@ -98,6 +99,30 @@ def test_putting_the_same_values_writes_no_audit_row(admin, tenant):
     mark = last_audit_id()
     response = _put(admin, {**current, "reason": "just checking"})
     assert response.status_code == 200 and body_of(response) == {"tenant": tenant.slug, **current}
+    assert audit_since(mark) == []
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_change_without_a_reason_is_refused_and_changes_nothing(admin, tenant, reason):
+    set_limits(tenant, "EUR", daily_withdraw_limit=500_00)
+    before = policy_as_dict(tenant.policy)
+    body = policy_body(7, 60, EUR={"daily_withdraw_limit": "5000.00"})
+    if reason is None:
+        del body["reason"]
+    else:
+        body["reason"] = reason
+    mark = last_audit_id()
+    assert_problem(_put(admin, body), 400, "REVIEW_REASON_REQUIRED")
+    tenant.policy.refresh_from_db()
+    assert policy_as_dict(tenant.policy) == before
+    assert audit_since(mark) == []
+
+
+def test_the_same_values_need_no_reason(admin, tenant):
+    current = body_of(as_operator(admin).get(POLICY))
+    del current["tenant"]
+    mark = last_audit_id()
+    assert _put(admin, current).status_code == 200
     assert audit_since(mark) == []
 
 

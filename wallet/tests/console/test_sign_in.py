@@ -172,3 +172,18 @@ def test_signing_out_ends_the_session(finance):
     response = client.post(LOGOUT)
     assert response.status_code == 302 and response["Location"] == LOGIN
     assert client.get(QUEUE)["Location"] == f"{LOGIN}?next={QUEUE}"
+
+
+@pytest.mark.parametrize("page", [OTP, OTP_SETUP])
+def test_the_second_factor_pages_offer_a_way_out(finance, page):
+    # given an operator who has given only the password (enrolled for OTP, not for OTP_SETUP)
+    if page == OTP:
+        TOTPDevice.objects.create(user=finance, name="phone", confirmed=True)
+    client = Client()
+    _log_in(client, finance.username)
+    # then the page they land on has a sign-out button, and it ends the session
+    response = client.get(page)
+    assert response.status_code == 200
+    assert f'action="{LOGOUT}"' in response.content.decode()
+    assert client.post(LOGOUT)["Location"] == LOGIN
+    assert client.get(QUEUE)["Location"] == f"{LOGIN}?next={QUEUE}"

@@ -3,7 +3,7 @@
 import pytest
 
 from config.celery import app as celery_app
-from wallet.models import Actor
+from core.actors import Actor
 
 # Follow-up work queued on commit (payout dispatch) runs inline in tests, unless a test
 # starts a real worker (payouts/tests/worker.py). Tenants from the factories have no

@@ -20,8 +20,9 @@ def prepare() -> list[str]:
     from django.db import transaction
 
     from config.celery import app
+    from core.actors import Actor
+    from players.models import Player
     from tenants.models import Tenant
-    from wallet.models import Actor, Player
     from wallet.services import approve_withdrawal, request_withdrawal
 
     app.conf.task_default_queue = "bench-unconsumed"  # approvals queue their dispatch: park it
@@ -54,9 +55,9 @@ def start_worker() -> subprocess.Popen:
 
 
 def run(withdrawal_ids: list[str]) -> tuple[Result, Result]:
-    from payouts.models import PayoutAttempt
+    from core.tasks import ping
     from payouts.tasks import dispatch_payout
-    from wallet.tasks import ping
+    from wallet.models import PayoutAttempt
 
     _purge(QUEUE)
     started = time.perf_counter()

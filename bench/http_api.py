@@ -22,7 +22,7 @@ BODY = json.dumps({"amount": "1.00", "currency": "EUR"}).encode()
 def tokens_for(player_ids: list[int]) -> list[str]:
     from rest_framework.authtoken.models import Token
 
-    from wallet.models import Player
+    from players.models import Player
 
     return [Token.objects.get_or_create(user=Player.objects.get(pk=pk).user)[0].key for pk in player_ids]
 

@@ -3,7 +3,7 @@
 Creates its own database (RECON_BENCH_DATABASE, default casino_payments_recon_bench),
 loads RECON_BENCH_TRANSACTIONS (default 1,000,000) deposits and withdrawals with their
 journal entries, postings, payout attempts and wallets by COPY
-(reconciliation.bulk_load), then times, in the same run and on the same warm cache:
+(bench.bulk_load), then times, in the same run and on the same warm cache:
 
 - the baseline: `SELECT sum(amount) FROM wallet_posting`, a plain sequential pass over
   the ledger table;
@@ -44,7 +44,7 @@ def load(transactions: int):
     """COPY the books in one transaction, triggers off (a bulk load, like pg_restore does)."""
     from django.db import connection, transaction
 
-    from reconciliation.bulk_load import load_books, triggers_off
+    from bench.bulk_load import load_books, triggers_off
 
     with transaction.atomic(), triggers_off():
         loaded = load_books(transactions, stale_every=STALE_EVERY)
@@ -134,8 +134,8 @@ def reconcile(sessions: int | None = None):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from core.actors import Actor
     from reconciliation.services import run_reconciliation
-    from wallet.models import Actor
 
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()

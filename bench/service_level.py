@@ -17,8 +17,9 @@ def prepare(clients: int) -> list[int]:
     """A tenant without limits and one funded player per client; returns player ids."""
     from django.contrib.auth import get_user_model
 
+    from core.actors import Actor
+    from players.models import Player
     from tenants.models import PaymentPolicy, Tenant
-    from wallet.models import Actor, Player
     from wallet.services import complete_deposit, create_deposit, mark_deposit_pending
 
     tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench", "allowed_currencies": ["EUR"]})
@@ -41,7 +42,8 @@ def _client(player_id: int, start_at: float, seconds: float, results) -> None:
     import django
 
     django.setup()
-    from wallet.models import Actor, Player
+    from core.actors import Actor
+    from players.models import Player
     from wallet.services import request_withdrawal
 
     player = Player.objects.select_related("tenant", "user").get(pk=player_id)

@@ -17,10 +17,11 @@ EVENTS_PER_CLIENT = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "600"))
 
 def prepare(clients: int) -> tuple[str, list[list[dict]]]:
     """Pending deposits for a bench tenant with an in-process sandbox account; their events."""
+    from core.actors import Actor
     from payouts.models import ProviderAccount
     from payouts.sandbox import engine
+    from players.models import Player
     from tenants.models import Tenant
-    from wallet.models import Actor, Player
     from wallet.services import create_deposit, mark_deposit_pending
 
     tenant = Tenant.objects.get(slug="bench")

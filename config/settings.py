@@ -48,19 +48,23 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "csp",
+    # The product, platform layer first (docs/architecture.md).
+    "core",
     "tenants",
+    "players",
     "wallet",
     "payouts",
     "payouts.sandbox",
     "reconciliation",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "wallet.middleware.RequestContextMiddleware",
+    "core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "wallet.locale_middleware.ConsoleLocaleMiddleware",
+    "core.middleware.ConsoleLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -202,7 +206,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casino")
 from celery.schedules import crontab  # noqa: E402 - next to the schedule that uses it
 
 CELERY_BEAT_SCHEDULE: dict = {
-    "expire-idempotency-records": {"task": "wallet.expire_idempotency_records", "schedule": 15 * 60},
+    "expire-idempotency-records": {"task": "core.expire_idempotency_records", "schedule": 15 * 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
@@ -219,12 +223,12 @@ SANDBOX_PSP_URL = os.environ.get("SANDBOX_PSP_URL", "http://127.0.0.1:8001")
 SANDBOX_PSP_RETRY_BASE_SECONDS = float(os.environ.get("SANDBOX_PSP_RETRY_BASE_SECONDS", "2"))
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.api.auth.PlayerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["players.auth.PlayerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "wallet.api.problems.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_PLAYER_RATE = os.environ.get("API_PLAYER_RATE", "300/min")
@@ -247,7 +251,7 @@ SPECTACULAR_SETTINGS = {
         "DepositStateEnum": "wallet.models.transactions.DepositState",
         "WithdrawalStateEnum": "wallet.models.transactions.WithdrawalState",
         "TransactionStateEnum": "wallet.api.serializers.ALL_STATES",
-        "CurrencyEnum": "wallet.money.CURRENCY_CODES",
+        "CurrencyEnum": "core.money.CURRENCY_CODES",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -262,7 +266,7 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"tokenAuth": []}],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "wallet.api.schema.add_links",
+        "core.api.schema.add_links",
     ],
 }
 

@@ -6,8 +6,9 @@ opens a hosted checkout; then mark_deposit_pending records where the player pays
 
 import logging
 
+from core.actors import Actor
 from payouts.providers import ProviderRejected, provider_for
-from wallet.models import Actor, Deposit, DepositState
+from wallet.models import Deposit, DepositState
 from wallet.services import fail_deposit, mark_deposit_pending
 
 log = logging.getLogger(__name__)

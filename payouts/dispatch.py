@@ -11,12 +11,14 @@ import logging
 
 from django.db import transaction
 
-from payouts import services
-from payouts.models import PayoutAttempt, ProviderAccount
+from core.actors import Actor
+from core.errors import DomainError
+from payouts.models import ProviderAccount
 from payouts.providers import PayoutStatus, ProviderRejected, provider_for
 from tenants.selectors import payment_policy
-from wallet.errors import DomainError, PayoutCooldownActive
-from wallet.models import Actor, Withdrawal, WithdrawalState
+from wallet import services
+from wallet.errors import PayoutCooldownActive
+from wallet.models import PayoutAttempt, Withdrawal, WithdrawalState
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,11 @@
-from wallet.errors import DomainError
+"""Refusals of the PSP input and output (codes are part of the API contract)."""
+
+from core.errors import DomainError
 
 
-class PayoutOutcomeConflict(DomainError):
-    """The PSP reported an outcome that contradicts one already recorded for the attempt."""
+class ProviderUnavailable(DomainError):
+    """The tenant's PSP cannot take the request now (unreachable, or none configured)."""
 
-    error_code = "PAYOUT_OUTCOME_CONFLICT"
-    status = 409
-    title = "Conflicting payout outcome"
+    error_code = "PROVIDER_UNAVAILABLE"
+    status = 503
+    title = "Payment provider unavailable"

@@ -15,13 +15,14 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.actors import Actor
+from core.errors import DomainError
 from payouts import dispatch
 from payouts.checkout import start_checkout
-from payouts.models import PayoutAttempt
 from payouts.providers import ProviderError
 from tenants.models import PaymentPolicy
-from wallet.errors import DomainError, PayoutCooldownActive
-from wallet.models import Actor, Deposit, DepositState, Withdrawal, WithdrawalState
+from wallet.errors import PayoutCooldownActive
+from wallet.models import Deposit, DepositState, PayoutAttempt, Withdrawal, WithdrawalState
 from wallet.services import fail_deposit
 
 log = logging.getLogger(__name__)

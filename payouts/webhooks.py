@@ -18,13 +18,17 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from payouts import dispatch, services
-from payouts.errors import PayoutOutcomeConflict
-from payouts.models import PayoutAttempt, ProviderAccount, WebhookEvent
+from core.actors import Actor
+from core.audit import record_event, record_in_own_transaction
+from core.errors import DomainError
+from core.unit_of_work import UnitOfWork
+from payouts import dispatch
+from payouts.models import ProviderAccount, WebhookEvent
 from payouts.providers import InvalidWebhook, WebhookMessage, accounts_for, provider_for
-from wallet.audit import record_event, record_refusal
-from wallet.errors import DomainError, IllegalTransition
-from wallet.models import Actor, Deposit, DepositState
+from wallet import services
+from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.errors import PayoutOutcomeConflict
+from wallet.models import Deposit, DepositState, PayoutAttempt
 from wallet.services import complete_deposit, fail_deposit, mark_deposit_pending
 from wallet.services.common import lock_deposit, lock_withdrawal
 
@@ -55,6 +59,7 @@ def receive(provider_name: str, *, headers: dict, body: bytes) -> Receipt:
         outcome, detail = _apply(event, message, Actor.psp(provider_name))
         event.outcome, event.outcome_detail = outcome, detail
         event.save(update_fields=["outcome", "outcome_detail", "deposit", "payout_attempt"])
+        uow = UnitOfWork()
         record_event(
             tenant=account.tenant_id,
             actor=Actor.psp(provider_name),
@@ -63,7 +68,9 @@ def receive(provider_name: str, *, headers: dict, body: bytes) -> Receipt:
             after=outcome,
             reason=detail,
             data={"event_id": message.event_id, "type": message.event_type},
+            uow=uow,
         )
+        uow.flush()
     return Receipt(duplicate=False, outcome=outcome, detail=detail)
 
 
@@ -75,7 +82,7 @@ def _verify(provider_name, accounts, headers, body) -> tuple[WebhookMessage, Pro
             return provider_for(account).verify_webhook(headers=headers, body=body), account
         except InvalidWebhook as error:
             reason = str(error)
-    record_refusal(
+    record_in_own_transaction(
         tenant=accounts[0].tenant_id if len(accounts) == 1 else None,
         actor=Actor.psp(provider_name),
         action="webhook.refused",

@@ -6,11 +6,11 @@ service as the operator API; resolving needs a note and belongs to the console a
 
 from django.contrib import admin, messages
 
+from core.actors import Actor
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 from reconciliation.models import Finding, ReconciliationRun
 from reconciliation.services import acknowledge_finding
-from wallet.admin import ReadOnlyAdmin
-from wallet.errors import DomainError
-from wallet.models import Actor
 
 
 @admin.register(ReconciliationRun)

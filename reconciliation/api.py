@@ -7,13 +7,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.api import schema
+from core.errors import ValidationFailed
 from reconciliation import selectors, services
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
+from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
 from tenants.models import Tenant
-from wallet.api import schema
-from wallet.api.operator.views import OPERATOR_READ_ERRORS, OperatorAPIView
-from wallet.errors import ValidationFailed
-from wallet.operators import FINANCE
+from tenants.operators import FINANCE
 
 RUN_ERRORS = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 415, 429, 500, 503)
 

@@ -22,11 +22,11 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from core.money import format_amount
 from reconciliation.models import FindingType, Severity
 from tenants.models import PaymentPolicy
 from wallet.ledger import BALANCE_EFFECTS
 from wallet.models import Account, DepositState, LedgerEvent, WithdrawalState
-from wallet.money import format_amount
 
 SEVERITY: dict[str, str] = {
     FindingType.PAID_WITHDRAWAL_EVENT_COUNT: Severity.CRITICAL,

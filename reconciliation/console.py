@@ -9,13 +9,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.actors import Actor
+from core.errors import DomainError, describe
 from reconciliation import selectors, services
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
-from wallet.console.access import operator_view
-from wallet.console.messages import describe
-from wallet.errors import DomainError
-from wallet.models import Actor
-from wallet.operators import FINANCE
+from tenants.access import operator_view
+from tenants.operators import FINANCE
 
 
 def _tenant_id(request):

@@ -1,6 +1,8 @@
 """Refusals of the reconciliation services (codes are part of the operator API contract)."""
 
-from wallet.errors import DomainError
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
 
 
 class ReconciliationRunInProgress(DomainError):
@@ -9,14 +11,16 @@ class ReconciliationRunInProgress(DomainError):
     error_code = "RECONCILIATION_RUN_IN_PROGRESS"
     status = 409
     title = "Reconciliation run in progress"
+    operator_message = _("Another reconciliation run over this scope is in progress; try again when it has finished.")
 
 
-class IllegalFindingTransition(DomainError):
+class IllegalFindingStateTransition(DomainError):
     """A resolved finding is closed; it cannot be acknowledged or resolved again with new content."""
 
     error_code = "ILLEGAL_FINDING_STATE_TRANSITION"
     status = 409
     title = "Illegal finding state transition"
+    operator_message = _("A %(from_state)s finding cannot become %(to_state)s.")
 
     def __init__(self, *, from_state: str, to_state: str):
         super().__init__(

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from wallet.models.audit import ActorFields
+from core.models import ActorFields
 
 
 class FindingType(models.TextChoices):

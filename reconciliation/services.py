@@ -33,16 +33,16 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.actors import Actor, ActorType
+from core.audit import record_event, record_in_own_transaction
+from core.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
+from core.unit_of_work import UnitOfWork
 from reconciliation import alerts, checks, settlement
 from reconciliation.checks import CheckResult, Found, Scope
-from reconciliation.errors import IllegalFindingTransition, ReconciliationRunInProgress
+from reconciliation.errors import IllegalFindingStateTransition, ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun
 from tenants.models import Tenant
-from wallet.audit import record_event, record_refusal
-from wallet.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
-from wallet.models import Actor
-from wallet.models.audit import ActorType
-from wallet.operators import FINANCE, scope_of
+from tenants.operators import FINANCE, scope_of
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def run_reconciliation(
                 sessions=SESSIONS if sessions is None else sessions,
             )
     except ReconciliationRunInProgress as refusal:
-        record_refusal(
+        record_in_own_transaction(
             tenant=tenant_id,
             actor=actor,
             action="reconciliation.run_refused",
@@ -211,6 +211,7 @@ def _close_abandoned(tenant_id, *, actor: Actor) -> None:
             run.status, run.finished_at = Status.FAILED, timezone.now()
             run.error = "Abandoned: the process running it stopped before it finished."
             run.save(update_fields=["status", "finished_at", "error"])
+            uow = UnitOfWork()
             record_event(
                 tenant=run.tenant_id,
                 actor=actor,
@@ -218,7 +219,9 @@ def _close_abandoned(tenant_id, *, actor: Actor) -> None:
                 target=run,
                 before=Status.RUNNING,
                 after=Status.FAILED,
+                uow=uow,
             )
+            uow.flush()
 
 
 # --- a run -------------------------------------------------------------------------------------
@@ -238,6 +241,7 @@ def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: 
                 actor_user_id=actor.user_id,
                 actor_label=actor.label[:150],
             )
+            uow = UnitOfWork()
             record_event(
                 tenant=tenant_id,
                 actor=actor,
@@ -250,7 +254,9 @@ def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: 
                     "settlement_date": settlement_date.isoformat() if settlement_date else None,
                     "key": key,
                 },
+                uow=uow,
             )
+            uow.flush()
             return run
     except IntegrityError as error:
         if key and "recon_run_key_once" in str(error):  # the same key is running in another scope
@@ -333,6 +339,7 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
                 "stats",
             ]
         )
+        uow = UnitOfWork()
         record_event(
             tenant=run.tenant_id,
             actor=actor,
@@ -345,7 +352,9 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
                 "open": run.open_count,
                 "counts_by_type": run.counts_by_type,
             },
+            uow=uow,
         )
+        uow.flush()
         if found:
             transaction.on_commit(lambda: alerts.notify(run, found), robust=True)
     return run
@@ -366,6 +375,7 @@ def _record_failure(run, detail: str, *, actor: Actor) -> None:
         ReconciliationRun.objects.filter(pk=run.pk).update(
             status=Status.FAILED, finished_at=timezone.now(), error=detail
         )
+        uow = UnitOfWork()
         record_event(
             tenant=run.tenant_id,
             actor=actor,
@@ -374,7 +384,9 @@ def _record_failure(run, detail: str, *, actor: Actor) -> None:
             before=Status.RUNNING,
             after=Status.FAILED,
             reason=detail,
+            uow=uow,
         )
+        uow.flush()
 
 
 def _latest_earlier_findings(run, keys: list[str]) -> dict[str, dict]:
@@ -473,11 +485,12 @@ def _act(finding, target: str, *, actor: Actor, note: str) -> Finding:
         if locked.status == target:
             return locked  # the same act twice is a no-op
         if locked.status == Finding.Status.RESOLVED:
-            raise IllegalFindingTransition(from_state=locked.status, to_state=target)
+            raise IllegalFindingStateTransition(from_state=locked.status, to_state=target)
         before = locked.status
         locked.status, locked.note = target, note or locked.note
         locked.acted_by_id, locked.acted_by_label, locked.acted_at = actor.user_id, actor.label[:150], timezone.now()
         locked.save(update_fields=["status", "note", "acted_by", "acted_by_label", "acted_at"])
+        uow = UnitOfWork()
         record_event(
             tenant=locked.tenant_id,
             actor=actor,
@@ -487,7 +500,9 @@ def _act(finding, target: str, *, actor: Actor, note: str) -> Finding:
             before=before,
             after=target,
             data={"run_id": locked.run_id, "type": locked.type, "object": f"{locked.object_type}:{locked.object_id}"},
+            uow=uow,
         )
+        uow.flush()
         return locked
 
 

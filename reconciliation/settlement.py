@@ -28,10 +28,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.money import CURRENCY_EXPONENTS
 from reconciliation.checks import Found, Scope, money, rows
 from reconciliation.models import FindingType
 from wallet.models import DepositState
-from wallet.money import CURRENCY_EXPONENTS
 
 COLUMNS = ["type", "psp_id", "reference", "amount", "currency", "status"]
 PAYMENT, PAYOUT = "payment", "payout"

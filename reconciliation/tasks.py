@@ -7,10 +7,10 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.actors import Actor
 from reconciliation.errors import ReconciliationRunInProgress
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import run_reconciliation
-from wallet.models import Actor
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import api
+from . import api, console
 
+# Operator API, under /api/v1/ (namespace "api").
 urlpatterns = [
     path("admin/reconciliation/runs/", api.RunListView.as_view(), name="admin-reconciliation-runs"),
     path("admin/reconciliation/summary/", api.SummaryView.as_view(), name="admin-reconciliation-summary"),
@@ -20,4 +21,11 @@ urlpatterns = [
         api.ResolveView.as_view(),
         name="admin-reconciliation-resolve",
     ),
+]
+
+# Console pages, under /console/ (namespace "console").
+console_urlpatterns = [
+    path("reconciliation/", console.overview, name="reconciliation"),
+    path("reconciliation/runs/", console.start_run, name="reconciliation-run"),
+    path("reconciliation/findings/<str:finding_id>/<slug:act>/", console.act_on_finding, name="reconciliation-act"),
 ]

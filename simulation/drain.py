@@ -149,8 +149,7 @@ class Drain:
         from django.conf import settings
         from django.utils import timezone
 
-        from payouts.models import PayoutAttempt
-        from wallet.models import Withdrawal, WithdrawalState
+        from wallet.models import PayoutAttempt, Withdrawal, WithdrawalState
 
         rows = list(Withdrawal.objects.filter(state=WithdrawalState.PAYOUT_FAILED).select_related("tenant"))
         queued = None

@@ -14,8 +14,9 @@ CHECK = "api_agrees_with_database"
 
 def check(world: World, stats: Stats) -> int:
     """Returns how many API reads were compared."""
-    from wallet.api.fields import money_text
-    from wallet.models import Deposit, Player, Wallet, Withdrawal
+    from core.api.fields import money_text
+    from players.models import Player
+    from wallet.models import Deposit, Wallet, Withdrawal
 
     api = Api(world, stats, retry_window=30)
     players = {p.user.username: p for p in Player.objects.select_related("user", "tenant")}

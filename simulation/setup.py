@@ -12,8 +12,8 @@ from rest_framework.authtoken.models import Token
 
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
+from players.models import Player
 from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
-from wallet.models import Player
 
 from . import spec
 from .client import World

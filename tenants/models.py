@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from wallet.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS
+from core.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS
 
 
 def validate_time_zone(value: str) -> None:

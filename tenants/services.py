@@ -2,10 +2,11 @@
 
 from django.db import transaction
 
+from core.actors import Actor
+from core.audit import record_event
+from core.errors import ReviewReasonRequired, ValidationFailed
+from core.unit_of_work import UnitOfWork
 from tenants.models import CurrencyLimit, PaymentPolicy, Tenant
-from wallet.audit import record_event
-from wallet.errors import ReviewReasonRequired, ValidationFailed
-from wallet.models import Actor
 
 LIMIT_FIELDS = ("daily_deposit_limit", "daily_withdraw_limit", "min_amount", "max_amount", "four_eyes_amount")
 
@@ -56,6 +57,7 @@ def update_payment_policy(
         if before != after:
             if not (reason or "").strip():
                 raise ReviewReasonRequired("Say why the payment policy changes.")  # rolls the change back
+            uow = UnitOfWork()
             record_event(
                 tenant=tenant,
                 actor=actor,
@@ -63,7 +65,9 @@ def update_payment_policy(
                 target=policy,
                 reason=reason.strip(),
                 data={"before": before, "after": after},
+                uow=uow,
             )
+            uow.flush()
         return policy
 
 

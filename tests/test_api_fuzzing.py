@@ -9,14 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from players.tests.factories import PlayerFactory
 from rest_framework.authtoken.models import Token
 
+from core.actors import Actor
 from payouts.tests.factories import ProviderAccountFactory
 from tenants.models import OperatorMembership
 from tenants.tests.factories import OperatorFactory, TenantFactory
-from wallet.models import Actor
 from wallet.services import request_withdrawal
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 
 CHECKS = ",".join(
     [

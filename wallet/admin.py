@@ -2,55 +2,17 @@
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from wallet.models import (
-    AuditEvent,
     Deposit,
     DepositTransition,
     JournalEntry,
-    Player,
+    PayoutAttempt,
     Posting,
     Wallet,
     Withdrawal,
     WithdrawalTransition,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows are written by service functions alone; the admin only shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Player)
-class PlayerAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "display_name", "tenant", "external_ref", "created_at")
-    list_filter = ("tenant",)
-    search_fields = ("user__username", "display_name", "external_ref")
-    raw_id_fields = ("user",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("tenant", "user") if obj else ()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Wallet)
@@ -109,8 +71,8 @@ class TransitionAdmin(ReadOnlyAdmin):
     list_display = ("id", "from_state", "to_state", "actor_type", "actor_label", "created_at")
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "tenant", "action", "actor_type", "actor_label", "target_type", "target_id")
-    list_filter = ("tenant", "action", "actor_type")
-    search_fields = ("target_id", "actor_label", "request_id")
+@admin.register(PayoutAttempt)
+class PayoutAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("id", "withdrawal", "number", "status", "provider", "provider_reference", "created_at")
+    list_filter = ("tenant", "status", "provider")
+    search_fields = ("id", "provider_reference", "withdrawal__reference")

@@ -1,61 +1,28 @@
-"""Domain errors: one base class with a stable code, an HTTP status and structured fields.
+"""Refusals of the wallet's services: balances, limits, state machines and payout transitions.
 
-Services raise these; the API's exception handler renders them as problem+json and the
-console shows their message. The codes are part of the public contract.
+The payout codes live here, not in payouts/: they are raised by the withdrawal's own
+transitions (start, retry, record an outcome), which belong to the wallet; payouts/
+keeps the PSP's input and output.
 """
 
-from wallet.money import format_amount
+from django.utils.translation import gettext_lazy as _
 
-
-class DomainError(Exception):
-    error_code = "DOMAIN_ERROR"
-    status = 400
-    title = "Request refused"
-
-    def __init__(self, detail: str | None = None, **fields):
-        self.detail = detail or self.title
-        self.fields = fields
-        super().__init__(self.detail)
-
-    def problem_fields(self) -> dict:
-        """Extra members for the problem+json body (money already as decimal text)."""
-        return dict(self.fields)
-
-
-class ValidationFailed(DomainError):
-    error_code = "VALIDATION_ERROR"
-    status = 400
-    title = "Invalid request"
-
-
-class NotFound(DomainError):
-    error_code = "NOT_FOUND"
-    status = 404
-    title = "Not found"
-
-
-class PermissionDenied(DomainError):
-    error_code = "PERMISSION_DENIED"
-    status = 403
-    title = "Permission denied"
-
-
-class TenantSuspended(DomainError):
-    error_code = "TENANT_SUSPENDED"
-    status = 403
-    title = "Tenant suspended"
+from core.errors import DomainError
+from core.money import format_amount
 
 
 class InsufficientFunds(DomainError):
     error_code = "INSUFFICIENT_FUNDS"
     status = 422
     title = "Insufficient funds"
+    operator_message = _("Insufficient funds: %(available)s %(currency)s available, %(requested)s requested.")
 
 
-class IllegalTransition(DomainError):
+class IllegalTransactionStateTransition(DomainError):
     error_code = "ILLEGAL_TRANSACTION_STATE_TRANSITION"
     status = 409
     title = "Illegal state transition"
+    operator_message = _("Not possible now: this %(tx_type)s is %(from_state)s and cannot become %(to_state)s.")
 
     def __init__(self, *, tx_type: str, from_state: str, to_state: str, detail: str | None = None):
         super().__init__(
@@ -67,12 +34,16 @@ class IllegalTransition(DomainError):
         self.tx_type, self.from_state, self.to_state = tx_type, str(from_state), str(to_state)
 
 
-class PaymentLimitExceeded(DomainError):
+class TenantPaymentLimitExceeded(DomainError):
     """A tenant daily limit would be exceeded. Amounts are kept in minor units."""
 
     error_code = "TENANT_PAYMENT_LIMIT_EXCEEDED"
     status = 422
     title = "Payment limit exceeded"
+    operator_message = _(
+        "The daily %(action)s limit of %(limit)s %(currency)s would be exceeded: %(used)s used today, "
+        "%(requested)s requested."
+    )
 
     def __init__(self, *, action: str, limit: int, used: int, requested: int, currency: str):
         super().__init__(
@@ -91,31 +62,23 @@ class PayoutRetryLimitReached(DomainError):
     error_code = "PAYOUT_RETRY_LIMIT_REACHED"
     status = 409
     title = "Payout retry limit reached"
+    operator_message = _(
+        "The payout retry limit is reached (%(attempts)s of %(retry_limit)s attempts). Reject the withdrawal to "
+        "release the money, or change the policy."
+    )
 
 
 class PayoutCooldownActive(DomainError):
     error_code = "PAYOUT_COOLDOWN_ACTIVE"
     status = 409
     title = "Payout cooldown active"
+    operator_message = _("Too soon after the last payout attempt: wait %(retry_after_seconds)s seconds.")
 
 
-class FourEyesViolation(DomainError):
-    """An operator tried to approve or pay a withdrawal they requested or already approved."""
+class PayoutOutcomeConflict(DomainError):
+    """The PSP reported an outcome that contradicts one already recorded for the attempt."""
 
-    error_code = "FOUR_EYES_VIOLATION"
+    error_code = "PAYOUT_OUTCOME_CONFLICT"
     status = 409
-    title = "Another operator must do this"
-
-
-class ReviewReasonRequired(DomainError):
-    error_code = "REVIEW_REASON_REQUIRED"
-    status = 400
-    title = "A reason is required"
-
-
-class ProviderNotConfigured(DomainError):
-    """The tenant's PSP cannot take the request now (unreachable, or none configured)."""
-
-    error_code = "PROVIDER_UNAVAILABLE"
-    status = 503
-    title = "Payment provider unavailable"
+    title = "Conflicting payout outcome"
+    operator_message = _("The payment provider reported a conflicting outcome; see the audit trail.")

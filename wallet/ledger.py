@@ -6,8 +6,8 @@ with the tenant's PSP clearing account taking the other side where money enters 
 leaves the casino.
 """
 
-from wallet.models import Account, LedgerEvent, Wallet
-from wallet.unit_of_work import UnitOfWork
+from core.unit_of_work import UnitOfWork
+from wallet.models import Account, JournalEntry, LedgerEvent, Posting, Wallet
 
 BALANCE_EFFECTS: dict[str, dict[str, int]] = {
     LedgerEvent.DEPOSIT_COMPLETED: {Account.PLAYER_AVAILABLE: +1, Account.PSP_CLEARING: -1},
@@ -19,17 +19,14 @@ BALANCE_EFFECTS: dict[str, dict[str, int]] = {
 _PLAYER_ACCOUNTS = (Account.PLAYER_AVAILABLE, Account.PLAYER_HELD)
 
 
-def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork | None = None) -> None:
+def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork) -> None:
     """Write the journal entry and postings for `source` and move the locked wallet.
 
     The caller holds the wallet's row lock. A second call for the same event and
     source violates a unique constraint: money events happen at most once. A wallet
     going below zero violates its CHECK constraint; callers check funds first so
-    players get INSUFFICIENT_FUNDS instead. Without a unit of work the rows are
-    written at once.
+    players get INSUFFICIENT_FUNDS instead. The rows go out when the caller flushes `uow`.
     """
-    own_uow = uow is None
-    uow = uow or UnitOfWork()
     amount = source.amount
     entry = uow.add_step(
         "INSERT INTO wallet_journalentry (tenant_id, currency, event_type, deposit_id, withdrawal_id, created_at) "
@@ -42,6 +39,8 @@ def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork
             source.pk if source.TX_TYPE == "withdrawal" else None,
             uow.now,
         ],
+        model=JournalEntry,
+        step=f"journal entry {event_type}",
     )
     effects = BALANCE_EFFECTS[event_type]
     uow.change_balance(
@@ -60,6 +59,6 @@ def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork
         f"SELECT {entry}.id, %s, leg.account, leg.wallet_id, leg.amount, leg.balance_after FROM {entry}, "
         f"(VALUES {', '.join(legs)}) AS leg(account, wallet_id, amount, balance_after)",
         [wallet.tenant_id, *params],
+        model=Posting,
+        step=f"postings of {event_type}",
     )
-    if own_uow:
-        uow.flush()

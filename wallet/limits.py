@@ -11,11 +11,12 @@ from datetime import datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from core import sql
+from core.errors import ValidationFailed
+from core.money import format_amount
 from tenants.models import CurrencyLimit, Tenant
-from wallet import sql
-from wallet.errors import PaymentLimitExceeded, ValidationFailed
+from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
-from wallet.money import format_amount
 
 # The design's counting table: which states use up the daily limit.
 DEPOSIT_STATES_COUNTED = (DepositState.CREATED, DepositState.PENDING_PROVIDER, DepositState.COMPLETED)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from wallet.models import Account, Deposit, Player, Posting, Wallet, Withdrawal
+from players.models import Player
+from wallet.models import Account, Deposit, Posting, Wallet, Withdrawal
 
 TX_MODELS = {"deposit": Deposit, "withdrawal": Withdrawal}
 

@@ -8,10 +8,11 @@ IllegalTransition with from_state, to_state and tx_type.
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from wallet.audit import record_event
-from wallet.errors import IllegalTransition
-from wallet.models import Actor, Deposit, DepositTransition, WithdrawalTransition
-from wallet.unit_of_work import UnitOfWork
+from core.actors import Actor
+from core.audit import record_event
+from core.unit_of_work import UnitOfWork
+from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.models import Deposit, DepositTransition, WithdrawalTransition
 
 
 def transition_target(obj, name: str) -> str:

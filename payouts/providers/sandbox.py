@@ -13,14 +13,7 @@ import urllib.request
 from django.conf import settings
 
 from . import standard_webhooks
-from .base import (
-    PaymentSession,
-    PayoutStatus,
-    ProviderRejected,
-    ProviderTimeout,
-    ProviderUnavailable,
-    WebhookMessage,
-)
+from .base import PaymentSession, PayoutStatus, ProviderRejected, ProviderTimeout, ProviderUnavailable, WebhookMessage
 
 IN_PROCESS_CHECKOUT_BASE = "http://sandbox-psp.invalid"
 

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from wallet.money import format_amount
+from core.money import format_amount
 
 from . import engine
 from .models import SandboxMerchant, SandboxPayment

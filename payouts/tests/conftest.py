@@ -8,11 +8,11 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
+from players.tests.factories import PlayerFactory
 
 from payouts.tests.factories import ProviderAccountFactory
 from payouts.tests.worker import celery_worker, celery_worker_process  # noqa: F401 - fixtures
 from tenants.tests.factories import TenantFactory
-from wallet.tests.factories import PlayerFactory
 
 from .helpers import merchant_of
 

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from django.test import Client
 from standardwebhooks import Webhook
 
-from payouts.models import PayoutAttempt, WebhookEvent
+from core.models import AuditEvent
+from payouts.models import WebhookEvent
 from payouts.sandbox import engine
 from payouts.sandbox.models import SandboxDelivery, SandboxMerchant
-from wallet.models import AuditEvent, JournalEntry
+from wallet.models import JournalEntry, PayoutAttempt
 
 WEBHOOK_PATH = "/api/v1/webhooks/psp/sandbox/"
 

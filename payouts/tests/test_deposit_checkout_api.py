@@ -3,9 +3,10 @@
 
 import pytest
 
+from core.models import IdempotencyRecord
 from payouts.sandbox import engine
 from payouts.sandbox.models import SandboxPayment
-from wallet.models import Deposit, IdempotencyRecord
+from wallet.models import Deposit
 from wallet.tests.api.helpers import assert_problem, balances, client_for, deposit_request, new_key
 from wallet.tests.factories import fund
 from wallet.tests.invariants import assert_invariants

@@ -8,11 +8,11 @@ import pytest
 from celery.exceptions import Retry
 
 from payouts import dispatch, tasks
-from payouts.models import PayoutAttempt, WebhookEvent
+from payouts.models import WebhookEvent
 from payouts.providers import ProviderTimeout, ProviderUnavailable
 from payouts.sandbox.models import SandboxDelivery, SandboxPayout
-from payouts.services import retry_payout
-from wallet.models import Withdrawal
+from wallet.models import PayoutAttempt, Withdrawal
+from wallet.services import retry_payout
 from wallet.tests.api.helpers import balances
 from wallet.tests.builders import AMOUNT, REASON, operator_of, withdrawal_in_state
 from wallet.tests.invariants import assert_invariants

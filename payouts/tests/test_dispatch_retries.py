@@ -10,13 +10,13 @@ import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from core.models import AuditEvent
 from payouts import dispatch, tasks
-from payouts.models import PayoutAttempt
 from payouts.sandbox.models import SandboxPayout
-from payouts.services import retry_payout
 from tenants.tests.factories import OperatorFactory
 from wallet.errors import PayoutCooldownActive, PayoutRetryLimitReached
-from wallet.models import AuditEvent, Withdrawal
+from wallet.models import PayoutAttempt, Withdrawal
+from wallet.services import retry_payout
 from wallet.tests.api.helpers import assert_problem, balances, client_for, post_money
 from wallet.tests.builders import AMOUNT, REASON, operator_of, withdrawal_in_state
 from wallet.tests.invariants import assert_invariants, expect_no_change

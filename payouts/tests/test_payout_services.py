@@ -7,12 +7,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payouts.errors import PayoutOutcomeConflict
-from payouts.models import PayoutAttempt
-from payouts.services import record_payout_failed, record_payout_succeeded, retry_payout, start_payout
-from wallet.errors import NotFound, PayoutCooldownActive, PayoutRetryLimitReached
-from wallet.models import AuditEvent, Withdrawal
-from wallet.services import reject_withdrawal
+from core.errors import NotFound
+from core.models import AuditEvent
+from wallet.errors import PayoutCooldownActive, PayoutOutcomeConflict, PayoutRetryLimitReached
+from wallet.models import PayoutAttempt, Withdrawal
+from wallet.services import record_payout_failed, record_payout_succeeded, reject_withdrawal, retry_payout, start_payout
 from wallet.tests.builders import AMOUNT, PSP, REASON, SYSTEM, operator_of, pending_attempt, withdrawal_in_state
 from wallet.tests.invariants import assert_invariants, expect_no_change, record_effects
 

@@ -6,9 +6,8 @@ import pytest
 from django.utils import timezone
 
 from payouts import dispatch, tasks
-from payouts.models import PayoutAttempt
 from payouts.sandbox.models import SandboxPayment, SandboxPayout
-from wallet.models import Deposit, Withdrawal
+from wallet.models import Deposit, PayoutAttempt, Withdrawal
 from wallet.tests.api.helpers import balances
 from wallet.tests.builders import AMOUNT, deposit_in_state, withdrawal_in_state
 from wallet.tests.invariants import assert_invariants, expect_no_change
@@ -150,8 +149,8 @@ def _failed_long_ago(player, account, *, retryable: bool) -> Withdrawal:
     withdrawal = withdrawal_in_state("approved", player=player)
     dispatch.dispatch_payout(withdrawal.pk)
     (attempt,) = attempts_of(withdrawal)
-    from payouts.services import record_payout_failed
-    from wallet.models import Actor
+    from core.actors import Actor
+    from wallet.services import record_payout_failed
 
     record_payout_failed(attempt, actor=Actor.psp("sandbox"), reason="bank down", retryable=retryable)
     Withdrawal.objects.filter(pk=withdrawal.pk).update(updated_at=_ago(QUIET))

@@ -6,8 +6,8 @@ Real threads on their own PostgreSQL connections, with committed data (transacti
 import pytest
 from django.test import Client
 
-from payouts.models import PayoutAttempt, WebhookEvent
-from wallet.models import Deposit, Withdrawal
+from payouts.models import WebhookEvent
+from wallet.models import Deposit, PayoutAttempt, Withdrawal
 from wallet.tests.api.helpers import balances
 from wallet.tests.builders import AMOUNT, deposit_in_state, pending_attempt, withdrawal_in_state
 from wallet.tests.concurrency import errors_of, run_together

@@ -2,10 +2,9 @@
 
 import pytest
 
-from payouts.models import PayoutAttempt
 from payouts.sandbox import engine
 from payouts.sandbox.models import SandboxDelivery
-from wallet.models import Withdrawal
+from wallet.models import PayoutAttempt, Withdrawal
 from wallet.tests.api.helpers import balances
 from wallet.tests.builders import withdrawal_in_state
 from wallet.tests.invariants import assert_invariants

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection, transaction
 
-from payouts.models import PayoutAttempt, WebhookEvent
-from payouts.services import retry_payout
+from payouts.models import WebhookEvent
 from payouts.webhooks import receive
-from wallet.models import Deposit, Wallet, Withdrawal
+from wallet.models import Deposit, PayoutAttempt, Wallet, Withdrawal
+from wallet.services import retry_payout
 from wallet.tests.builders import AMOUNT, REASON, deposit_in_state, operator_of, pending_attempt, withdrawal_in_state
 from wallet.tests.factories import fund
 from wallet.tests.invariants import assert_invariants

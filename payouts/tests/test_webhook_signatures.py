@@ -6,11 +6,12 @@ import pytest
 import standardwebhooks.webhooks
 from standardwebhooks import Webhook
 
+from core.models import AuditEvent
 from payouts.models import WebhookEvent
 from payouts.providers import InvalidWebhook
 from payouts.providers.standard_webhooks import verify
 from payouts.sandbox import engine
-from wallet.models import AuditEvent, Deposit
+from wallet.models import Deposit
 from wallet.tests.api.helpers import assert_problem
 from wallet.tests.builders import deposit_in_state
 from wallet.tests.invariants import expect_no_change

@@ -10,10 +10,10 @@ import signal
 
 import pytest
 
-from payouts.models import PayoutAttempt, WebhookEvent
+from payouts.models import WebhookEvent
 from payouts.sandbox import engine
 from payouts.sandbox.models import SandboxDelivery, SandboxPayment, SandboxPayout
-from wallet.models import Deposit, Withdrawal
+from wallet.models import Deposit, PayoutAttempt, Withdrawal
 from wallet.services import approve_withdrawal
 from wallet.tests.api.helpers import balances, client_for, deposit_request
 from wallet.tests.builders import AMOUNT, REASON, operator_of, withdraw

@@ -3,10 +3,12 @@
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from players.tests.factories import PlayerFactory
+
+from core.models import AuditEvent
 from reconciliation.models import Finding, ReconciliationRun
-from wallet.models import AuditEvent, Deposit, Wallet, Withdrawal
+from wallet.models import Deposit, Wallet, Withdrawal
 from wallet.tests.builders import withdrawal_in_state
-from wallet.tests.factories import PlayerFactory
 from wallet.tests.invariants import expect_no_change
 
 from .helpers import sql

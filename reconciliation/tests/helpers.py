@@ -8,15 +8,15 @@ PostgreSQL, and the test's rollback puts everything back.
 """
 
 from django.db import connection
+from players.tests.factories import PlayerFactory
 
-from payouts.models import PayoutAttempt
-from payouts.services import record_payout_succeeded, start_payout
+from core.actors import Actor
 from reconciliation.models import Finding
 from reconciliation.services import run_reconciliation
-from wallet.models import Actor, Withdrawal
-from wallet.services import approve_withdrawal
+from wallet.models import PayoutAttempt, Withdrawal
+from wallet.services import approve_withdrawal, record_payout_succeeded, start_payout
 from wallet.tests.builders import AMOUNT, PSP, REASON, SYSTEM, operator_of, withdraw
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 
 SCRIPT = Actor.system("tests")
 

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
+from core.models import AuditEvent
 from reconciliation.models import Finding
 from tenants.tests.factories import UserFactory
-from wallet.models import AuditEvent
 
 from .test_runs import reconcile, stuck_deposit
 

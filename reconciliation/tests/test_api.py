@@ -7,13 +7,13 @@ the one-run-per-scope lock in test_api_scope.py.
 """
 
 import pytest
+from players.tests.factories import PlayerFactory
 from rest_framework.test import APIClient
 
+from backoffice.tests.api.helpers import ADMIN_API, DECIDING_ROLES, ROLES, as_operator, body_of
 from reconciliation.models import Finding, ReconciliationRun
 from wallet.tests.api.helpers import assert_problem, assert_validation_error, client_for
 from wallet.tests.builders import deposit_in_state, withdrawal_in_state
-from wallet.tests.factories import PlayerFactory
-from wallet.tests.operator_api.helpers import ADMIN_API, DECIDING_ROLES, ROLES, as_operator, body_of
 
 from .books import audited, corrupted_books, nothing_changes, seen
 

@@ -2,11 +2,11 @@
 
 import pytest
 
+from backoffice.tests.api.helpers import DECIDING_ROLES, as_operator, body_of
+from core.models import AuditEvent
 from reconciliation.models import Finding
 from tenants.tests.factories import TenantFactory
-from wallet.models import AuditEvent
 from wallet.tests.api.helpers import assert_problem, assert_validation_error
-from wallet.tests.operator_api.helpers import DECIDING_ROLES, as_operator, body_of
 
 from .books import audited, corrupted_books, nothing_changes, seen
 from .helpers import reconcile

@@ -2,9 +2,9 @@
 
 import pytest
 
+from backoffice.tests.api.helpers import ROLES, as_operator, body_of
 from reconciliation.models import Finding, ReconciliationRun
 from wallet.tests.api.helpers import assert_problem, assert_validation_error
-from wallet.tests.operator_api.helpers import ROLES, as_operator, body_of
 
 from .books import audited, corrupted_books, nothing_changes, seen
 from .helpers import reconcile

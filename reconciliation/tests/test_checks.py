@@ -11,14 +11,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from players.tests.factories import PlayerFactory
 
-from payouts.models import PayoutAttempt
-from reconciliation.bulk_load import load_books, triggers_off
+from bench.bulk_load import load_books, triggers_off
 from reconciliation.models import Finding, FindingType, Severity
 from tenants.tests.factories import TenantFactory
-from wallet.models import Account, Deposit, JournalEntry, LedgerEvent, Posting, Wallet, Withdrawal
+from wallet.models import Account, Deposit, JournalEntry, LedgerEvent, PayoutAttempt, Posting, Wallet, Withdrawal
 from wallet.tests.builders import AMOUNT, DEPOSIT_STATES, WITHDRAWAL_STATES, deposit_in_state, withdrawal_in_state
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 
 from .helpers import (
     add_entry,

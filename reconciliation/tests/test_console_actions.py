@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from backoffice.tests.console.helpers import ADMIN, FINANCE, ROLES, messages_after, sign_in
 from reconciliation.models import Finding, ReconciliationRun
-from wallet.tests.console.helpers import ADMIN, FINANCE, ROLES, messages_after, sign_in
 
 from .books import audited, corrupted_books, nothing_changes
 from .helpers import reconcile

@@ -10,8 +10,8 @@ import re
 import pytest
 from django.utils import timezone
 
+from backoffice.tests.console.helpers import OTP, ROLES, VIEWER, sign_in, snapshot_url, text_of
 from reconciliation.models import Finding
-from wallet.tests.console.helpers import OTP, ROLES, VIEWER, sign_in, snapshot_url, text_of
 
 from .books import corrupted_books
 from .helpers import reconcile

@@ -2,13 +2,14 @@
 
 import pytest
 
-from reconciliation.errors import IllegalFindingTransition
+from core.actors import Actor
+from core.errors import NotFound, PermissionDenied, ReviewReasonRequired
+from core.models import AuditEvent
+from reconciliation.errors import IllegalFindingStateTransition
 from reconciliation.models import Finding
 from reconciliation.services import acknowledge_finding, resolve_finding
 from tenants.models import OperatorMembership
 from tenants.tests.factories import OperatorFactory, TenantFactory
-from wallet.errors import NotFound, PermissionDenied, ReviewReasonRequired
-from wallet.models import Actor, AuditEvent
 
 from .test_runs import reconcile, stuck_deposit
 
@@ -80,7 +81,7 @@ def test_acknowledging_twice_is_a_no_op(open_finding):
 def test_a_resolved_finding_cannot_be_acknowledged(open_finding):
     actor = operator(open_finding.tenant)
     resolve_finding(open_finding, actor=actor, note="Done.")
-    with pytest.raises(IllegalFindingTransition) as refused:
+    with pytest.raises(IllegalFindingStateTransition) as refused:
         acknowledge_finding(open_finding, actor=actor)
     assert (refused.value.status, refused.value.error_code) == (409, "ILLEGAL_FINDING_STATE_TRANSITION")
     assert refused.value.fields == {"from_state": "resolved", "to_state": "acknowledged"}

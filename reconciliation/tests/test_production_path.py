@@ -11,13 +11,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from players.tests.factories import PlayerFactory
 
+from core.models import AuditEvent
 from reconciliation import checks
 from reconciliation.errors import ReconciliationRunInProgress
 from reconciliation.models import FindingType, ReconciliationRun
-from wallet.models import AuditEvent, Wallet
+from wallet.models import Wallet
 from wallet.tests.concurrency import run_together
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 
 from .helpers import found, reconcile
 from .test_settlement import Casino

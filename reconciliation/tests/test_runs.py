@@ -9,17 +9,18 @@ import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
+from players.tests.factories import PlayerFactory
 
+from core.actors import Actor
+from core.errors import NotFound, PermissionDenied, ValidationFailed
+from core.models import AuditEvent
 from reconciliation import checks, services
 from reconciliation.errors import ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun
 from reconciliation.services import acknowledge_finding, resolve_finding
 from tenants.models import OperatorMembership
 from tenants.tests.factories import OperatorFactory, TenantFactory, UserFactory
-from wallet.errors import NotFound, PermissionDenied, ValidationFailed
-from wallet.models import Actor, AuditEvent
 from wallet.tests.builders import deposit_in_state
-from wallet.tests.factories import PlayerFactory
 
 from .helpers import reconcile, sql
 

@@ -2,11 +2,11 @@
 
 import pytest
 
+from core.actors import Actor
 from reconciliation import selectors
 from reconciliation.models import Finding
 from reconciliation.services import acknowledge_finding
 from tenants.tests.factories import TenantFactory
-from wallet.models import Actor
 
 from .test_runs import reconcile, stuck_deposit
 

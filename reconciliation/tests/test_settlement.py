@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from players.tests.factories import PlayerFactory
 
 from payouts import dispatch
 from payouts.checkout import start_checkout
@@ -24,7 +25,7 @@ from tenants.tests.factories import TenantFactory
 from wallet.models import Deposit, DepositState, Withdrawal, WithdrawalState
 from wallet.services import approve_withdrawal
 from wallet.tests.builders import AMOUNT, REASON, deposit, operator_of, withdraw
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 
 from .helpers import finding, found, reconcile
 

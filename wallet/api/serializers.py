@@ -3,10 +3,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import AmountField, amount_in_minor_units, currency_field, money_text
 from wallet.models import DepositState, WithdrawalState
 from wallet.selectors import balance_after
-
-from .fields import AmountField, amount_in_minor_units, currency_field, money_text
 
 ALL_STATES = sorted({*DepositState.values, *WithdrawalState.values})
 

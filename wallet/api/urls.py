@@ -1,15 +1,12 @@
 from django.urls import path
 
 from . import views
-from .problem_types import ProblemTypeView
 
 urlpatterns = [
     path("wallet/", views.WalletView.as_view(), name="wallet"),
-    path("deposits/", views.DepositListView.as_view(), name="deposits"),
     path("deposits/<uuid:deposit_id>/", views.DepositDetailView.as_view(), name="deposit"),
     path("withdrawals/", views.WithdrawalListView.as_view(), name="withdrawals"),
     path("withdrawals/<uuid:withdrawal_id>/cancel/", views.WithdrawalCancelView.as_view(), name="withdrawal-cancel"),
     path("transactions/", views.TransactionListView.as_view(), name="transactions"),
     path("transactions/<str:transaction_id>/", views.ReceiptView.as_view(), name="transaction"),
-    path("problems/<slug:slug>/", ProblemTypeView.as_view(), name="problem-type"),
 ]

@@ -1,4 +1,7 @@
-"""The player API. Views read through selectors and act through services; none moves money."""
+"""The player API. Views read through selectors and act through services; none moves money.
+
+`POST deposits/` opens a PSP checkout, so it lives with the checkout in payouts.api.
+"""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -7,18 +10,14 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from payouts.checkout import start_checkout
-from payouts.providers import ProviderError
-from payouts.selectors import has_provider, provider_name
+from core.actors import Actor
+from core.api import schema
+from core.api.pagination import decode_cursor, encode_cursor
+from core.api.throttling import PlayerRateThrottle
+from core.idempotency import idempotent
+from players.auth import IsPlayer, PlayerTokenAuthentication, player_of
 from wallet import selectors, services
-from wallet.errors import ProviderNotConfigured
-from wallet.ids import uuid7
-from wallet.models import Actor
 
-from . import schema
-from .auth import IsPlayer, PlayerTokenAuthentication, player_of
-from .idempotency import idempotent
-from .pagination import decode_cursor, encode_cursor
 from .serializers import (
     ALL_STATES,
     CancelRequestSerializer,
@@ -30,7 +29,6 @@ from .serializers import (
     WalletListSerializer,
     WithdrawalSerializer,
 )
-from .throttling import PlayerRateThrottle
 
 
 class PlayerAPIView(APIView):
@@ -64,55 +62,6 @@ class WalletView(PlayerAPIView):
     )
     def get(self, request):
         return Response(WalletListSerializer({"wallets": selectors.player_wallets(self.player)}).data)
-
-
-class DepositListView(PlayerAPIView):
-    @extend_schema(
-        operation_id="deposits_create",
-        summary="Start a deposit",
-        description=(
-            "Creates the deposit, opens a checkout at the tenant's PSP and returns where the player pays "
-            "(`checkout_url`). The PSP's signed webhook later completes or fails it. If the PSP cannot be "
-            "reached the answer is 503 PROVIDER_UNAVAILABLE; retrying with the same Idempotency-Key resumes "
-            "the same deposit."
-        ),
-        parameters=[schema.IDEMPOTENCY_KEY],
-        request=MoneyRequestSerializer,
-        responses={
-            201: DepositSerializer,
-            **schema.error_responses(
-                *schema.WRITE_ERRORS, examples={400: [schema.BAD_AMOUNT], 422: [schema.LIMIT_EXCEEDED]}
-            ),
-        },
-        tags=["player"],
-    )
-    @idempotent("deposits.create", phased=True)
-    def post(self, request, idempotency):
-        payload = MoneyRequestSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        if not has_provider(self.player.tenant):
-            raise ProviderNotConfigured("Deposits are not available for this casino right now.")
-        # The deposit id is chosen (and committed as the recovery point) before the
-        # deposit exists, so a retry after a crash finds the same deposit.
-        deposit_id = idempotency.recovery_point or str(uuid7())
-        if not idempotency.recovery_point:
-            idempotency.save_recovery_point(deposit_id)
-        deposit = services.create_deposit(
-            player=self.player,
-            amount=payload.validated_data["amount_minor"],
-            currency=payload.validated_data["currency"],
-            actor=self.actor(),
-            provider=provider_name(self.player.tenant),
-            deposit_id=deposit_id,
-        )
-        try:
-            deposit = start_checkout(deposit)
-        except ProviderError as error:
-            raise ProviderNotConfigured(
-                "The payment provider could not be reached; retry with the same Idempotency-Key.",
-                deposit_id=str(deposit.pk),
-            ) from error
-        return Response(DepositSerializer(deposit).data, status=status.HTTP_201_CREATED)
 
 
 class DepositDetailView(PlayerAPIView):

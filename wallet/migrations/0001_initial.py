@@ -4,7 +4,7 @@ import django.db.models.deletion
 import django_fsm
 import pgtrigger.compiler
 import pgtrigger.migrations
-import wallet.ids
+import core.ids
 import wallet.models.transactions
 from django.conf import settings
 from django.db import migrations, models
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Deposit',
             fields=[
-                ('id', models.UUIDField(default=wallet.ids.uuid7, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(default=core.ids.uuid7, editable=False, primary_key=True, serialize=False)),
                 ('amount', models.BigIntegerField(help_text='Minor units of the currency.')),
                 ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HUF', 'HUF'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('PLN', 'PLN'), ('SEK', 'SEK'), ('TND', 'TND'), ('TRY', 'TRY'), ('USD', 'USD'), ('ZAR', 'ZAR')], max_length=3)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -150,7 +150,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Withdrawal',
             fields=[
-                ('id', models.UUIDField(default=wallet.ids.uuid7, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(default=core.ids.uuid7, editable=False, primary_key=True, serialize=False)),
                 ('amount', models.BigIntegerField(help_text='Minor units of the currency.')),
                 ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HUF', 'HUF'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('PLN', 'PLN'), ('SEK', 'SEK'), ('TND', 'TND'), ('TRY', 'TRY'), ('USD', 'USD'), ('ZAR', 'ZAR')], max_length=3)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -1,8 +1,5 @@
-from .audit import Actor, AuditEvent
-from .console import FormToken
-from .idempotency import IdempotencyRecord
 from .ledger import Account, JournalEntry, LedgerEvent, Posting
-from .players import Player, Wallet
+from .payouts import PayoutAttempt
 from .transactions import (
     Deposit,
     DepositState,
@@ -12,19 +9,16 @@ from .transactions import (
     WithdrawalState,
     WithdrawalTransition,
 )
+from .wallets import Wallet
 
 __all__ = [
     "Account",
-    "Actor",
-    "AuditEvent",
     "Deposit",
-    "FormToken",
-    "IdempotencyRecord",
     "DepositState",
     "DepositTransition",
     "JournalEntry",
     "LedgerEvent",
-    "Player",
+    "PayoutAttempt",
     "Posting",
     "Wallet",
     "Withdrawal",

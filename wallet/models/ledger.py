@@ -11,7 +11,8 @@ import pgtrigger
 from django.db import models
 from django.db.models import Q
 
-from wallet.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES
+from core.unit_of_work import written_by_unit_of_work
 
 
 class LedgerEvent(models.TextChoices):
@@ -27,6 +28,7 @@ class Account(models.TextChoices):
     PSP_CLEARING = "psp_clearing", "Tenant PSP clearing"
 
 
+@written_by_unit_of_work
 class JournalEntry(models.Model):
     """One money event. (event type, source object) is unique: it happens at most once."""
 
@@ -83,6 +85,7 @@ class JournalEntry(models.Model):
         return f"{self.event_type} #{self.pk}"
 
 
+@written_by_unit_of_work
 class Posting(models.Model):
     """One leg of a journal entry: an amount on one account.
 

@@ -13,10 +13,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from wallet.ids import uuid7
-from wallet.money import CURRENCY_CHOICES, format_amount
-
-from .audit import ActorFields
+from core.ids import uuid7
+from core.models import ActorFields
+from core.money import CURRENCY_CHOICES, format_amount
+from core.unit_of_work import written_by_unit_of_work
 
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -62,7 +62,7 @@ class MoneyTransaction(FSMModelMixin, models.Model):
     tenant = models.ForeignKey(
         "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
-    player = models.ForeignKey("wallet.Player", on_delete=models.PROTECT, related_name="+", db_index=False)
+    player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="+", db_index=False)
     wallet = models.ForeignKey("wallet.Wallet", on_delete=models.PROTECT, related_name="+", db_index=False)
     amount = models.BigIntegerField(help_text="Minor units of the currency.")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -77,6 +77,7 @@ class MoneyTransaction(FSMModelMixin, models.Model):
         return f"{format_amount(self.amount, self.currency)} {self.currency}"
 
 
+@written_by_unit_of_work
 class Deposit(MoneyTransaction):
     TX_TYPE = "deposit"
 
@@ -120,6 +121,7 @@ class Deposit(MoneyTransaction):
         """The provider reported the payment failed or was abandoned."""
 
 
+@written_by_unit_of_work
 class Withdrawal(MoneyTransaction):
     TX_TYPE = "withdrawal"
 
@@ -188,6 +190,7 @@ class Withdrawal(MoneyTransaction):
         """A new payout attempt was handed to the provider."""
 
 
+@written_by_unit_of_work
 class WithdrawalApproval(models.Model):
     """One operator's approval of a withdrawal (the four-eyes rule needs two above a threshold)."""
 
@@ -224,6 +227,7 @@ class StateTransition(ActorFields):
         ordering = ["created_at", "id"]
 
 
+@written_by_unit_of_work
 class DepositTransition(StateTransition):
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="transitions")
 
@@ -233,6 +237,7 @@ class DepositTransition(StateTransition):
         ]
 
 
+@written_by_unit_of_work
 class WithdrawalTransition(StateTransition):
     withdrawal = models.ForeignKey(Withdrawal, on_delete=models.PROTECT, related_name="transitions")
 

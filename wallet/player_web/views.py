@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from wallet.money import CURRENCY_EXPONENTS
+from core.money import CURRENCY_EXPONENTS
 
 
 class PlayerLoginView(auth_views.LoginView):

@@ -1,7 +1,24 @@
-"""The only code that moves money or changes a transaction's state."""
+"""The only code that moves money or changes a deposit's or withdrawal's state.
+
+Every transition of both machines is here, the payout ones included (.payouts): the
+payouts app talks to the PSP and records what it said through these functions. Each
+is one database transaction that locks in the documented order (.common) and writes
+through one unit of work.
+"""
 
 from .deposits import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
+from .payouts import (
+    enqueue_payout_dispatch,
+    mark_payout_accepted,
+    mark_payout_sending,
+    note_payout_error,
+    record_payout_failed,
+    record_payout_succeeded,
+    retry_payout,
+    start_payout,
+)
 from .withdrawals import (
+    approvals_required,
     approve_withdrawal,
     cancel_withdrawal,
     mark_withdrawal_paid,
@@ -10,13 +27,22 @@ from .withdrawals import (
 )
 
 __all__ = [
+    "approvals_required",
     "approve_withdrawal",
     "cancel_withdrawal",
     "complete_deposit",
     "create_deposit",
+    "enqueue_payout_dispatch",
     "fail_deposit",
     "mark_deposit_pending",
+    "mark_payout_accepted",
+    "mark_payout_sending",
     "mark_withdrawal_paid",
+    "note_payout_error",
+    "record_payout_failed",
+    "record_payout_succeeded",
     "reject_withdrawal",
     "request_withdrawal",
+    "retry_payout",
+    "start_payout",
 ]

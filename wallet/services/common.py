@@ -9,20 +9,20 @@ from functools import cache
 
 from django.db import connection
 
+from core import sql
+from core.actors import Actor, ActorType
+from core.audit import record_in_own_transaction
+from core.errors import NotFound, ReviewReasonRequired, ValidationFailed
+from core.money import MAX_MINOR_UNITS
+from core.sql import lock_row
+from core.unit_of_work import UnitOfWork
+from players.models import Player
+from tenants.errors import TenantSuspended
 from tenants.models import CurrencyLimit
-from wallet import limits, sql
-from wallet.audit import record_refusal
-from wallet.errors import (
-    NotFound,
-    PaymentLimitExceeded,
-    ReviewReasonRequired,
-    TenantSuspended,
-    ValidationFailed,
-)
-from wallet.models import Actor, Deposit, Player, Wallet, Withdrawal
-from wallet.models.audit import ActorType
-from wallet.money import MAX_MINOR_UNITS
-from wallet.sql import lock_row
+from wallet import limits
+from wallet.errors import TenantPaymentLimitExceeded
+from wallet.ledger import post_money_event
+from wallet.models import Deposit, Wallet, Withdrawal
 
 
 def ensure_tenant_active(tenant) -> None:
@@ -111,8 +111,8 @@ def _lock_transaction(model, obj_or_id, not_found: str):
     return row
 
 
-def audit_limit_refusal(refusal: PaymentLimitExceeded, *, player: Player, actor: Actor) -> None:
-    record_refusal(
+def audit_limit_refusal(refusal: TenantPaymentLimitExceeded, *, player: Player, actor: Actor) -> None:
+    record_in_own_transaction(
         tenant=player.tenant_id,
         actor=actor,
         action="limit.refused",
@@ -120,3 +120,8 @@ def audit_limit_refusal(refusal: PaymentLimitExceeded, *, player: Player, actor:
         reason=refusal.detail,
         data={"error_code": refusal.error_code, **refusal.problem_fields()},
     )
+
+
+def post_withdrawal_event(uow: UnitOfWork, withdrawal: Withdrawal, event_type: str) -> None:
+    """Lock the withdrawal's wallet (after the withdrawal, as the lock order says) and post the event."""
+    post_money_event(wallet=lock_wallet_of(withdrawal), event_type=event_type, source=withdrawal, uow=uow)

@@ -6,12 +6,14 @@ where money moves), writing state, ledger, history and audit together.
 
 from django.db import transaction
 
+from core.actors import Actor
+from core.unit_of_work import UnitOfWork
+from players.models import Player
 from wallet import limits
-from wallet.errors import PaymentLimitExceeded
+from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
 from wallet.ledger import post_money_event
-from wallet.models import Actor, Deposit, LedgerEvent, Player
+from wallet.models import Deposit, LedgerEvent
 from wallet.transitions import apply_transition, record_creation
-from wallet.unit_of_work import UnitOfWork
 
 from .common import (
     audit_limit_refusal,

@@ -1,21 +1,23 @@
 """Withdrawal services: request, approve, reject, cancel, mark paid.
 
-The payout services (start, outcome, retry) live in payouts.services and follow the
-same rules. Each function is one database transaction holding the withdrawal's row
-lock, then the wallet's where money moves.
+The payout transitions (start, retry, succeeded, failed) are in .payouts and follow
+the same rules. Each function is one database transaction holding the withdrawal's
+row lock, then the wallet's where money moves.
 """
 
 from django.db import transaction
 
+from core.actors import Actor, ActorType
+from core.audit import record_event
+from core.errors import FourEyesViolation
+from core.money import format_amount
+from core.unit_of_work import UnitOfWork
+from players.models import Player
 from wallet import limits
-from wallet.audit import record_event
-from wallet.errors import FourEyesViolation, InsufficientFunds, PaymentLimitExceeded
+from wallet.errors import InsufficientFunds, TenantPaymentLimitExceeded
 from wallet.ledger import post_money_event
-from wallet.models import Actor, LedgerEvent, Player, Withdrawal, WithdrawalApproval, WithdrawalState
-from wallet.models.audit import ActorType
-from wallet.money import format_amount
+from wallet.models import LedgerEvent, Withdrawal, WithdrawalApproval, WithdrawalState
 from wallet.transitions import apply_transition, record_creation
-from wallet.unit_of_work import UnitOfWork
 
 from .common import (
     audit_limit_refusal,
@@ -24,9 +26,10 @@ from .common import (
     ensure_reason,
     ensure_tenant_active,
     lock_wallet_and_limits,
-    lock_wallet_of,
     lock_withdrawal,
+    post_withdrawal_event,
 )
+from .payouts import enqueue_payout_dispatch
 
 
 def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Actor) -> Withdrawal:
@@ -64,7 +67,7 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
             post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=withdrawal, uow=uow)
             uow.flush()
             return withdrawal
-    except PaymentLimitExceeded as refusal:
+    except TenantPaymentLimitExceeded as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
         raise
 
@@ -103,7 +106,7 @@ def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdra
                 uow.flush()
                 return withdrawal
         apply_transition(uow, withdrawal, "approve", actor=actor, reason=reason)
-        transaction.on_commit(lambda: _enqueue_payout(withdrawal.pk))
+        enqueue_payout_dispatch(withdrawal.pk)
         uow.flush()
         return withdrawal
 
@@ -144,7 +147,7 @@ def reject_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdraw
         withdrawal = lock_withdrawal(withdrawal)
         uow = UnitOfWork()
         if apply_transition(uow, withdrawal, "reject", actor=actor, reason=reason):
-            _post(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)
+            post_withdrawal_event(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)
         uow.flush()
         return withdrawal
 
@@ -155,7 +158,7 @@ def cancel_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdraw
         withdrawal = lock_withdrawal(withdrawal)
         uow = UnitOfWork()
         if apply_transition(uow, withdrawal, "cancel", actor=actor, reason=reason):
-            _post(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)
+            post_withdrawal_event(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)
         uow.flush()
         return withdrawal
 
@@ -173,7 +176,7 @@ def mark_withdrawal_paid(withdrawal, *, actor: Actor, reason: str = "") -> Withd
             _ensure_not_approver(withdrawal, actor)
         uow = UnitOfWork()
         if apply_transition(uow, withdrawal, "mark_paid", actor=actor, reason=reason, changes={"paid_at": uow.now}):
-            settle_paid(uow, withdrawal)
+            post_withdrawal_event(uow, withdrawal, LedgerEvent.WITHDRAW_PAID)
         uow.flush()
         return withdrawal
 
@@ -185,20 +188,3 @@ def _ensure_not_approver(withdrawal: Withdrawal, actor: Actor) -> None:
     _ensure_not_requester(withdrawal, actor, "mark it paid")
     if WithdrawalApproval.objects.filter(withdrawal=withdrawal, operator_id=actor.user_id).exists():
         raise FourEyesViolation("You approved this withdrawal, so another operator must mark it paid.")
-
-
-def _enqueue_payout(withdrawal_id) -> None:
-    """After the approval commits, the payout worker takes over (payouts.tasks)."""
-    from payouts.services import _enqueue_dispatch
-
-    _enqueue_dispatch(withdrawal_id)
-
-
-def settle_paid(uow: UnitOfWork, withdrawal: Withdrawal) -> None:
-    """The ledger side of a paid withdrawal; the caller holds the withdrawal's lock."""
-    _post(uow, withdrawal, LedgerEvent.WITHDRAW_PAID)
-
-
-def _post(uow: UnitOfWork, withdrawal: Withdrawal, event_type: str) -> None:
-    wallet = lock_wallet_of(withdrawal)
-    post_money_event(wallet=wallet, event_type=event_type, source=withdrawal, uow=uow)

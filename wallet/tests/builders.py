@@ -1,9 +1,9 @@
 """Deposits and withdrawals in any state, reached only through the real services."""
 
-from payouts.models import PayoutAttempt
-from payouts.services import record_payout_failed, start_payout
+from core.actors import Actor
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import CurrencyLimitFactory, OperatorFactory
-from wallet.models import Actor, Deposit, Withdrawal
+from wallet.models import Deposit, PayoutAttempt, Withdrawal
 from wallet.services import (
     approve_withdrawal,
     cancel_withdrawal,
@@ -12,11 +12,13 @@ from wallet.services import (
     fail_deposit,
     mark_deposit_pending,
     mark_withdrawal_paid,
+    record_payout_failed,
     reject_withdrawal,
     request_withdrawal,
+    start_payout,
 )
 
-from .factories import PlayerFactory, fund
+from .factories import fund
 
 AMOUNT = 25_00  # 25.00 EUR
 PSP = Actor.psp("sandbox")

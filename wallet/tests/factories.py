@@ -1,17 +1,7 @@
-import factory
-
-from tenants.tests.factories import TenantFactory, UserFactory
-from wallet.models import Actor, Player, Wallet
+from core.actors import Actor
+from players.models import Player
+from wallet.models import Wallet
 from wallet.services import complete_deposit, create_deposit, mark_deposit_pending
-
-
-class PlayerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Player
-
-    tenant = factory.SubFactory(TenantFactory)
-    user = factory.SubFactory(UserFactory, username=factory.Sequence(lambda n: f"player{n}"))
-    display_name = factory.Faker("name")
 
 
 def fund(player: Player, amount: int, currency: str = "EUR") -> Wallet:

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Max
 
-from payouts.models import PayoutAttempt
+from core.models import AuditEvent
 from wallet.models import (
-    AuditEvent,
     Deposit,
     DepositTransition,
     JournalEntry,
+    PayoutAttempt,
     Posting,
     Wallet,
     Withdrawal,

@@ -5,14 +5,24 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from payouts.models import PayoutAttempt
-from payouts.services import record_payout_succeeded, start_payout
-from wallet.errors import IllegalTransition, InsufficientFunds, PaymentLimitExceeded
-from wallet.models import AuditEvent, Deposit, JournalEntry, Wallet, Withdrawal, WithdrawalTransition
+from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
+from wallet.errors import (
+    IllegalTransactionStateTransition as IllegalTransition,
+)
+from wallet.errors import (
+    InsufficientFunds,
+)
+from wallet.errors import (
+    TenantPaymentLimitExceeded as PaymentLimitExceeded,
+)
+from wallet.models import Deposit, JournalEntry, PayoutAttempt, Wallet, Withdrawal, WithdrawalTransition
 from wallet.services import (
     approve_withdrawal,
     cancel_withdrawal,
     mark_withdrawal_paid,
+    record_payout_succeeded,
+    start_payout,
 )
 
 from .builders import (
@@ -29,7 +39,7 @@ from .builders import (
     withdrawal_in_state,
 )
 from .concurrency import errors_of, run_together, successes_of
-from .factories import PlayerFactory, fund
+from .factories import fund
 from .invariants import assert_invariants
 
 pytestmark = pytest.mark.django_db(transaction=True)

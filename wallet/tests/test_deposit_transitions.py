@@ -2,12 +2,13 @@
 
 import pytest
 
-from wallet.errors import IllegalTransition
-from wallet.models import Account, AuditEvent, Deposit, DepositTransition, JournalEntry, Wallet
+from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
+from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.models import Account, Deposit, DepositTransition, JournalEntry, Wallet
 from wallet.services import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
 
 from .builders import AMOUNT, DEPOSIT_STATES, PSP, deposit_in_state, player_of
-from .factories import PlayerFactory
 from .invariants import assert_invariants, expect_no_change, record_effects
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,11 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
+from core.models import AuditEvent
+from core.unit_of_work import UnitOfWork
+from players.tests.factories import PlayerFactory
 from wallet.ledger import post_money_event
 from wallet.models import (
-    AuditEvent,
     DepositTransition,
     JournalEntry,
     LedgerEvent,
@@ -17,7 +19,7 @@ from wallet.models import (
 )
 
 from .builders import AMOUNT, DEPOSIT_STATES, WITHDRAWAL_STATES, deposit_in_state, withdrawal_in_state
-from .factories import PlayerFactory, fund
+from .factories import fund
 from .invariants import assert_books_balance, assert_invariants, expect_no_change
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +146,13 @@ def test_an_unbalanced_entry_cannot_be_committed():
     assert_invariants()
 
 
+def post_now(**event) -> None:
+    """Post one money event through a unit of work of its own, as a careless service might."""
+    uow = UnitOfWork()
+    post_money_event(**event, uow=uow)
+    uow.flush()
+
+
 @pytest.mark.parametrize(
     ("state", "event"), [("paid", LedgerEvent.WITHDRAW_PAID), ("canceled", LedgerEvent.WITHDRAW_RELEASED)]
 )
@@ -155,7 +164,7 @@ def test_a_withdrawal_money_event_happens_at_most_once(state, event):
     wallet = Wallet.objects.get(pk=withdrawal.wallet_id)
     refused = pytest.raises(IntegrityError, match="journal_event_once_per_withdrawal")
     with expect_no_change(), refused, transaction.atomic():
-        post_money_event(wallet=wallet, event_type=event, source=withdrawal)
+        post_now(wallet=wallet, event_type=event, source=withdrawal)
     assert_invariants()
 
 
@@ -164,7 +173,7 @@ def test_a_deposit_is_credited_at_most_once():
     wallet = Wallet.objects.get(pk=deposit.wallet_id)
     refused = pytest.raises(IntegrityError, match="journal_event_once_per_deposit")
     with expect_no_change(), refused, transaction.atomic():
-        post_money_event(wallet=wallet, event_type=LedgerEvent.DEPOSIT_COMPLETED, source=deposit)
+        post_now(wallet=wallet, event_type=LedgerEvent.DEPOSIT_COMPLETED, source=deposit)
     assert_invariants()
 
 
@@ -187,4 +196,4 @@ def test_the_ledger_cannot_overdraw_a_wallet_even_if_a_service_forgot_to_check()
             tenant=wallet.tenant, player=wallet.player, wallet=wallet, amount=1, currency="EUR"
         )
         # when its withdraw_requested is posted, then the wallet CHECK constraint refuses it
-        post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=unchecked)
+        post_now(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=unchecked)

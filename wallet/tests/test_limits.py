@@ -6,9 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import TenantFactory
-from wallet.errors import PaymentLimitExceeded
-from wallet.models import AuditEvent, Deposit, Withdrawal
+from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
+from wallet.models import Deposit, Withdrawal
 
 from .builders import (
     AMOUNT,
@@ -20,7 +22,7 @@ from .builders import (
     withdraw,
     withdrawal_in_state,
 )
-from .factories import PlayerFactory, fund
+from .factories import fund
 from .invariants import assert_invariants, expect_no_change
 
 pytestmark = pytest.mark.django_db

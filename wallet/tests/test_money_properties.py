@@ -19,12 +19,12 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from players.tests.factories import PlayerFactory
 
-from payouts.models import PayoutAttempt
-from payouts.services import record_payout_failed, record_payout_succeeded, retry_payout, start_payout
+from core.actors import Actor
+from core.errors import DomainError
 from tenants.tests.factories import CurrencyLimitFactory, OperatorFactory, TenantFactory
-from wallet.errors import DomainError
-from wallet.models import Actor, Deposit, Withdrawal, WithdrawalState
+from wallet.models import Deposit, PayoutAttempt, Withdrawal, WithdrawalState
 from wallet.services import (
     approve_withdrawal,
     cancel_withdrawal,
@@ -33,10 +33,13 @@ from wallet.services import (
     fail_deposit,
     mark_deposit_pending,
     mark_withdrawal_paid,
+    record_payout_failed,
+    record_payout_succeeded,
     reject_withdrawal,
     request_withdrawal,
+    retry_payout,
+    start_payout,
 )
-from wallet.tests.factories import PlayerFactory
 
 PSP = Actor.psp("sandbox")
 SYSTEM = Actor.system("property-test")

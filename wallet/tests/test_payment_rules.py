@@ -2,19 +2,20 @@
 
 import pytest
 
-from payouts.services import record_payout_failed, record_payout_succeeded, retry_payout, start_payout
-from wallet.errors import (
-    InsufficientFunds,
-    ReviewReasonRequired,
-    TenantSuspended,
-    ValidationFailed,
-)
+from core.errors import ReviewReasonRequired, ValidationFailed
+from players.tests.factories import PlayerFactory
+from tenants.errors import TenantSuspended
+from wallet.errors import InsufficientFunds
 from wallet.services import (
     approve_withdrawal,
     cancel_withdrawal,
     complete_deposit,
     mark_withdrawal_paid,
+    record_payout_failed,
+    record_payout_succeeded,
     reject_withdrawal,
+    retry_payout,
+    start_payout,
 )
 
 from .builders import (
@@ -31,7 +32,7 @@ from .builders import (
     withdraw,
     withdrawal_in_state,
 )
-from .factories import PlayerFactory, fund
+from .factories import fund
 from .invariants import assert_invariants, expect_no_change
 
 pytestmark = pytest.mark.django_db

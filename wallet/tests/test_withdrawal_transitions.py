@@ -2,15 +2,20 @@
 
 import pytest
 
-from payouts.services import record_payout_failed, record_payout_succeeded, retry_payout, start_payout
-from wallet.errors import IllegalTransition
-from wallet.models import Account, AuditEvent, JournalEntry, Withdrawal, WithdrawalTransition
+from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
+from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.models import Account, JournalEntry, Withdrawal, WithdrawalTransition
 from wallet.services import (
     approve_withdrawal,
     cancel_withdrawal,
     mark_withdrawal_paid,
+    record_payout_failed,
+    record_payout_succeeded,
     reject_withdrawal,
     request_withdrawal,
+    retry_payout,
+    start_payout,
 )
 
 from .builders import (
@@ -24,7 +29,7 @@ from .builders import (
     player_of,
     withdrawal_in_state,
 )
-from .factories import PlayerFactory, fund
+from .factories import fund
 from .invariants import assert_invariants, expect_no_change, record_effects
 
 pytestmark = pytest.mark.django_db

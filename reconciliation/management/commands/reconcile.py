@@ -16,11 +16,11 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.actors import Actor
+from core.errors import DomainError
 from reconciliation.models import FindingType, ReconciliationRun
 from reconciliation.services import run_reconciliation
 from tenants.models import Tenant
-from wallet.errors import DomainError
-from wallet.models import Actor
 
 
 class Command(BaseCommand):

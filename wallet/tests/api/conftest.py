@@ -9,10 +9,10 @@ belong to the throttle are deleted.
 import pytest
 import redis
 from django.conf import settings
+from players.tests.factories import PlayerFactory
 
 from payouts.tests.factories import ProviderAccountFactory
 from tenants.tests.factories import TenantFactory
-from wallet.tests.factories import PlayerFactory
 
 from .helpers import client_for
 

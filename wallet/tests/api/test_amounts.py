@@ -2,7 +2,8 @@
 
 import pytest
 
-from wallet.models import Deposit, IdempotencyRecord, Withdrawal
+from core.models import IdempotencyRecord
+from wallet.models import Deposit, Withdrawal
 from wallet.tests.factories import fund
 from wallet.tests.invariants import expect_no_change
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from wallet.models import AuditEvent, Deposit, DepositTransition, JournalEntry
+from core.models import AuditEvent
+from wallet.models import Deposit, DepositTransition, JournalEntry
 from wallet.tests.builders import deposit_in_state, withdraw
 from wallet.tests.factories import fund
 

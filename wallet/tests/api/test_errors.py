@@ -3,9 +3,11 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from core import middleware
+from core.models import AuditEvent, IdempotencyRecord
 from tenants.tests.factories import OperatorFactory
-from wallet import middleware, selectors
-from wallet.models import AuditEvent, Deposit, IdempotencyRecord, Withdrawal
+from wallet import selectors
+from wallet.models import Deposit, Withdrawal
 from wallet.tests.builders import set_limits, withdrawal_in_state
 from wallet.tests.factories import fund
 from wallet.tests.invariants import expect_no_change

@@ -6,21 +6,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from wallet.models import AuditEvent, Deposit, IdempotencyRecord, JournalEntry, Withdrawal
+from core.models import AuditEvent, IdempotencyRecord
+from wallet.models import Deposit, JournalEntry, Withdrawal
 from wallet.services import complete_deposit
 from wallet.tests.builders import PSP, set_limits, withdrawal_in_state
 from wallet.tests.factories import fund
 from wallet.tests.invariants import expect_no_change
 
-from .helpers import (
-    DEPOSITS,
-    assert_problem,
-    balances,
-    cancel_request,
-    client_for,
-    deposit_request,
-    withdrawal_request,
-)
+from .helpers import DEPOSITS, assert_problem, balances, cancel_request, client_for, deposit_request, withdrawal_request
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.db import connection
 
+from core.models import IdempotencyRecord
 from wallet import services
-from wallet.models import IdempotencyRecord, JournalEntry, Withdrawal
+from wallet.models import JournalEntry, Withdrawal
 from wallet.tests.concurrency import errors_of, run_together
 from wallet.tests.factories import fund
 from wallet.tests.invariants import assert_invariants, expect_no_change

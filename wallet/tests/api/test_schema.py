@@ -4,19 +4,11 @@ import json
 
 import pytest
 
-from wallet.api.problems import known_problem_types
+from core.api.problems import known_problem_types
 from wallet.tests.builders import deposit_in_state, withdrawal_in_state
 from wallet.tests.factories import fund
 
-from .helpers import (
-    TRANSACTIONS,
-    WALLET,
-    assert_problem,
-    deposit_request,
-    deposit_url,
-    receipt_url,
-    withdrawal_request,
-)
+from .helpers import TRANSACTIONS, WALLET, assert_problem, deposit_request, deposit_url, receipt_url, withdrawal_request
 
 pytestmark = pytest.mark.django_db
 

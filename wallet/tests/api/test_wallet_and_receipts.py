@@ -2,12 +2,12 @@
 
 import pytest
 from django.utils.dateparse import parse_datetime
+from players.tests.factories import PlayerFactory
 
-from payouts.services import record_payout_succeeded
 from wallet.models import Wallet
-from wallet.services import complete_deposit, mark_deposit_pending
+from wallet.services import complete_deposit, mark_deposit_pending, record_payout_succeeded
 from wallet.tests.builders import PSP, deposit, deposit_in_state, pending_attempt, withdraw, withdrawal_in_state
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 
 from .helpers import WALLET, assert_problem, balances, client_for, receipt_url
 

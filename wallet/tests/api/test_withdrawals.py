@@ -1,10 +1,12 @@
 """POST withdrawals/ and POST withdrawals/<id>/cancel/."""
 
 import pytest
+from players.tests.factories import PlayerFactory
 
-from wallet.models import AuditEvent, JournalEntry, Withdrawal, WithdrawalTransition
+from core.models import AuditEvent
+from wallet.models import JournalEntry, Withdrawal, WithdrawalTransition
 from wallet.tests.builders import WITHDRAWAL_STATES, withdrawal_in_state
-from wallet.tests.factories import PlayerFactory, fund
+from wallet.tests.factories import fund
 from wallet.tests.invariants import assert_invariants, expect_no_change
 
 from .helpers import assert_problem, balances, cancel_request, client_for, withdrawal_request

@@ -1,0 +1,212 @@
+"""Operator API representations. Amounts are decimal strings with their currency."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from core.api.fields import AmountField, money_text
+from wallet.models import WithdrawalState
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", help_text="Why; required, never blank."
+    )
+
+
+class PlayerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    display_name = serializers.CharField()
+
+
+class OperatorWithdrawalSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    tenant = serializers.CharField(source="tenant.slug")
+    player = PlayerRefSerializer()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    state = serializers.ChoiceField(choices=WithdrawalState.choices)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    age_seconds = serializers.SerializerMethodField(help_text="Time since the request: the SLA clock.")
+    approvals = serializers.IntegerField(source="approval_count")
+    approvals_required = serializers.IntegerField()
+    awaiting_second_approval = serializers.BooleanField()
+
+    def get_amount(self, withdrawal) -> str:
+        return money_text(withdrawal.amount, withdrawal.currency)
+
+    def get_age_seconds(self, withdrawal) -> int:
+        return int((timezone.now() - withdrawal.created_at).total_seconds())
+
+
+class QueuePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    counts_by_state = serializers.DictField(child=serializers.IntegerField())
+    results = OperatorWithdrawalSerializer(many=True)
+
+
+class QueueQuerySerializer(serializers.Serializer):
+    state = serializers.CharField(required=False, help_text="One state or several, comma-separated.")
+    player = serializers.CharField(required=False, max_length=150, help_text="Player id, username or name.")
+    currency = serializers.CharField(required=False, max_length=3)
+    min_amount = AmountField(required=False, help_text="Decimal string; needs currency.")
+    max_amount = AmountField(required=False, help_text="Decimal string; needs currency.")
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    awaiting_second_approval = serializers.BooleanField(required=False, allow_null=True, default=None)
+    ordering = serializers.ChoiceField(
+        choices=["created_at", "-created_at", "amount", "-amount"], required=False, default="created_at"
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+    def validate_state(self, value):
+        states = tuple(s.strip() for s in value.split(",") if s.strip())
+        unknown = [s for s in states if s not in WithdrawalState.values]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown states: {', '.join(unknown)}.")
+        return states
+
+
+class CurrencyLimitSerializer(serializers.Serializer):
+    currency = serializers.CharField(max_length=3)
+    daily_deposit_limit = AmountField(required=False, allow_null=True)
+    daily_withdraw_limit = AmountField(required=False, allow_null=True)
+    min_amount = AmountField(required=False, allow_null=True)
+    max_amount = AmountField(required=False, allow_null=True)
+    four_eyes_amount = AmountField(required=False, allow_null=True)
+
+
+class PaymentPolicySerializer(serializers.Serializer):
+    tenant = serializers.CharField(read_only=True)
+    payout_retry_limit = serializers.IntegerField(min_value=1, max_value=20)
+    payout_cooldown_seconds = serializers.IntegerField(min_value=0, max_value=7 * 86400)
+    currency_limits = CurrencyLimitSerializer(many=True)
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why the policy changes; required when anything changes (REVIEW_REASON_REQUIRED).",
+    )
+
+
+class PostingSerializer(serializers.Serializer):
+    account = serializers.CharField()
+    wallet_id = serializers.IntegerField(allow_null=True)
+    amount = serializers.IntegerField(help_text="Minor units, signed.")
+    balance_after = serializers.IntegerField(allow_null=True)
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_type = serializers.CharField()
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    postings = PostingSerializer(many=True, source="postings.all")
+
+
+class HistorySerializer(serializers.Serializer):
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor_type = serializers.CharField()
+    actor_label = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ApprovalSerializer(serializers.Serializer):
+    operator = serializers.IntegerField(source="operator_id")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PayoutAttemptSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    provider = serializers.CharField()
+    provider_reference = serializers.CharField()
+    failure_reason = serializers.CharField()
+    dispatch_count = serializers.IntegerField()
+    outcome_unknown = serializers.BooleanField()
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class WebhookEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    provider = serializers.CharField()
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    outcome = serializers.CharField()
+    outcome_detail = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    payload = serializers.CharField()
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tenant = serializers.IntegerField(source="tenant_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    action = serializers.CharField()
+    actor_type = serializers.CharField()
+    actor_label = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    reason = serializers.CharField()
+    before_state = serializers.CharField()
+    after_state = serializers.CharField()
+    data = serializers.JSONField()
+    request_id = serializers.CharField()
+    ip = serializers.CharField(allow_null=True)
+
+
+class AuditPageSerializer(serializers.Serializer):
+    results = AuditEventSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class SnapshotTransactionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.CharField(source="TX_TYPE")
+    reference = serializers.CharField()
+    tenant = serializers.CharField(source="tenant.slug")
+    player = PlayerRefSerializer()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_amount(self, tx) -> str:
+        return money_text(tx.amount, tx.currency)
+
+
+class SnapshotWalletSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+
+    def get_available(self, wallet) -> str:
+        return money_text(wallet.balance_available, wallet.currency)
+
+    def get_held(self, wallet) -> str:
+        return money_text(wallet.balance_held, wallet.currency)
+
+
+class SnapshotSerializer(serializers.Serializer):
+    transaction = SnapshotTransactionSerializer()
+    wallet = SnapshotWalletSerializer(allow_null=True)
+    history = HistorySerializer(many=True)
+    approvals = ApprovalSerializer(many=True)
+    ledger_entries = LedgerEntrySerializer(many=True)
+    payout_attempts = PayoutAttemptSerializer(many=True)
+    webhook_events = WebhookEventSerializer(many=True)
+    audit_events = AuditEventSerializer(many=True)

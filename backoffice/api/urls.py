@@ -1,0 +1,35 @@
+from django.urls import path
+
+from . import audit, policy, withdrawals
+
+urlpatterns = [
+    path("admin/withdrawals/", withdrawals.WithdrawalQueueView.as_view(), name="admin-withdrawals"),
+    path(
+        "admin/withdrawals/<str:withdrawal_id>/",
+        withdrawals.WithdrawalDetailView.as_view(),
+        name="admin-withdrawal",
+    ),
+    path(
+        "admin/withdrawals/<str:withdrawal_id>/approve/",
+        withdrawals.ApproveWithdrawalView.as_view(),
+        name="admin-approve",
+    ),
+    path(
+        "admin/withdrawals/<str:withdrawal_id>/reject/",
+        withdrawals.RejectWithdrawalView.as_view(),
+        name="admin-reject",
+    ),
+    path(
+        "admin/withdrawals/<str:withdrawal_id>/mark-paid/",
+        withdrawals.MarkWithdrawalPaidView.as_view(),
+        name="admin-mark-paid",
+    ),
+    path(
+        "admin/withdrawals/<str:withdrawal_id>/retry-payout/",
+        withdrawals.RetryWithdrawalPayoutView.as_view(),
+        name="admin-retry-payout",
+    ),
+    path("admin/payment-policy/", policy.PaymentPolicyView.as_view(), name="admin-payment-policy"),
+    path("admin/transactions/<str:transaction_id>/snapshot/", audit.SnapshotView.as_view(), name="admin-snapshot"),
+    path("admin/audit-events/", audit.AuditEventListView.as_view(), name="admin-audit-events"),
+]

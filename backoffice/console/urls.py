@@ -1,0 +1,23 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import views_audit, views_auth, views_policy, views_withdrawals
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="console:queue"), name="home"),
+    path("login/", views_auth.LoginView.as_view(), name="login"),
+    path("logout/", views_auth.LogoutView.as_view(), name="logout"),
+    path("login/second-factor/", views_auth.verify_otp, name="otp"),
+    path("login/second-factor/setup/", views_auth.setup_otp, name="otp-setup"),
+    path("withdrawals/", views_withdrawals.queue, name="queue"),
+    path("withdrawals/<str:withdrawal_id>/", views_withdrawals.withdrawal_detail, name="withdrawal"),
+    path(
+        "withdrawals/<str:withdrawal_id>/<slug:decision>/confirm/",
+        views_withdrawals.confirm_decision,
+        name="confirm",
+    ),
+    path("withdrawals/<str:withdrawal_id>/<slug:decision>/", views_withdrawals.execute_decision, name="decide"),
+    path("transactions/<str:transaction_id>/", views_withdrawals.transaction_snapshot, name="snapshot"),
+    path("policy/", views_policy.policy, name="policy"),
+    path("audit/", views_audit.audit, name="audit"),
+]

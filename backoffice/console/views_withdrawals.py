@@ -1,0 +1,212 @@
+"""The review queue, the withdrawal page and the decisions taken on it.
+
+A decision is three requests: the form on the withdrawal page (reason), a
+confirmation page that issues a one-time token, and the confirmed POST that spends
+the token and calls the service in one transaction, then redirects (POST-redirect-GET).
+"""
+
+from datetime import UTC
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from backoffice import selectors
+from core import form_tokens as tokens
+from core.actors import Actor
+from core.errors import DomainError, ValidationFailed, describe
+from core.money import CURRENCY_CODES
+from tenants.access import operator_view
+from tenants.operators import FINANCE
+from wallet import services
+from wallet.models import WithdrawalState
+
+SLA_SECONDS = 24 * 3600  # a withdrawal waiting longer than this is shown as late
+
+DECISIONS = {
+    "approve": (gettext_lazy("Approve"), services.approve_withdrawal, {WithdrawalState.REQUESTED}),
+    "reject": (
+        gettext_lazy("Reject"),
+        services.reject_withdrawal,
+        {WithdrawalState.REQUESTED, WithdrawalState.PAYOUT_FAILED},
+    ),
+    "mark-paid": (gettext_lazy("Mark paid"), services.mark_withdrawal_paid, {WithdrawalState.APPROVED}),
+    "retry-payout": (gettext_lazy("Retry payout"), services.retry_payout, {WithdrawalState.PAYOUT_FAILED}),
+}
+
+
+class QueueFilterForm(forms.Form):
+    state = forms.MultipleChoiceField(
+        label=gettext_lazy("State"),
+        choices=WithdrawalState.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    player = forms.CharField(label=gettext_lazy("Player"), required=False, max_length=150)
+    currency = forms.ChoiceField(
+        label=gettext_lazy("Currency"), choices=[("", "—"), *((c, c) for c in CURRENCY_CODES)], required=False
+    )
+    min_amount = forms.CharField(label=gettext_lazy("Amount from"), required=False, max_length=20)
+    max_amount = forms.CharField(label=gettext_lazy("Amount to"), required=False, max_length=20)
+    created_after = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_before = forms.DateField(
+        label=gettext_lazy("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    awaiting_second_approval = forms.BooleanField(label=gettext_lazy("Awaiting second approval"), required=False)
+    ordering = forms.ChoiceField(
+        choices=[("created_at", ""), ("-created_at", ""), ("amount", ""), ("-amount", "")], required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        texts = {name: data.get(name) for name in ("min_amount", "max_amount")}
+        try:
+            bounds = selectors.amount_bounds(data.get("currency", ""), **texts)
+        except ValidationFailed as refusal:
+            for name, errors in refusal.fields["errors"].items():
+                self.add_error(name, errors)
+            return data
+        data.update({name: bounds.get(name) for name in texts})
+        return data
+
+    def to_filter(self, tenant_zone) -> selectors.QueueFilter:
+        from datetime import datetime, time, timedelta
+
+        data = self.cleaned_data
+
+        def day_start(day):
+            return datetime.combine(day, time.min, tzinfo=tenant_zone) if day else None
+
+        return selectors.QueueFilter(
+            states=tuple(data.get("state") or ()),
+            player=data.get("player") or "",
+            currency=data.get("currency") or "",
+            min_amount=data.get("min_amount"),
+            max_amount=data.get("max_amount"),
+            created_after=day_start(data.get("created_after")),
+            created_before=day_start(data["created_before"] + timedelta(days=1))
+            if data.get("created_before")
+            else None,
+            awaiting_second_approval=True if data.get("awaiting_second_approval") else None,
+            ordering=data.get("ordering") or "created_at",
+        )
+
+
+@operator_view()
+def queue(request):
+    form = QueueFilterForm(request.GET or None)
+    zone = request.operator.tenant.zone if request.operator.tenant else UTC
+    if form.is_bound and form.is_valid():
+        rows, counts = selectors.withdrawal_queue(request.operator, form.to_filter(zone))
+    else:
+        rows, counts = selectors.withdrawal_queue(request.operator, selectors.QueueFilter(states=("requested",)))
+        if form.is_bound:
+            rows = rows.none()
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "console/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "counts": [(value, label, counts.get(value, 0)) for value, label in WithdrawalState.choices],
+            "query": query.urlencode(),
+            "sla_seconds": SLA_SECONDS,
+        },
+    )
+
+
+@operator_view()
+def withdrawal_detail(request, withdrawal_id):
+    withdrawal = selectors.find_withdrawal(request.operator, withdrawal_id)
+    if withdrawal is None:
+        raise Http404
+    can_act = request.operator.can(FINANCE)
+    actions = [
+        (name, label) for name, (label, _act, states) in DECISIONS.items() if can_act and withdrawal.state in states
+    ]
+    return render(
+        request,
+        "console/withdrawal.html",
+        {"w": withdrawal, "snap": selectors.snapshot(withdrawal), "actions": actions, "sla_seconds": SLA_SECONDS},
+    )
+
+
+@require_POST
+@operator_view()
+def confirm_decision(request, withdrawal_id, decision):
+    """Step two: check the reason, show what will happen, issue the one-time token."""
+    withdrawal, (label, _act, _states) = _target(request, withdrawal_id, decision)
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, _("Give a reason for this decision. Nothing was changed."))
+        return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+    token = tokens.issue(request.user, _purpose(decision, withdrawal))
+    return render(
+        request,
+        "console/confirm.html",
+        {"w": withdrawal, "decision": decision, "label": label, "reason": reason, "token": token},
+    )
+
+
+@require_POST
+@operator_view()
+def execute_decision(request, withdrawal_id, decision):
+    """Step three: spend the token and act, in one transaction; then redirect."""
+    withdrawal, (label, act, _states) = _target(request, withdrawal_id, decision)
+    token, purpose = request.POST.get("token", ""), _purpose(decision, withdrawal)
+    with transaction.atomic():
+        if not tokens.spend(request.user, token, purpose):
+            messages.warning(request, _("This form was already submitted; it was not done twice."))
+            return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+        try:
+            act(withdrawal.pk, actor=Actor.operator(request.user), reason=request.POST.get("reason", ""))
+        except DomainError as error:
+            # The service rolled back its own change but keeps what it audits about a refusal
+            # (payout.retry_refused), so commit that and give the token back for another try.
+            tokens.release(request.user, token, purpose)
+            messages.error(request, describe(error))
+            return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+    messages.success(
+        request, _("%(action)s: done for %(reference)s.") % {"action": label, "reference": withdrawal.reference}
+    )
+    return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+
+
+def _target(request, withdrawal_id, decision):
+    """The withdrawal and decision, looked up first: another tenant's id is 404 for every role."""
+    if decision not in DECISIONS:
+        raise Http404
+    withdrawal = selectors.find_withdrawal(request.operator, withdrawal_id)
+    if withdrawal is None:
+        raise Http404
+    if not request.operator.can(FINANCE):
+        raise PermissionDenied(_("Your role can read but not decide."))
+    return withdrawal, DECISIONS[decision]
+
+
+def _purpose(decision: str, withdrawal) -> str:
+    return f"withdrawal.{decision}:{withdrawal.pk}"
+
+
+@operator_view()
+def transaction_snapshot(request, transaction_id):
+    tx = selectors.find_transaction(request.operator, transaction_id)
+    if tx is None:
+        raise Http404
+    detail_url = reverse("console:withdrawal", args=[tx.pk]) if tx.TX_TYPE == "withdrawal" else None
+    return render(
+        request, "console/snapshot.html", {"tx": tx, "snap": selectors.snapshot(tx), "detail_url": detail_url}
+    )

@@ -1,0 +1,224 @@
+"""Demo data: two tenants with operators of every role and players with some history.
+
+Safe to run again: existing users, tenants and histories are kept, passwords and
+tokens are the same every time, so scripts can rely on them.
+"""
+
+import json
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from core.actors import Actor
+from core.money import format_amount
+from payouts.models import ProviderAccount
+from payouts.sandbox import engine as sandbox
+from players.models import Player
+from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
+from wallet import services
+from wallet.models import Wallet
+
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
+
+TENANTS = [
+    {
+        "slug": "aurora",
+        "name": "Aurora Casino",
+        "currencies": ["EUR", "USD"],
+        "time_zone": "Europe/Malta",
+        "limits": {
+            "EUR": {
+                "daily_deposit_limit": 500_000,
+                "daily_withdraw_limit": 200_000,
+                "min_amount": 1_000,
+                "max_amount": 500_000,
+                "four_eyes_amount": 100_000,  # 1000 EUR and more: two approvers
+            },
+            "USD": {
+                "daily_deposit_limit": 500_000,
+                "daily_withdraw_limit": 200_000,
+                "min_amount": 1_000,
+                "max_amount": 500_000,
+            },
+        },
+        "players": ["alice", "bob", "carol"],
+    },
+    {
+        "slug": "borealis",
+        "name": "Borealis Bet",
+        "currencies": ["TRY", "EUR"],
+        "time_zone": "Europe/Istanbul",
+        "limits": {
+            "TRY": {
+                "daily_deposit_limit": 10_000_000,
+                "daily_withdraw_limit": 5_000_000,
+                "min_amount": 10_000,
+                "four_eyes_amount": 2_000_000,
+            },
+            "EUR": {"daily_deposit_limit": 300_000, "daily_withdraw_limit": 100_000, "min_amount": 1_000},
+        },
+        "players": ["deniz", "emre"],
+    },
+]
+
+OPERATOR_ROLES = [
+    ("viewer", OperatorMembership.Role.VIEWER),
+    ("finance", OperatorMembership.Role.FINANCE),
+    ("finance2", OperatorMembership.Role.FINANCE),
+    ("admin", OperatorMembership.Role.ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or keep) the demo tenants, operators and players; --json prints their credentials."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print tenants and credentials as JSON.")
+        parser.add_argument("--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000"))
+
+    def handle(self, *args, json: bool = False, base_url: str = "", **options):
+        summary = {"base_url": base_url, "admin_url": f"{base_url}/admin/", "tenants": []}
+        summary["superuser"] = self._user("platform-admin", superuser=True)
+        summary["sandbox_psp_url"] = settings.SANDBOX_PSP_URL
+        for spec in TENANTS:
+            with transaction.atomic():
+                tenant = self._tenant(spec)
+                psp = self._psp_account(tenant, base_url)
+                operators = [
+                    self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES
+                ]
+                players = [self._player(tenant, f"{spec['slug']}-{name}") for name in spec["players"]]
+            for player in players:
+                self._history(player["object"], spec["currencies"][0])
+            summary["tenants"].append(
+                {
+                    "slug": tenant.slug,
+                    "name": tenant.name,
+                    "currencies": tenant.allowed_currencies,
+                    "operators": operators,
+                    "psp": psp,
+                    "players": [self._describe_player(p) for p in players],
+                }
+            )
+        if json:
+            self.stdout.write(_json_dumps(summary))
+        else:
+            self._print_logins(summary)
+
+    def _tenant(self, spec) -> Tenant:
+        tenant, _ = Tenant.objects.get_or_create(
+            slug=spec["slug"],
+            defaults={"name": spec["name"], "allowed_currencies": spec["currencies"], "time_zone": spec["time_zone"]},
+        )
+        policy, _ = PaymentPolicy.objects.get_or_create(
+            tenant=tenant, defaults={"payout_retry_limit": 3, "payout_cooldown_seconds": 30}
+        )
+        for currency, amounts in spec["limits"].items():
+            CurrencyLimit.objects.get_or_create(policy=policy, currency=currency, defaults=amounts)
+        return tenant
+
+    def _psp_account(self, tenant: Tenant, base_url: str) -> dict:
+        """The tenant's account at the sandbox PSP service, and the PSP's side of it."""
+        merchant_id = f"demo-{tenant.slug}"
+        account = ProviderAccount.objects.filter(tenant=tenant).first()
+        secret = account.webhook_secrets[0] if account and account.webhook_secrets else sandbox.new_secret()
+        webhook_url = f"{base_url}/api/v1/webhooks/psp/sandbox/"
+        api_key = f"sk_demo_{tenant.slug}"
+        ProviderAccount.objects.update_or_create(
+            tenant=tenant,
+            defaults={
+                "provider": "sandbox",
+                "merchant_id": merchant_id,
+                "api_key": api_key,
+                "base_url": settings.SANDBOX_PSP_URL,
+                "webhook_secrets": [secret],
+            },
+        )
+        sandbox.register_merchant(merchant_id, api_key=api_key, signing_secret=secret, webhook_url=webhook_url)
+        return {
+            "provider": "sandbox",
+            "merchant_id": merchant_id,
+            "sandbox_url": settings.SANDBOX_PSP_URL,
+            "sandbox_api_key": api_key,
+            "webhook_url": webhook_url,
+            "webhook_signing_secret": secret,
+        }
+
+    def _user(self, username: str, *, superuser: bool = False, staff: bool = False) -> dict:
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(username=username)
+        if created or not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+        user.is_staff = superuser or staff
+        user.is_superuser = superuser
+        user.save()
+        token, _ = Token.objects.get_or_create(user=user)
+        return {"username": username, "password": DEMO_PASSWORD, "token": token.key, "object": user}
+
+    def _operator(self, tenant: Tenant, username: str, role: str) -> dict:
+        account = self._user(username, staff=True)
+        OperatorMembership.objects.update_or_create(
+            user=account.pop("object"), defaults={"tenant": tenant, "role": role}
+        )
+        return {**account, "role": role}
+
+    def _player(self, tenant: Tenant, username: str) -> dict:
+        account = self._user(username)
+        user = account.pop("object")
+        player, _ = Player.objects.get_or_create(
+            user=user, defaults={"tenant": tenant, "display_name": username.split("-", 1)[1].title()}
+        )
+        return {**account, "object": player}
+
+    def _history(self, player: Player, currency: str) -> None:
+        """A little history for a new player: two deposits, a failed one and three withdrawals."""
+        if Wallet.objects.filter(player=player).exists():
+            return
+        me, psp, ops = Actor.player(player.user), Actor.psp("sandbox"), Actor.system("seed_demo")
+        scale = 10 if currency == "TRY" else 1  # lira amounts are larger
+        for amount in (50_000 * scale, 25_000 * scale):
+            deposit = services.create_deposit(player=player, amount=amount, currency=currency, actor=me)
+            services.mark_deposit_pending(deposit, actor=psp, provider_reference=f"seed-{deposit.reference}")
+            services.complete_deposit(deposit, actor=psp)
+        failed = services.create_deposit(player=player, amount=10_000 * scale, currency=currency, actor=me)
+        services.mark_deposit_pending(failed, actor=psp, provider_reference=f"seed-{failed.reference}")
+        services.fail_deposit(failed, actor=psp, reason="Card declined by issuer")
+
+        paid = services.request_withdrawal(player=player, amount=5_000 * scale, currency=currency, actor=me)
+        services.approve_withdrawal(paid, actor=ops, reason="Demo history")
+        services.mark_withdrawal_paid(paid, actor=ops, reason="Paid by bank transfer (demo history)")
+        canceled = services.request_withdrawal(player=player, amount=2_000 * scale, currency=currency, actor=me)
+        services.cancel_withdrawal(canceled, actor=me, reason="Changed my mind")
+        services.request_withdrawal(player=player, amount=12_000 * scale, currency=currency, actor=me)
+
+    def _describe_player(self, player: dict) -> dict:
+        obj = player.pop("object")
+        balances = {
+            w.currency: {
+                "available": format_amount(w.balance_available, w.currency),
+                "held": format_amount(w.balance_held, w.currency),
+            }
+            for w in Wallet.objects.filter(player=obj)
+        }
+        return {**player, "player_id": obj.pk, "balances": balances}
+
+    def _print_logins(self, summary: dict) -> None:
+        w = self.stdout.write
+        w(self.style.SUCCESS(f"Demo data ready. Log in at {summary['admin_url']}"))
+        w(f"  platform superuser: {summary['superuser']['username']} / {DEMO_PASSWORD}")
+        for tenant in summary["tenants"]:
+            w(f"  {tenant['name']} ({tenant['slug']}):")
+            w(f"    PSP webhooks  {tenant['psp']['webhook_url']}  secret {tenant['psp']['webhook_signing_secret']}")
+            for op in tenant["operators"]:
+                w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}")
+            for player in tenant["players"]:
+                w(f"    player   {player['username']:<20} token {player['token']}")
+
+
+def _json_dumps(summary: dict) -> str:
+    summary = {**summary, "superuser": {k: v for k, v in summary["superuser"].items() if k != "object"}}
+    return json.dumps(summary, indent=2)

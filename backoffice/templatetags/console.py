@@ -1,0 +1,66 @@
+"""Template helpers for the console: money as decimal text, ages, state badges."""
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.money import format_amount
+
+register = template.Library()
+
+
+@register.simple_tag
+def money(minor, currency) -> str:
+    """12345, "EUR" -> "123.45 EUR"; blank for None."""
+    if minor is None:
+        return ""
+    return f"{format_amount(minor, currency)} {currency}"
+
+
+@register.simple_tag
+def signed_money(minor, currency) -> str:
+    if minor is None:
+        return ""
+    return f"{'+' if minor > 0 else '−'}{format_amount(abs(minor), currency)} {currency}"
+
+
+@register.filter
+def age(moment) -> str:
+    """How long ago, compactly: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    seconds = int((timezone.now() - moment).total_seconds())
+    if seconds < 60:
+        return _("%(n)d s") % {"n": seconds}
+    minutes = seconds // 60
+    if minutes < 60:
+        return _("%(n)d min") % {"n": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+
+
+@register.filter
+def late(moment, sla_seconds) -> bool:
+    return (timezone.now() - moment).total_seconds() > int(sla_seconds)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (for sorting and paging links)."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+@register.filter
+def finding_value(value) -> str:
+    """A finding's expected/actual as an operator reads it: {"state": "paid", "n": 2} -> "state: paid, n: 2"."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {finding_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(finding_value(item) for item in value) or "—"
+    return str(value)

@@ -1,0 +1,5 @@
+from .audit import ActorFields, AuditEvent
+from .form_tokens import FormToken
+from .idempotency import IdempotencyRecord
+
+__all__ = ["ActorFields", "AuditEvent", "FormToken", "IdempotencyRecord"]

@@ -22,6 +22,7 @@ from functools import cache
 
 import psycopg
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models import AutoField, BigAutoField, Model
 from django.db.models.signals import post_init, post_save, pre_init, pre_save
@@ -80,6 +81,13 @@ def check_fenced_models(app_configs=None, **kwargs) -> list[checks.CheckMessage]
                 )
             )
     return problems
+
+
+def refuse_to_start_unfenced() -> None:
+    """Run the fence check where Django's system checks do not run (gunicorn, Celery workers)."""
+    problems = [message for message in check_fenced_models() if message.is_serious()]
+    if problems:
+        raise ImproperlyConfigured("; ".join(f"{p.id}: {p.msg}" for p in problems))
 
 
 # psycopg keeps a parsed statement only up to this many parameters; a service's single

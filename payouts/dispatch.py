@@ -9,10 +9,9 @@ asked what became of it: an unknown outcome is never answered with a new attempt
 
 import logging
 
-from django.db import transaction
-
 from core.actors import Actor
 from core.errors import DomainError
+from core.tasks import send_task_on_commit
 from payouts.models import ProviderAccount
 from payouts.providers import PayoutStatus, ProviderRejected, provider_for
 from tenants.selectors import payment_policy
@@ -23,6 +22,7 @@ from wallet.models import PayoutAttempt, Withdrawal, WithdrawalState
 log = logging.getLogger(__name__)
 
 DISPATCHER = Actor.system("payout-dispatcher")
+RETRY_TASK = "payouts.retry_failed_payout"  # payouts.tasks, which imports this module
 
 
 def dispatch_payout(withdrawal_id) -> str:
@@ -102,16 +102,8 @@ def schedule_automatic_retry(withdrawal_id) -> None:
     policy = payment_policy(withdrawal.tenant)
     if withdrawal.payout_attempts.count() >= policy.payout_retry_limit:
         return  # the operator decides: reject (release the money) or pay by hand
-
-    def enqueue():
-        from payouts.tasks import retry_failed_payout
-
-        try:
-            retry_failed_payout.apply_async((str(withdrawal_id),), countdown=max(policy.payout_cooldown_seconds, 1))
-        except Exception:  # noqa: BLE001 - the failure is committed; the poller schedules the retry
-            log.exception("Could not queue the automatic retry of %s; the poller will", withdrawal_id)
-
-    transaction.on_commit(enqueue)
+    # If the broker is down, the failure stays committed and the poller schedules the retry.
+    send_task_on_commit(RETRY_TASK, str(withdrawal_id), countdown=max(policy.payout_cooldown_seconds, 1))
 
 
 def retry_failed(withdrawal_id) -> str:

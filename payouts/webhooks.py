@@ -26,8 +26,7 @@ from payouts import dispatch
 from payouts.models import ProviderAccount, WebhookEvent
 from payouts.providers import InvalidWebhook, WebhookMessage, accounts_for, provider_for
 from wallet import services
-from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
-from wallet.errors import PayoutOutcomeConflict
+from wallet.errors import IllegalTransactionStateTransition, PayoutOutcomeConflict
 from wallet.models import Deposit, DepositState, PayoutAttempt
 from wallet.services import complete_deposit, fail_deposit, mark_deposit_pending
 from wallet.services.common import lock_deposit, lock_withdrawal
@@ -208,7 +207,7 @@ def _payout_succeeded(event, data, actor) -> tuple[str, str]:
         return Outcome.NO_CHANGE, "Payout already recorded as paid"
     try:
         services.record_payout_succeeded(attempt, actor=actor, provider_reference=str(data.get("payout_id", "")))
-    except (PayoutOutcomeConflict, IllegalTransition) as refusal:
+    except (PayoutOutcomeConflict, IllegalTransactionStateTransition) as refusal:
         return Outcome.CONFLICT, refusal.detail
     return Outcome.APPLIED, "Withdrawal paid"
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from players.tests.factories import PlayerFactory
 from rest_framework.authtoken.models import Token
 
 from core.actors import Actor
 from payouts.tests.factories import ProviderAccountFactory
+from players.tests.factories import PlayerFactory
 from tenants.models import OperatorMembership
 from tenants.tests.factories import OperatorFactory, TenantFactory
 from wallet.services import request_withdrawal

@@ -15,7 +15,7 @@ from core import sql
 from core.errors import ValidationFailed
 from core.money import format_amount
 from tenants.models import CurrencyLimit, Tenant
-from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
+from wallet.errors import TenantPaymentLimitExceeded
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 
 # The design's counting table: which states use up the daily limit.
@@ -89,7 +89,7 @@ def check_amount_bounds(limits: CurrencyLimit | None, amount: int, currency: str
 def check_daily_limit(
     *, tenant: Tenant, limits: CurrencyLimit | None, wallet: Wallet, action: str, amount: int
 ) -> None:
-    """Raise PaymentLimitExceeded if `amount` does not fit in today's remaining limit."""
+    """Raise TenantPaymentLimitExceeded if `amount` does not fit in today's remaining limit."""
     if limits is None:
         return
     limit = limits.daily_deposit_limit if action == DEPOSIT else limits.daily_withdraw_limit
@@ -97,4 +97,6 @@ def check_daily_limit(
         return
     used = used_today(wallet, action, tenant)
     if used + amount > limit:
-        raise PaymentLimitExceeded(action=action, limit=limit, used=used, requested=amount, currency=wallet.currency)
+        raise TenantPaymentLimitExceeded(
+            action=action, limit=limit, used=used, requested=amount, currency=wallet.currency
+        )

@@ -2,7 +2,7 @@
 
 Callers hold the object's row lock. A transition to the state the object is already
 in is a no-op (returns False, writes nothing); one the machine does not allow raises
-IllegalTransition with from_state, to_state and tx_type.
+IllegalTransactionStateTransition with from_state, to_state and tx_type.
 """
 
 from django.utils import timezone
@@ -11,7 +11,7 @@ from django_fsm import can_proceed
 from core.actors import Actor
 from core.audit import record_event
 from core.unit_of_work import UnitOfWork
-from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.errors import IllegalTransactionStateTransition
 from wallet.models import Deposit, DepositTransition, WithdrawalTransition
 
 
@@ -41,7 +41,7 @@ def apply_transition(
         return False
     method = getattr(obj, name)
     if not can_proceed(method):
-        raise IllegalTransition(tx_type=obj.TX_TYPE, from_state=obj.state, to_state=target)
+        raise IllegalTransactionStateTransition(tx_type=obj.TX_TYPE, from_state=obj.state, to_state=target)
     from_state = obj.state
     method()
     for field, value in (changes or {}).items():

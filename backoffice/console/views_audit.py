@@ -6,7 +6,7 @@ from django import forms
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
-from backoffice import selectors as selectors
+from backoffice import selectors
 from tenants.access import operator_view
 
 PAGE = 50

@@ -8,10 +8,10 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
-from players.tests.factories import PlayerFactory
 
 from payouts.tests.factories import ProviderAccountFactory
 from payouts.tests.worker import celery_worker, celery_worker_process  # noqa: F401 - fixtures
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import TenantFactory
 
 from .helpers import merchant_of

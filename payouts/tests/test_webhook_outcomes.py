@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from players.tests.factories import PlayerFactory
 
 from core.models import AuditEvent
 from payouts.models import WebhookEvent
 from payouts.tests.factories import ProviderAccountFactory
+from players.tests.factories import PlayerFactory
 from wallet.models import Deposit, Withdrawal
 from wallet.tests.api.helpers import balances
 from wallet.tests.builders import AMOUNT, deposit_in_state, pending_attempt, withdrawal_in_state

@@ -3,9 +3,8 @@
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from players.tests.factories import PlayerFactory
-
 from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
 from reconciliation.models import Finding, ReconciliationRun
 from wallet.models import Deposit, Wallet, Withdrawal
 from wallet.tests.builders import withdrawal_in_state

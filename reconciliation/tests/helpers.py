@@ -8,9 +8,9 @@ PostgreSQL, and the test's rollback puts everything back.
 """
 
 from django.db import connection
-from players.tests.factories import PlayerFactory
 
 from core.actors import Actor
+from players.tests.factories import PlayerFactory
 from reconciliation.models import Finding
 from reconciliation.services import run_reconciliation
 from wallet.models import PayoutAttempt, Withdrawal

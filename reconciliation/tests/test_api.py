@@ -7,10 +7,10 @@ the one-run-per-scope lock in test_api_scope.py.
 """
 
 import pytest
-from players.tests.factories import PlayerFactory
 from rest_framework.test import APIClient
 
 from backoffice.tests.api.helpers import ADMIN_API, DECIDING_ROLES, ROLES, as_operator, body_of
+from players.tests.factories import PlayerFactory
 from reconciliation.models import Finding, ReconciliationRun
 from wallet.tests.api.helpers import assert_problem, assert_validation_error, client_for
 from wallet.tests.builders import deposit_in_state, withdrawal_in_state

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
 from bench.bulk_load import load_books, triggers_off
+from players.tests.factories import PlayerFactory
 from reconciliation.models import Finding, FindingType, Severity
 from tenants.tests.factories import TenantFactory
 from wallet.models import Account, Deposit, JournalEntry, LedgerEvent, PayoutAttempt, Posting, Wallet, Withdrawal

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
 from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
 from reconciliation import checks
 from reconciliation.errors import ReconciliationRunInProgress
 from reconciliation.models import FindingType, ReconciliationRun

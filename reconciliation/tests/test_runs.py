@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
 from core.actors import Actor
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
 from reconciliation import checks, services
 from reconciliation.errors import ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun

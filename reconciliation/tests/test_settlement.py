@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
 from payouts import dispatch
 from payouts.checkout import start_checkout
@@ -19,6 +18,7 @@ from payouts.sandbox import engine
 from payouts.sandbox.models import SandboxPayment, SandboxPayout
 from payouts.tests.factories import ProviderAccountFactory
 from payouts.tests.helpers import deliver_all, merchant_of
+from players.tests.factories import PlayerFactory
 from reconciliation import settlement
 from reconciliation.models import Finding, FindingType, Severity
 from tenants.tests.factories import TenantFactory

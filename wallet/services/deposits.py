@@ -10,7 +10,7 @@ from core.actors import Actor
 from core.unit_of_work import UnitOfWork
 from players.models import Player
 from wallet import limits
-from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
+from wallet.errors import TenantPaymentLimitExceeded
 from wallet.ledger import post_money_event
 from wallet.models import Deposit, LedgerEvent
 from wallet.transitions import apply_transition, record_creation
@@ -59,7 +59,7 @@ def create_deposit(
             record_creation(uow, deposit, actor=actor)
             uow.flush()
             return deposit
-    except PaymentLimitExceeded as refusal:
+    except TenantPaymentLimitExceeded as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
         raise
 

@@ -8,13 +8,9 @@ from django.db import connection, transaction
 from core.models import AuditEvent
 from players.tests.factories import PlayerFactory
 from wallet.errors import (
-    IllegalTransactionStateTransition as IllegalTransition,
-)
-from wallet.errors import (
+    IllegalTransactionStateTransition,
     InsufficientFunds,
-)
-from wallet.errors import (
-    TenantPaymentLimitExceeded as PaymentLimitExceeded,
+    TenantPaymentLimitExceeded,
 )
 from wallet.models import Deposit, JournalEntry, PayoutAttempt, Wallet, Withdrawal, WithdrawalTransition
 from wallet.services import (
@@ -113,7 +109,7 @@ def test_two_withdrawals_against_a_daily_limit_that_fits_one():
     outcomes = run_together(2, lambda i: withdraw(player, AMOUNT))
     # then one passes and the other is refused by the limit, and the refusal is committed to the audit trail
     (error,) = errors_of(outcomes)
-    assert isinstance(error, PaymentLimitExceeded)
+    assert isinstance(error, TenantPaymentLimitExceeded)
     assert (error.used, error.limit) == (AMOUNT, AMOUNT)
     assert len(successes_of(outcomes)) == 1
     assert AuditEvent.objects.filter(action="limit.refused").count() == 1
@@ -126,7 +122,7 @@ def test_ten_deposits_against_a_daily_limit_that_fits_three():
     set_limits(player.tenant, daily_deposit_limit=3 * AMOUNT)
     outcomes = run_together(10, lambda i: deposit(player, AMOUNT))
     assert len(successes_of(outcomes)) == 3
-    assert all(isinstance(error, PaymentLimitExceeded) for error in errors_of(outcomes))
+    assert all(isinstance(error, TenantPaymentLimitExceeded) for error in errors_of(outcomes))
     assert Deposit.objects.filter(player=player).count() == 3
     assert AuditEvent.objects.filter(action="limit.refused").count() == 7
 
@@ -156,7 +152,7 @@ def test_a_cancel_racing_an_approval_has_one_winner():
     outcomes = run_together(2, lambda i: calls[i]())
     # then exactly one of them happened, the other was refused, and the money is where the winner put it
     (error,) = errors_of(outcomes)
-    assert isinstance(error, IllegalTransition)
+    assert isinstance(error, IllegalTransactionStateTransition)
     state = Withdrawal.objects.get(pk=withdrawal.pk).state
     assert state in {"canceled", "approved"}
     assert _balances(withdrawal.wallet_id) == ((AMOUNT, 0) if state == "canceled" else (0, AMOUNT))

@@ -4,7 +4,7 @@ import pytest
 
 from core.models import AuditEvent
 from players.tests.factories import PlayerFactory
-from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.errors import IllegalTransactionStateTransition
 from wallet.models import Account, Deposit, DepositTransition, JournalEntry, Wallet
 from wallet.services import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
 
@@ -137,7 +137,7 @@ def test_any_other_transition_is_refused_and_changes_nothing(operation, state):
     deposit = deposit_in_state(state)
     call, target = OPERATIONS[operation]
     # when the operation is attempted, then it is refused with the contract's fields
-    with expect_no_change(), pytest.raises(IllegalTransition) as refused:
+    with expect_no_change(), pytest.raises(IllegalTransactionStateTransition) as refused:
         call(deposit)
     assert refused.value.error_code == "ILLEGAL_TRANSACTION_STATE_TRANSITION"
     assert refused.value.problem_fields() == {"from_state": state, "to_state": target, "tx_type": "deposit"}

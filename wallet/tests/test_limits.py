@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.models import AuditEvent
 from players.tests.factories import PlayerFactory
 from tenants.tests.factories import TenantFactory
-from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
+from wallet.errors import TenantPaymentLimitExceeded
 from wallet.models import Deposit, Withdrawal
 
 from .builders import (
@@ -55,7 +55,7 @@ def test_deposit_usage_counts_open_and_completed_deposits(state):
     # when the player opens a deposit of the whole limit
     if used:
         # then it is refused if the earlier one counts, with today's usage in the refusal
-        with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(PaymentLimitExceeded) as refused:
+        with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(TenantPaymentLimitExceeded) as refused:
             deposit(player, 2 * AMOUNT)
         assert refused.value.used == used
     else:
@@ -74,7 +74,7 @@ def test_withdrawal_usage_counts_everything_but_rejected_and_canceled(state):
     used = AMOUNT if WITHDRAWAL_COUNTS[state] else 0
     # when the player asks to withdraw the whole limit
     if used:
-        with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(PaymentLimitExceeded) as refused:
+        with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(TenantPaymentLimitExceeded) as refused:
             withdraw(player, 2 * AMOUNT)
         assert refused.value.used == used
     else:
@@ -88,7 +88,7 @@ def test_a_refusal_names_the_limit_and_is_audited():
     set_limits(player.tenant, daily_deposit_limit=50_00)
     deposit(player, 30_00)
     # when they try another 25.00
-    with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(PaymentLimitExceeded) as refused:
+    with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(TenantPaymentLimitExceeded) as refused:
         deposit(player, 25_00)
     # then the refusal carries the contract's code and fields as decimal strings
     error = refused.value
@@ -107,7 +107,7 @@ def test_a_withdrawal_refusal_names_the_withdraw_action():
     player = PlayerFactory()
     set_limits(player.tenant, daily_withdraw_limit=10_00)
     fund(player, 100_00)
-    with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(PaymentLimitExceeded) as refused:
+    with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(TenantPaymentLimitExceeded) as refused:
         withdraw(player, 10_01)
     assert refused.value.problem_fields() == {
         "action": "withdraw",
@@ -123,7 +123,7 @@ def test_a_refused_first_deposit_leaves_no_wallet_behind():
     player = PlayerFactory()
     set_limits(player.tenant, daily_deposit_limit=0)
     # when the player tries to deposit, then it is refused and no wallet is created
-    with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(PaymentLimitExceeded):
+    with expect_no_change(audit_actions=("limit.refused",)), pytest.raises(TenantPaymentLimitExceeded):
         deposit(player, 1)
     assert not player.wallets.exists()
 
@@ -153,7 +153,7 @@ def test_limits_are_per_currency():
     deposit(player, AMOUNT, "EUR")
     # then the USD allowance is untouched
     assert deposit(player, AMOUNT, "USD").state == "created"
-    with pytest.raises(PaymentLimitExceeded):
+    with pytest.raises(TenantPaymentLimitExceeded):
         deposit(player, 1, "EUR")
 
 
@@ -171,7 +171,7 @@ def test_deposit_limit_resets_at_local_midnight(zone):
     midnight = _local_midnight(zone)
     # when that deposit was made just after local midnight (another UTC day for Auckland), it still counts
     Deposit.objects.filter(pk=earlier.pk).update(created_at=midnight + timedelta(seconds=1))
-    with pytest.raises(PaymentLimitExceeded):
+    with pytest.raises(TenantPaymentLimitExceeded):
         deposit(player, 1)
     # and when it was made just before local midnight, it belongs to yesterday and no longer counts
     Deposit.objects.filter(pk=earlier.pk).update(created_at=midnight - timedelta(seconds=1))
@@ -183,7 +183,7 @@ def test_withdrawal_limit_resets_at_local_midnight():
     set_limits(player.tenant, daily_withdraw_limit=AMOUNT)
     fund(player, 2 * AMOUNT)
     earlier = withdraw(player, AMOUNT)
-    with pytest.raises(PaymentLimitExceeded):
+    with pytest.raises(TenantPaymentLimitExceeded):
         withdraw(player, 1)
     Withdrawal.objects.filter(pk=earlier.pk).update(
         created_at=_local_midnight("Pacific/Auckland") - timedelta(seconds=1)
@@ -198,7 +198,7 @@ def test_the_refusal_audit_is_committed_although_the_request_rolls_back():
     player = PlayerFactory()
     set_limits(player.tenant, daily_deposit_limit=0)
     # when a deposit is refused
-    with pytest.raises(PaymentLimitExceeded):
+    with pytest.raises(TenantPaymentLimitExceeded):
         deposit(player, AMOUNT)
     # then the refusal is in the audit trail and nothing else is
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["limit.refused"]

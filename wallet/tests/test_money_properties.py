@@ -19,10 +19,10 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from players.tests.factories import PlayerFactory
 
 from core.actors import Actor
 from core.errors import DomainError
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import CurrencyLimitFactory, OperatorFactory, TenantFactory
 from wallet.models import Deposit, PayoutAttempt, Withdrawal, WithdrawalState
 from wallet.services import (

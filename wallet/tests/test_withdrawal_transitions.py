@@ -4,7 +4,7 @@ import pytest
 
 from core.models import AuditEvent
 from players.tests.factories import PlayerFactory
-from wallet.errors import IllegalTransactionStateTransition as IllegalTransition
+from wallet.errors import IllegalTransactionStateTransition
 from wallet.models import Account, JournalEntry, Withdrawal, WithdrawalTransition
 from wallet.services import (
     approve_withdrawal,
@@ -155,7 +155,7 @@ def test_any_other_transition_is_refused_and_changes_nothing(operation, state):
     operator = operator_of(withdrawal.tenant)
     call, target = OPERATIONS[operation]
     # when the operation is attempted, then it is refused with the contract's fields
-    with expect_no_change(), pytest.raises(IllegalTransition) as refused:
+    with expect_no_change(), pytest.raises(IllegalTransactionStateTransition) as refused:
         call(withdrawal, operator)
     error = refused.value
     assert error.error_code == "ILLEGAL_TRANSACTION_STATE_TRANSITION"

@@ -6,8 +6,8 @@ player API tests is reused: it deletes only this run's throttle keys, never flus
 """
 
 import pytest
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import TenantFactory
 from wallet.tests.api.conftest import _fresh_throttle_history  # noqa: F401 - autouse fixture
 

@@ -1,8 +1,8 @@
 """A small, known set of withdrawals for the review-queue tests."""
 
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from wallet.tests.builders import withdrawal_in_state
 
 

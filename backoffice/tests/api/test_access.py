@@ -1,10 +1,10 @@
 """Every operator endpoint x every role: who may read, who may decide, who may edit the policy."""
 
 import pytest
-from players.tests.factories import PlayerFactory
 from rest_framework.test import APIClient
 
 from core.models import IdempotencyRecord
+from players.tests.factories import PlayerFactory
 from tenants.models import PaymentPolicy
 from wallet.tests.api.helpers import assert_problem, client_for, new_key
 from wallet.tests.builders import withdrawal_in_state

@@ -2,9 +2,9 @@
 
 import pytest
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
 from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
 from wallet.tests.api.helpers import assert_validation_error
 from wallet.tests.builders import withdrawal_in_state
 

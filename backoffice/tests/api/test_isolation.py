@@ -1,8 +1,8 @@
 """Tenant isolation: another casino's ids are 404 everywhere, for every role, and never leak."""
 
 import pytest
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from tenants.models import PaymentPolicy
 from wallet.tests.api.helpers import assert_problem
 from wallet.tests.builders import deposit_in_state, withdrawal_in_state

@@ -7,8 +7,8 @@ production default OPERATOR_2FA_REQUIRED = True unless a test says otherwise.
 """
 
 import pytest
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import TenantFactory
 
 from .helpers import sign_in

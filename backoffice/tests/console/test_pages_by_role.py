@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from wallet.tests.builders import AMOUNT, deposit_in_state, withdrawal_in_state
 
 from .helpers import (

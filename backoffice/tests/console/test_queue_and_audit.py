@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from players.tests.factories import PlayerFactory
 
 from core.models import AuditEvent
-from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
+from players.tests.factories import PlayerFactory
+from wallet.errors import TenantPaymentLimitExceeded
 from wallet.models import Withdrawal
 from wallet.tests.builders import REASON, set_limits, withdraw, withdrawal_in_state
 from wallet.tests.factories import fund
@@ -92,7 +92,7 @@ def test_a_limit_refusal_is_found_in_the_audit_browser(finance, tenant):
     player = PlayerFactory(tenant=tenant)
     fund(player, 100_00)
     withdraw(player, 20_00)
-    with pytest.raises(PaymentLimitExceeded):
+    with pytest.raises(TenantPaymentLimitExceeded):
         withdraw(player, 20_00)
     response = sign_in(finance).get(AUDIT, {"action": "limit.refused"})
     (event,) = response.context["events"]

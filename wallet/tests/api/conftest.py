@@ -9,9 +9,9 @@ belong to the throttle are deleted.
 import pytest
 import redis
 from django.conf import settings
-from players.tests.factories import PlayerFactory
 
 from payouts.tests.factories import ProviderAccountFactory
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import TenantFactory
 
 from .helpers import client_for

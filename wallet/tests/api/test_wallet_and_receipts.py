@@ -2,8 +2,8 @@
 
 import pytest
 from django.utils.dateparse import parse_datetime
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from wallet.models import Wallet
 from wallet.services import complete_deposit, mark_deposit_pending, record_payout_succeeded
 from wallet.tests.builders import PSP, deposit, deposit_in_state, pending_attempt, withdraw, withdrawal_in_state

@@ -1,9 +1,9 @@
 """POST withdrawals/ and POST withdrawals/<id>/cancel/."""
 
 import pytest
-from players.tests.factories import PlayerFactory
 
 from core.models import AuditEvent
+from players.tests.factories import PlayerFactory
 from wallet.models import JournalEntry, Withdrawal, WithdrawalTransition
 from wallet.tests.builders import WITHDRAWAL_STATES, withdrawal_in_state
 from wallet.tests.factories import fund

@@ -4,10 +4,10 @@ sandbox PSP (payouts/tests/urls_product_and_psp.py), a player with a password, a
 import pytest
 import redis
 from django.conf import settings as django_settings
-from players.tests.factories import PlayerFactory
 
 from payouts.sandbox.models import SandboxMerchant
 from payouts.tests.factories import ProviderAccountFactory
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import CurrencyLimitFactory, TenantFactory
 from wallet.tests.browser import chromium
 from wallet.tests.factories import fund

@@ -9,8 +9,8 @@ changes the server's.
 """
 
 import pytest
-from players.tests.factories import PlayerFactory
 
+from players.tests.factories import PlayerFactory
 from tenants.tests.factories import OperatorFactory, TenantFactory
 from wallet.tests.browser import chromium
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tenants.models import PaymentPolicy
-from wallet.errors import TenantPaymentLimitExceeded as PaymentLimitExceeded
+from wallet.errors import TenantPaymentLimitExceeded
 from wallet.tests.builders import set_limits, withdraw
 from wallet.tests.factories import fund
 
@@ -58,7 +58,7 @@ def test_a_limit_refusal_shows_in_the_audit_browser(open_console, casino, anna, 
     fund(mia, 500_00)
     withdraw(mia, 80_00)
     # when the player asks for 50.00 more (the service the player API calls), then it is refused
-    with pytest.raises(PaymentLimitExceeded):
+    with pytest.raises(TenantPaymentLimitExceeded):
         withdraw(mia, 50_00)
     # then the audit browser, filtered to limit refusals, shows it
     console = open_console(anna)

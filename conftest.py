@@ -65,6 +65,14 @@ def admin(tenant):
 
 
 @pytest.fixture
+def admin2(tenant):
+    """A second admin of the same casino (policy maker-checker)."""
+    from wallet.tests.staff import ADMIN, operator_user
+
+    return operator_user(tenant, ADMIN)
+
+
+@pytest.fixture
 def superuser():
     from wallet.tests.staff import platform_superuser
 

@@ -207,6 +207,7 @@ from celery.schedules import crontab  # noqa: E402 - next to the schedule that u
 
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-idempotency-records": {"task": "core.expire_idempotency_records", "schedule": 15 * 60},
+    "expire-policy-changes": {"task": "tenants.expire_policy_changes", "schedule": 5 * 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},

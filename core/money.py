@@ -102,3 +102,18 @@ class Money:
 
     def __str__(self) -> str:
         return f"{format_amount(self.minor, self.currency)} {self.currency}"
+
+
+def display_money(minor: int | None, currency: str) -> str:
+    """Money for people, in the active language: "1,000.00 EUR" in English, "1.000,00 EUR" in Turkish.
+
+    The API and every stored value use format_amount (no grouping, a dot); this is for
+    pages and the admin only. Blank for None.
+    """
+    if minor is None:
+        return ""
+    from django.utils.formats import number_format  # Django's locale data; only pages need it
+
+    digits = exponent(currency)
+    text = number_format(Decimal(minor).scaleb(-digits), digits, use_l10n=True, force_grouping=True)
+    return f"{text} {currency}"

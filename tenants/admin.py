@@ -1,11 +1,23 @@
+"""Tenants in the platform admin. The payment policy is read-only here: it changes only through
+tenants.services (tightening at once, loosening with a second admin's approval, audited)."""
+
 from django.contrib import admin
 
-from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
+from core.admin import MoneyFields, ReadOnlyAdmin, money
+from core.money import display_money
+from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, PolicyChange, Tenant
+from tenants.policy import CURRENCY_CONTROLS
 
 
 class PaymentPolicyInline(admin.StackedInline):
     model = PaymentPolicy
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Tenant)
@@ -19,18 +31,54 @@ class TenantAdmin(admin.ModelAdmin):
         return False  # tenants own money rows; suspend instead
 
 
-class CurrencyLimitInline(admin.TabularInline):
+class CurrencyLimitInline(MoneyFields, admin.TabularInline):
     model = CurrencyLimit
     extra = 0
+    can_delete = False
+    fields = ("currency", *CURRENCY_CONTROLS)
+    deposit_limit = money("daily_deposit_limit", label="daily deposit limit")
+    withdraw_limit = money("daily_withdraw_limit", label="daily withdraw limit")
+    smallest = money("min_amount", label="min amount")
+    largest = money("max_amount", label="max amount")
+    two_approvals_from = money("four_eyes_amount", label="four-eyes amount")
+    money_fields = ("deposit_limit", "withdraw_limit", "smallest", "largest", "two_approvals_from")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(PaymentPolicy)
-class PaymentPolicyAdmin(admin.ModelAdmin):
+class PaymentPolicyAdmin(ReadOnlyAdmin):
     list_display = ("tenant", "payout_retry_limit", "payout_cooldown_seconds", "updated_at")
     inlines = [CurrencyLimitInline]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(ReadOnlyAdmin):
+    list_display = ("id", "tenant", "state", "requested_by_label", "created_at", "decided_by_label", "decided_at")
+    list_filter = ("tenant", "state")
+    exclude = ("changes",)
+    readonly_fields = ("changes_shown",)
+
+    @admin.display(description="changes")
+    def changes_shown(self, change) -> str:
+        parts = []
+        for row in change.changes:
+            currency = row.get("currency")
+            if currency and row["field"] in CURRENCY_CONTROLS:
+                before = money_or_none(row.get("before"), currency)
+                after = money_or_none(row.get("after"), currency)
+            else:
+                before, after = row.get("before"), row.get("after")
+            parts.append(f"{row['field']}{f' {currency}' if currency else ''}: {before} → {after}")
+        return "; ".join(parts)
+
+
+def money_or_none(minor, currency) -> str:
+    return display_money(minor, currency) if minor is not None else "no limit"
 
 
 @admin.register(OperatorMembership)

@@ -1,6 +1,7 @@
 """Tenants (casino brands), their payment policy and their operators."""
 
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS
 
@@ -179,3 +181,49 @@ class OperatorMembership(models.Model):
     @property
     def can_edit_policy(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class PolicyChange(models.Model):
+    """A change to a tenant's payment policy that loosens a control, waiting for a second admin.
+
+    `changes` lists the controls it changes ({field, currency, before, after}, amounts in
+    minor units); the policy itself is untouched until another admin approves. At most one
+    change per tenant is pending (a partial unique index). Pending changes expire.
+    """
+
+    TTL = timedelta(hours=72)
+
+    class State(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", _("Pending approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="policy_changes")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING_APPROVAL)
+    changes = models.JSONField()
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    requested_by_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    decided_by_label = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(state="pending_approval"), name="policy_change_one_pending_per_tenant"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="policy_change_tenant_time")]
+
+    def __str__(self) -> str:
+        return f"Policy change #{self.pk} of {self.tenant} ({self.state})"

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, money
 from wallet.models import (
     Deposit,
     DepositTransition,
@@ -17,14 +17,20 @@ from wallet.models import (
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdmin):
-    list_display = ("player", "tenant", "currency", "balance_available", "balance_held", "updated_at")
+    available = money("balance_available", label="available")
+    held = money("balance_held", label="held")
+    money_fields = ("available", "held")
+    list_display = ("player", "tenant", "currency", "available", "held", "updated_at")
     list_filter = ("tenant", "currency")
     search_fields = ("player__user__username",)
 
 
 class PostingInline(ReadOnlyInline):
     model = Posting
-    fields = ("account", "wallet", "amount")
+    posted = money("amount", currency="entry.currency", label="amount")
+    after = money("balance_after", currency="entry.currency", label="balance after")
+    money_fields = ("posted", "after")
+    fields = ("account", "wallet", "amount", "balance_after")
 
 
 @admin.register(JournalEntry)
@@ -36,7 +42,11 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Posting)
 class PostingAdmin(ReadOnlyAdmin):
-    list_display = ("id", "entry", "account", "wallet", "amount")
+    posted = money("amount", currency="entry.currency", label="amount")
+    after = money("balance_after", currency="entry.currency", label="balance after")
+    money_fields = ("posted", "after")
+    list_display = ("id", "entry", "account", "wallet", "posted")
+    list_select_related = ("entry",)
     list_filter = ("account",)
 
 
@@ -47,7 +57,9 @@ class DepositTransitionInline(ReadOnlyInline):
 
 @admin.register(Deposit)
 class DepositAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "tenant", "player", "amount", "currency", "state", "provider_reference", "created_at")
+    shown_amount = money("amount", label="amount")
+    money_fields = ("shown_amount",)
+    list_display = ("reference", "tenant", "player", "shown_amount", "state", "provider_reference", "created_at")
     list_filter = ("tenant", "state", "currency")
     search_fields = ("reference", "provider_reference", "player__user__username")
     inlines = [DepositTransitionInline]
@@ -60,7 +72,9 @@ class WithdrawalTransitionInline(ReadOnlyInline):
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "tenant", "player", "amount", "currency", "state", "created_at")
+    shown_amount = money("amount", label="amount")
+    money_fields = ("shown_amount",)
+    list_display = ("reference", "tenant", "player", "shown_amount", "state", "created_at")
     list_filter = ("tenant", "state", "currency")
     search_fields = ("reference", "player__user__username")
     inlines = [WithdrawalTransitionInline]

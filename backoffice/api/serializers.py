@@ -96,6 +96,30 @@ class PaymentPolicySerializer(serializers.Serializer):
     )
 
 
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    currency = serializers.CharField(allow_null=True)
+    before = serializers.JSONField(allow_null=True, help_text="Decimal text for amounts, numbers otherwise.")
+    after = serializers.JSONField(allow_null=True)
+
+
+class PolicyChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["pending_approval", "approved", "rejected", "expired"])
+    changes = FieldChangeSerializer(many=True)
+    reason = serializers.CharField()
+    requested_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+
+
+class PolicyChangeListSerializer(serializers.Serializer):
+    results = PolicyChangeSerializer(many=True)
+
+
 class PostingSerializer(serializers.Serializer):
     account = serializers.CharField()
     wallet_id = serializers.IntegerField(allow_null=True)

@@ -30,6 +30,17 @@ urlpatterns = [
         name="admin-retry-payout",
     ),
     path("admin/payment-policy/", policy.PaymentPolicyView.as_view(), name="admin-payment-policy"),
+    path("admin/payment-policy/changes/", policy.PolicyChangeListView.as_view(), name="admin-policy-changes"),
+    path(
+        "admin/payment-policy/changes/<int:change_id>/approve/",
+        policy.ApprovePolicyChangeView.as_view(),
+        name="admin-policy-change-approve",
+    ),
+    path(
+        "admin/payment-policy/changes/<int:change_id>/reject/",
+        policy.RejectPolicyChangeView.as_view(),
+        name="admin-policy-change-reject",
+    ),
     path("admin/transactions/<str:transaction_id>/snapshot/", audit.SnapshotView.as_view(), name="admin-snapshot"),
     path("admin/audit-events/", audit.AuditEventListView.as_view(), name="admin-audit-events"),
 ]

@@ -19,5 +19,10 @@ urlpatterns = [
     path("withdrawals/<str:withdrawal_id>/<slug:decision>/", views_withdrawals.execute_decision, name="decide"),
     path("transactions/<str:transaction_id>/", views_withdrawals.transaction_snapshot, name="snapshot"),
     path("policy/", views_policy.policy, name="policy"),
+    path(
+        "policy/changes/<int:change_id>/<slug:decision>/",
+        views_policy.decide_policy_change,
+        name="policy-change-decide",
+    ),
     path("audit/", views_audit.audit, name="audit"),
 ]

@@ -1,19 +1,35 @@
-"""The payment policy page: everyone reads it, admins change it (audited before and after)."""
+"""The payment policy page: everyone reads it, admins change it, and loosening waits for a second admin.
+
+A change that only tightens applies at once; one that loosens any control becomes a
+pending change shown on this page, which another admin approves or rejects (the
+requester may withdraw it). Every step goes through tenants.services and is audited.
+"""
 
 from django import forms
 from django.contrib import messages
 from django.forms import formset_factory
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
+from backoffice.templatetags.console import when
 from core.actors import Actor
 from core.errors import DomainError, describe
-from core.money import AmountError, format_amount, parse_amount
+from core.money import AmountError, display_money, format_amount, parse_amount
 from tenants.access import operator_view
-from tenants.models import PaymentPolicy, Tenant
+from tenants.models import PaymentPolicy, PolicyChange, Tenant
 from tenants.operators import ADMIN
-from tenants.services import LIMIT_FIELDS, policy_as_dict, update_payment_policy
+from tenants.policy import CURRENCY_CONTROLS
+from tenants.services import (
+    LIMIT_FIELDS,
+    approve_policy_change,
+    change_payment_policy,
+    policy_as_dict,
+    reject_policy_change,
+)
 
 LABELS = {
     "daily_deposit_limit": gettext_lazy("Daily deposit limit"),
@@ -24,12 +40,16 @@ LABELS = {
 }
 
 
+POLICY_LABELS = {
+    "payout_retry_limit": gettext_lazy("Payout attempts per withdrawal"),
+    "payout_cooldown_seconds": gettext_lazy("Seconds between payout attempts"),
+}
+
+
 class PolicyForm(forms.Form):
-    payout_retry_limit = forms.IntegerField(
-        label=gettext_lazy("Payout attempts per withdrawal"), min_value=1, max_value=20
-    )
+    payout_retry_limit = forms.IntegerField(label=POLICY_LABELS["payout_retry_limit"], min_value=1, max_value=20)
     payout_cooldown_seconds = forms.IntegerField(
-        label=gettext_lazy("Seconds between payout attempts"), min_value=0, max_value=7 * 86400
+        label=POLICY_LABELS["payout_cooldown_seconds"], min_value=0, max_value=7 * 86400
     )
     # Not required here: the service requires it only when something changes.
     reason = forms.CharField(label=gettext_lazy("Why the change"), max_length=500, required=False)
@@ -84,7 +104,7 @@ def policy(request):
         form, limits = PolicyForm(request.POST), CurrencyLimitFormSet(request.POST, prefix="limits")
         if form.is_valid() and limits.is_valid():
             try:
-                update_payment_policy(
+                outcome = change_payment_policy(
                     tenant,
                     actor=Actor.operator(request.user),
                     payout_retry_limit=form.cleaned_data["payout_retry_limit"],
@@ -97,7 +117,17 @@ def policy(request):
             except DomainError as error:
                 messages.error(request, describe(error))
             else:
-                messages.success(request, _("The payment policy is saved."))
+                if outcome.pending:
+                    messages.info(
+                        request,
+                        _(
+                            "Your change loosens a control, so it waits for another admin's approval "
+                            "(until %(expires)s). The policy stays as it is until then."
+                        )
+                        % {"expires": when(outcome.change.expires_at)},
+                    )
+                else:
+                    messages.success(request, _("The payment policy is saved."))
                 return redirect(request.get_full_path())
     else:
         form = PolicyForm(initial={k: plain[k] for k in ("payout_retry_limit", "payout_cooldown_seconds")})
@@ -112,8 +142,64 @@ def policy(request):
                 }
             )
         limits = CurrencyLimitFormSet(initial=initial, prefix="limits")
+    changes = PolicyChange.objects.filter(tenant=tenant)
+    pending = changes.filter(state=PolicyChange.State.PENDING_APPROVAL).first()
     return render(
         request,
         "console/policy.html",
-        {"tenant": tenant, "form": form, "limits": limits, "may_edit": may_edit, "labels": LABELS},
+        {
+            "tenant": tenant,
+            "form": form,
+            "limits": limits,
+            "may_edit": may_edit,
+            "labels": LABELS,
+            "pending": pending and _shown(pending),
+            "own_request": pending is not None and pending.requested_by_id == request.user.pk,
+            "history": [_shown(change) for change in changes.exclude(pk=getattr(pending, "pk", None))[:10]],
+        },
     )
+
+
+@require_POST
+@operator_view()
+def decide_policy_change(request, change_id, decision):
+    """Approve or reject (withdraw) a pending change with a reason; then back to the policy page."""
+    acts = {"approve": approve_policy_change, "reject": reject_policy_change}
+    change = request.operator.filter(PolicyChange.objects.select_related("tenant")).filter(pk=change_id).first()
+    if change is None or decision not in acts:
+        raise Http404
+    back = reverse("console:policy") + ("" if request.operator.tenant else f"?tenant={change.tenant.slug}")
+    if not request.operator.can(ADMIN):
+        messages.error(request, _("Only admins may change the payment policy."))
+        return redirect(back)
+    try:
+        acts[decision](change, actor=Actor.operator(request.user), reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, describe(error))
+    else:
+        done = {
+            "approve": _("Policy change #%(id)s is approved and applies now."),
+            "reject": _("Policy change #%(id)s is rejected; the policy stays as it is."),
+        }
+        messages.success(request, done[decision] % {"id": change.pk})
+    return redirect(back)
+
+
+def _shown(change: PolicyChange) -> dict:
+    """A change as the page shows it: labels, and amounts as money in the operator's language."""
+    rows = []
+    for row in change.changes:
+        currency, field = row.get("currency"), row["field"]
+        if currency and field in CURRENCY_CONTROLS:
+            before, after = display_money(row.get("before"), currency), display_money(row.get("after"), currency)
+        else:
+            before, after = row.get("before"), row.get("after")
+        rows.append(
+            {
+                "label": LABELS.get(field) if currency else POLICY_LABELS.get(field, field),
+                "currency": currency or "",
+                "before": before if before not in (None, "") else _("no limit"),
+                "after": after if after not in (None, "") else _("no limit"),
+            }
+        )
+    return {"change": change, "rows": rows}

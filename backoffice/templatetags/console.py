@@ -1,27 +1,34 @@
-"""Template helpers for the console: money as decimal text, ages, state badges."""
+"""Template helpers for the console: money in the operator's language, ages, state badges."""
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from core.money import format_amount
+from core.money import display_money
 
 register = template.Library()
 
 
 @register.simple_tag
 def money(minor, currency) -> str:
-    """12345, "EUR" -> "123.45 EUR"; blank for None."""
-    if minor is None:
-        return ""
-    return f"{format_amount(minor, currency)} {currency}"
+    """123456, "EUR" -> "1,234.56 EUR" (Turkish: "1.234,56 EUR"); blank for None."""
+    return display_money(minor, currency)
 
 
 @register.simple_tag
 def signed_money(minor, currency) -> str:
     if minor is None:
         return ""
-    return f"{'+' if minor > 0 else '−'}{format_amount(abs(minor), currency)} {currency}"
+    return f"{'+' if minor > 0 else '−'}{display_money(abs(minor), currency)}"
+
+
+@register.filter
+def when(moment) -> str:
+    """A moment in the operator's time zone and language, naming the zone: "29 Nov 2026 14:05 CET"."""
+    if moment is None:
+        return "—"
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
 
 
 @register.filter

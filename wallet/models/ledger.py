@@ -11,7 +11,7 @@ import pgtrigger
 from django.db import models
 from django.db.models import Q
 
-from core.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES, display_money
 from core.unit_of_work import written_by_unit_of_work
 
 
@@ -138,4 +138,5 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.amount:+d}"
+        sign = "+" if self.amount > 0 else "-"
+        return f"{self.account} {sign}{display_money(abs(self.amount), self.entry.currency)}"

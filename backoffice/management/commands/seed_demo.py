@@ -70,6 +70,7 @@ OPERATOR_ROLES = [
     ("finance", OperatorMembership.Role.FINANCE),
     ("finance2", OperatorMembership.Role.FINANCE),
     ("admin", OperatorMembership.Role.ADMIN),
+    ("admin2", OperatorMembership.Role.ADMIN),  # a second admin approves policy changes that loosen a control
 ]
 
 

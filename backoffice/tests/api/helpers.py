@@ -86,6 +86,10 @@ NO_LIMITS = dict.fromkeys(
 )
 
 
+def change_url(change_id, decision: str) -> str:
+    return f"{POLICY}changes/{change_id}/{decision}/"
+
+
 def policy_body(retry: int = 3, cooldown: int = 0, reason: str = "Risk review", **limits_by_currency) -> dict:
     """A PUT body for the payment policy: policy_body(5, 60, EUR={"min_amount": "1.00"})."""
     rows = [{"currency": currency, **NO_LIMITS, **limits} for currency, limits in limits_by_currency.items()]

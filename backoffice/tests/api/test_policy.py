@@ -9,7 +9,17 @@ from wallet.tests.api.helpers import WITHDRAWALS, assert_problem, client_for, po
 from wallet.tests.builders import set_limits, withdrawal_in_state
 from wallet.tests.factories import fund
 
-from .helpers import NO_LIMITS, POLICY, as_operator, audit_since, body_of, decide, last_audit_id, policy_body
+from .helpers import (
+    NO_LIMITS,
+    POLICY,
+    as_operator,
+    audit_since,
+    body_of,
+    change_url,
+    decide,
+    last_audit_id,
+    policy_body,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,33 +51,37 @@ def test_get_shows_decimal_strings_and_null_for_no_limit(viewer, tenant):
     }
 
 
-def test_an_admin_replaces_the_policy_and_one_audit_row_keeps_before_and_after(admin, tenant):
+def test_an_admin_tightens_the_policy_at_once_and_one_audit_row_keeps_before_and_after(admin, tenant):
     # given limits for EUR
     set_limits(tenant, "EUR", daily_withdraw_limit=500_00)
     before = policy_as_dict(tenant.policy)
     mark = last_audit_id()
-    # when the admin puts a policy with USD limits only
+    # when the admin puts a stricter policy: fewer attempts, a cooldown, a lower EUR limit, new USD limits
     usd = {"daily_withdraw_limit": "250.00", "min_amount": "5", "four_eyes_amount": "1000.00"}
-    body = policy_body(5, 120, "Q3 risk review", USD=usd)
+    body = policy_body(2, 120, "Q3 risk review", EUR={"daily_withdraw_limit": "400.00"}, USD=usd)
     response = _put(admin, body)
-    # then the answer is the new policy, and EUR's limits are gone
+    # then, as it only tightens, the answer is the new policy at once
     assert response.status_code == 200, response.content
     expected = {
         "tenant": tenant.slug,
         **{name: value for name, value in body.items() if name != "reason"},
         "currency_limits": [
+            {"currency": "EUR", **NO_LIMITS, "daily_withdraw_limit": "400.00"},
             {
                 "currency": "USD",
                 **NO_LIMITS,
                 "daily_withdraw_limit": "250.00",
                 "min_amount": "5.00",
                 "four_eyes_amount": "1000.00",
-            }
+            },
         ],
     }
     assert body_of(response) == expected
     assert body_of(as_operator(admin).get(POLICY)) == expected
-    assert list(CurrencyLimit.objects.filter(policy__tenant=tenant).values_list("currency", flat=True)) == ["USD"]
+    assert list(CurrencyLimit.objects.filter(policy__tenant=tenant).values_list("currency", flat=True)) == [
+        "EUR",
+        "USD",
+    ]
     # and exactly one policy.updated audit row names the admin, the reason, before and after (minor units)
     (event,) = audit_since(mark)
     assert (event.action, event.actor_user_id, event.reason, event.target_type) == (
@@ -78,16 +92,17 @@ def test_an_admin_replaces_the_policy_and_one_audit_row_keeps_before_and_after(a
     )
     assert event.data["before"] == before
     assert event.data["after"] == {
-        "payout_retry_limit": 5,
+        "payout_retry_limit": 2,
         "payout_cooldown_seconds": 120,
         "currency_limits": [
+            {"currency": "EUR", **NO_LIMITS, "daily_withdraw_limit": 400_00},
             {
                 "currency": "USD",
                 **NO_LIMITS,
                 "daily_withdraw_limit": 250_00,
                 "min_amount": 5_00,
                 "four_eyes_amount": 1000_00,
-            }
+            },
         ],
     }
 
@@ -126,7 +141,7 @@ def test_the_same_values_need_no_reason(admin, tenant):
     assert audit_since(mark) == []
 
 
-def test_a_new_daily_limit_applies_to_the_next_withdrawal(admin, player):
+def test_a_new_daily_limit_applies_to_the_next_withdrawal(admin, admin2, player):
     # given a player with 100.00 who already asked for 25.00 today
     fund(player, 100_00)
     client = client_for(player)
@@ -144,8 +159,12 @@ def test_a_new_daily_limit_applies_to_the_next_withdrawal(admin, player):
         "currency": "EUR",
     }
     assert AuditEvent.objects.filter(action="limit.refused", target_id=str(player.pk)).count() == 1
-    # and once the admin raises it, the same amount passes
-    assert _put(admin, policy_body(EUR={"daily_withdraw_limit": "50.00"})).status_code == 200
+    # and once the admin raises it and a second admin approves the raise, the same amount passes
+    raised = _put(admin, policy_body(EUR={"daily_withdraw_limit": "50.00"}))
+    assert raised.status_code == 202, raised.content
+    assert post_money(client, WITHDRAWALS, {"amount": "10.00", "currency": "EUR"}).status_code == 422
+    approved = as_operator(admin2).post(change_url(body_of(raised)["id"], "approve"), {"reason": "ok"}, format="json")
+    assert approved.status_code == 200, approved.content
     assert post_money(client, WITHDRAWALS, {"amount": "10.00", "currency": "EUR"}).status_code == 201
 
 

@@ -39,7 +39,8 @@ MONEY = {
 }
 
 
-def policy_form(retry_limit: int = 4, cooldown: int = 30, reason: str = "raise limits") -> dict:
+def policy_form(retry_limit: int = 2, cooldown: int = 30, reason: str = "tighten limits") -> dict:
+    """Tightens the default policy (3 attempts, no cooldown, no limits), so it applies at once."""
     return {
         "payout_retry_limit": retry_limit,
         "payout_cooldown_seconds": cooldown,
@@ -87,21 +88,21 @@ def test_refused_and_repeated_decisions_redirect_too(decision, finance, player):
 def test_a_policy_change_redirects_and_a_refused_one_too(admin, viewer, tenant):
     response = sign_in(admin).post(POLICY, policy_form())
     assert response.status_code == 302 and response["Location"] == POLICY
-    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 4
+    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 2
     viewer_client = sign_in(viewer)
     with expect_no_change():
-        refused = viewer_client.post(POLICY, policy_form(retry_limit=9))
+        refused = viewer_client.post(POLICY, policy_form(retry_limit=1))
     assert refused.status_code == 302 and refused["Location"] == POLICY
-    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 4
+    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 2
 
 
 def test_a_policy_change_is_saved_with_amounts_and_audited(admin, tenant):
     client = sign_in(admin)
-    response = client.post(POLICY, policy_form(retry_limit=6, cooldown=120))
+    response = client.post(POLICY, policy_form(retry_limit=1, cooldown=120))
     assert messages_after(client, response) == ["The payment policy is saved."]
     policy = PaymentPolicy.objects.get(tenant=tenant)
     (limits,) = policy.currency_limits.all()
-    assert (policy.payout_retry_limit, policy.payout_cooldown_seconds) == (6, 120)
+    assert (policy.payout_retry_limit, policy.payout_cooldown_seconds) == (1, 120)
     assert (limits.daily_withdraw_limit, limits.four_eyes_amount, limits.daily_deposit_limit) == (500_00, 1000_00, None)
     page = client.get(POLICY)
     assert 'value="500.00"' in page.content.decode() and 'value="1000.00"' in page.content.decode()
@@ -174,6 +175,6 @@ def test_the_language_switch_redirects_back_to_the_page(finance):
 
 def test_the_superuser_edits_a_chosen_casinos_policy(superuser, other_tenant):
     url = f"{POLICY}?tenant={other_tenant.slug}"
-    response = sign_in(superuser).post(url, policy_form(retry_limit=7))
+    response = sign_in(superuser).post(url, policy_form(retry_limit=1))
     assert response.status_code == 302 and response["Location"] == url
-    assert PaymentPolicy.objects.get(tenant=other_tenant).payout_retry_limit == 7
+    assert PaymentPolicy.objects.get(tenant=other_tenant).payout_retry_limit == 1

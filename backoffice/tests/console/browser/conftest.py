@@ -87,6 +87,12 @@ def ceren(casino):
 
 
 @pytest.fixture
+def emre(casino):
+    """Admin, the second pair of eyes on policy changes."""
+    return _operator(casino, "emre.admin", ADMIN)
+
+
+@pytest.fixture
 def deniz(casino):
     """Viewer."""
     return _operator(casino, "deniz.viewer", VIEWER)

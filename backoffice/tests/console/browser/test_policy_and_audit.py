@@ -12,7 +12,9 @@ from ..helpers import audit_since, last_audit_id
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_admin_edits_the_policy_and_a_viewer_reads_it(open_console, casino, ceren, deniz):
+def test_an_admin_loosens_the_policy_a_second_admin_approves_and_a_viewer_reads_it(
+    open_console, casino, ceren, emre, deniz
+):
     set_limits(casino, daily_withdraw_limit=1000_00)
     admin = open_console(ceren)
     admin.goto("/console/policy/")
@@ -29,8 +31,26 @@ def test_an_admin_edits_the_policy_and_a_viewer_reads_it(open_console, casino, c
     admin.shot("console-policy")
     mark = last_audit_id()
     admin.submit(form.get_by_role("button", name="Save policy"))
-    # then it is saved, shown again as saved, and audited
-    assert admin.messages() == ["The payment policy is saved."]
+    # then, as it raises a limit and the attempts, it waits for a second admin; nothing applies yet
+    (message,) = admin.messages()
+    assert message.startswith("Your change loosens a control, so it waits for another admin's approval (until ")
+    assert PaymentPolicy.objects.get(tenant=casino).payout_retry_limit == 3
+    pending = admin.page.get_by_test_id("pending-change")
+    assert "ceren.admin" in pending.inner_text() and "2,500.00 EUR" in pending.inner_text()
+    assert pending.get_by_test_id("approve-change").count() == 0  # not by its requester
+    assert pending.get_by_test_id("own-request").is_visible()
+    # when the second admin opens the page, reads the change and approves it with a reason
+    checker = open_console(emre)
+    checker.goto("/console/policy/")
+    pending = checker.page.get_by_test_id("pending-change")
+    rows = pending.locator("tbody tr").all_inner_texts()
+    assert any("1,000.00 EUR" in row and "2,500.00 EUR" in row for row in rows), rows
+    checker.shot("console-policy-pending")
+    pending.get_by_label("Why you approve").fill("Agreed in the Q3 risk review")
+    checker.submit(pending.get_by_test_id("approve-change"))
+    assert checker.messages()[0].startswith("Policy change #") and "approved and applies now" in checker.messages()[0]
+    # then it is saved, shown again as saved, and audited: the request and the approval
+    admin.goto("/console/policy/")
     form = admin.page.get_by_test_id("policy-form")
     assert form.locator("tr[data-currency=EUR] input[name$=four_eyes_amount]").input_value() == "1000.00"
     assert form.locator("tr[data-currency=USD] input[name$=max_amount]").input_value() == "5000.00"
@@ -39,7 +59,11 @@ def test_an_admin_edits_the_policy_and_a_viewer_reads_it(open_console, casino, c
     limits = {row.currency: row for row in policy.currency_limits.all()}
     assert (limits["EUR"].daily_withdraw_limit, limits["EUR"].four_eyes_amount) == (2500_00, 1000_00)
     assert limits["USD"].max_amount == 5000_00
-    assert [e.reason for e in audit_since(mark, action__startswith="policy.")] == ["Q3 risk review"]
+    events = audit_since(mark, action__startswith="policy.")
+    assert [(e.action, e.reason) for e in events] == [
+        ("policy.change_requested", "Q3 risk review"),
+        ("policy.change_approved", "Agreed in the Q3 risk review"),
+    ]
     # when a viewer opens the page, then they read the same values in a form they cannot change
     viewer = open_console(deniz)
     viewer.goto("/console/policy/")

@@ -1,12 +1,14 @@
 """Tenants in the platform admin. The payment policy is read-only here: it changes only through
 tenants.services (tightening at once, loosening with a second admin's approval, audited)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from core.actors import Actor
 from core.admin import MoneyFields, ReadOnlyAdmin, money
 from core.money import display_money
 from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, PolicyChange, Tenant
 from tenants.policy import CURRENCY_CONTROLS
+from tenants.services import set_tenant_status
 
 
 class PaymentPolicyInline(admin.StackedInline):
@@ -26,6 +28,22 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("slug", "name")
     inlines = [PaymentPolicyInline]
+    readonly_fields = ("status",)  # a state: it changes through the audited actions below
+    actions = ["suspend", "reactivate"]
+
+    @admin.action(description="Suspend the selected casinos (no new payments)")
+    def suspend(self, request, queryset):
+        self._set_status(request, queryset, Tenant.Status.SUSPENDED)
+
+    @admin.action(description="Reactivate the selected casinos")
+    def reactivate(self, request, queryset):
+        self._set_status(request, queryset, Tenant.Status.ACTIVE)
+
+    def _set_status(self, request, queryset, status):
+        actor = Actor.operator(request.user)
+        for tenant in queryset:
+            set_tenant_status(tenant, status, actor=actor, reason="Platform admin action")
+        self.message_user(request, f"{queryset.count()} casino(s) now {status}.", messages.SUCCESS)
 
     def has_delete_permission(self, request, obj=None):
         return False  # tenants own money rows; suspend instead

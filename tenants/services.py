@@ -191,6 +191,21 @@ def expire_due_policy_changes(tenant: Tenant | None = None, *, now=None) -> int:
 EXPIRY = Actor.system("policy-change-expiry")
 
 
+def set_tenant_status(tenant: Tenant, status: str, *, actor: Actor, reason: str) -> Tenant:
+    """Suspend a casino (no new payments; what is at the PSP still completes) or reactivate it; audited."""
+    reason = _required_reason(reason, "Say why the casino's status changes.")
+    if status not in Tenant.Status.values:
+        raise ValidationFailed(f"Unknown status {status!r}.", errors={"status": ["Unknown."]})
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if locked.status == status:
+            return locked
+        before, locked.status = locked.status, status
+        locked.save(update_fields=["status"])
+        _audit(locked, actor, f"tenant.{status}", locked, reason, {}, before_state=before, after_state=status)
+        return locked
+
+
 def _request_change(tenant: Tenant, changes: list[FieldChange], *, actor: Actor, reason: str) -> PolicyChange:
     pending = PolicyChange.objects.filter(tenant=tenant, state=PolicyChange.State.PENDING_APPROVAL).first()
     if pending is not None:

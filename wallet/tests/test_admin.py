@@ -121,3 +121,17 @@ def test_pending_policy_changes_are_shown_as_money_and_read_only(platform):
     page = platform.get(f"/admin/tenants/policychange/{change.pk}/change/")
     assert "four_eyes_amount EUR: 1,000.00 EUR → no limit" in text(page)
     assert b'name="_save"' not in page.content
+
+
+def test_a_casino_is_suspended_through_an_audited_action_not_by_editing_its_status(platform):
+    from core.models import AuditEvent
+
+    tenant = TenantFactory(allowed_currencies=["EUR"])
+    page = platform.get(f"/admin/tenants/tenant/{tenant.pk}/change/")
+    assert b'name="status"' not in page.content
+    response = platform.post("/admin/tenants/tenant/", {"action": "suspend", "_selected_action": [tenant.pk]})
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.status == "suspended"
+    event = AuditEvent.objects.get(action="tenant.suspended", target_id=str(tenant.pk))
+    assert (event.before_state, event.after_state, event.actor_type) == ("active", "suspended", "operator")

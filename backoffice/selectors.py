@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import BigIntegerField, Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
@@ -72,11 +73,14 @@ def withdrawals_for(scope: OperatorScope):
         .annotate(n=Count("id"))
         .values("n")
     )
+    approvers = WithdrawalApproval.objects.filter(withdrawal=OuterRef("pk")).order_by("created_at", "id")
     queryset = (
         scope.filter(Withdrawal.objects.all())
         .select_related("player__user", "tenant")
         .annotate(
             approval_count=Coalesce(Subquery(approvals, output_field=IntegerField()), Value(0)),
+            approved_by=ArraySubquery(approvers.values("operator__username")),
+            approver_ids=ArraySubquery(approvers.values("operator_id")),
             four_eyes_amount=Subquery(four_eyes, output_field=BigIntegerField()),
         )
         .annotate(

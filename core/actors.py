@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ActorType(models.TextChoices):
-    OPERATOR = "operator", "Operator"
-    PLAYER = "player", "Player"
-    PSP = "psp", "Payment provider"
-    SYSTEM = "system", "System"
+    OPERATOR = "operator", _("Operator")
+    PLAYER = "player", _("Player")
+    PSP = "psp", _("Payment provider")
+    SYSTEM = "system", _("System")
 
 
 @dataclass(frozen=True, slots=True)

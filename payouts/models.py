@@ -2,6 +2,7 @@
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ProviderAccount(models.Model):
@@ -39,13 +40,13 @@ class WebhookEvent(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        NO_CHANGE = "no_change", "Already in that state"
-        STALE = "stale", "Out of order, ignored"
-        CONFLICT = "conflict", "Contradicts a recorded outcome"
-        UNKNOWN_OBJECT = "unknown_object", "No such object"
-        MISMATCH = "mismatch", "Amount or currency differ"
-        UNSUPPORTED = "unsupported", "Event type not handled"
+        APPLIED = "applied", _("Applied")
+        NO_CHANGE = "no_change", _("Already in that state")
+        STALE = "stale", _("Out of order, ignored")
+        CONFLICT = "conflict", _("Contradicts a recorded outcome")
+        UNKNOWN_OBJECT = "unknown_object", _("No such object")
+        MISMATCH = "mismatch", _("Amount or currency differ")
+        UNSUPPORTED = "unsupported", _("Event type not handled")
 
     provider = models.CharField(max_length=32)
     event_id = models.CharField(max_length=200, help_text="The webhook-id header.")

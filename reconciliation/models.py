@@ -11,56 +11,60 @@ acknowledgement carries over from the previous finding with that key.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.models import ActorFields
 
 
 class FindingType(models.TextChoices):
     # Ledger against transaction states.
-    PAID_WITHDRAWAL_EVENT_COUNT = "paid_withdrawal_event_count", "Paid withdrawal without exactly one withdraw_paid"
+    PAID_WITHDRAWAL_EVENT_COUNT = "paid_withdrawal_event_count", _("Paid withdrawal without exactly one withdraw_paid")
     COMPLETED_DEPOSIT_EVENT_COUNT = (
         "completed_deposit_event_count",
-        "Completed deposit without exactly one deposit_completed",
+        _("Completed deposit without exactly one deposit_completed"),
     )
-    LEDGER_EVENT_STATE_MISMATCH = "ledger_event_state_mismatch", "Ledger events that the state does not imply"
+    LEDGER_EVENT_STATE_MISMATCH = "ledger_event_state_mismatch", _("Ledger events that the state does not imply")
     # Ledger against itself and the wallets.
-    WALLET_AVAILABLE_MISMATCH = "wallet_available_mismatch", "Available balance differs from the ledger"
-    WALLET_HELD_MISMATCH = "wallet_held_mismatch", "Held balance differs from the ledger"
-    UNBALANCED_JOURNAL_ENTRY = "unbalanced_journal_entry", "Journal entry that does not balance"
+    WALLET_AVAILABLE_MISMATCH = "wallet_available_mismatch", _("Available balance differs from the ledger")
+    WALLET_HELD_MISMATCH = "wallet_held_mismatch", _("Held balance differs from the ledger")
+    UNBALANCED_JOURNAL_ENTRY = "unbalanced_journal_entry", _("Journal entry that does not balance")
     # Payouts.
-    DUPLICATE_PAYOUT_SUCCESS = "duplicate_payout_success", "More than one successful payout attempt"
-    PAYOUT_ATTEMPT_STATE_MISMATCH = "payout_attempt_state_mismatch", "Successful attempt on an unpaid withdrawal"
-    STUCK_PAYOUT = "stuck_payout", "Payout pending beyond the tenant's threshold"
-    STUCK_DEPOSIT = "stuck_deposit", "Deposit open beyond the tenant's threshold"
+    DUPLICATE_PAYOUT_SUCCESS = "duplicate_payout_success", _("More than one successful payout attempt")
+    PAYOUT_ATTEMPT_STATE_MISMATCH = "payout_attempt_state_mismatch", _("Successful attempt on an unpaid withdrawal")
+    STUCK_PAYOUT = "stuck_payout", _("Payout pending beyond the tenant's threshold")
+    STUCK_DEPOSIT = "stuck_deposit", _("Deposit open beyond the tenant's threshold")
     # The PSP's settlement report against ours.
-    SETTLEMENT_MISSING_IN_PRODUCT = "settlement_missing_in_product", "Settled by the PSP, unknown or not settled here"
-    SETTLEMENT_MISSING_AT_PSP = "settlement_missing_at_psp", "Settled here, absent from the PSP's report"
-    SETTLEMENT_AMOUNT_MISMATCH = "settlement_amount_mismatch", "PSP and product disagree on the amount"
-    SETTLEMENT_CURRENCY_MISMATCH = "settlement_currency_mismatch", "PSP and product disagree on the currency"
-    SETTLEMENT_STATE_MISMATCH = "settlement_state_mismatch", "PSP and product disagree on the outcome"
-    SETTLEMENT_REPORT_UNAVAILABLE = "settlement_report_unavailable", "The PSP's settlement report could not be read"
+    SETTLEMENT_MISSING_IN_PRODUCT = (
+        "settlement_missing_in_product",
+        _("Settled by the PSP, unknown or not settled here"),
+    )
+    SETTLEMENT_MISSING_AT_PSP = "settlement_missing_at_psp", _("Settled here, absent from the PSP's report")
+    SETTLEMENT_AMOUNT_MISMATCH = "settlement_amount_mismatch", _("PSP and product disagree on the amount")
+    SETTLEMENT_CURRENCY_MISMATCH = "settlement_currency_mismatch", _("PSP and product disagree on the currency")
+    SETTLEMENT_STATE_MISMATCH = "settlement_state_mismatch", _("PSP and product disagree on the outcome")
+    SETTLEMENT_REPORT_UNAVAILABLE = "settlement_report_unavailable", _("The PSP's settlement report could not be read")
 
 
 class Severity(models.TextChoices):
-    CRITICAL = "critical", "Critical"  # money is wrong somewhere: balances, ledger, double payout
-    HIGH = "high", "High"  # records disagree about what happened to money
-    MEDIUM = "medium", "Medium"  # something is late or could not be checked
+    CRITICAL = "critical", _("Critical")  # money is wrong somewhere: balances, ledger, double payout
+    HIGH = "high", _("High")  # records disagree about what happened to money
+    MEDIUM = "medium", _("Medium")  # something is late or could not be checked
 
 
 class ReconciliationRun(ActorFields):
     """One reconciliation pass; the actor fields name who or what started it."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        COMMAND = "command", "Management command"
-        SCHEDULE = "schedule", "Nightly schedule"
-        API = "api", "Operator API"
-        CONSOLE = "console", "Console"
-        SHELL = "shell", "Code or shell"
+        COMMAND = "command", _("Management command")
+        SCHEDULE = "schedule", _("Nightly schedule")
+        API = "api", _("Operator API")
+        CONSOLE = "console", _("Console")
+        SHELL = "shell", _("Code or shell")
 
     tenant = models.ForeignKey(
         "tenants.Tenant",
@@ -111,9 +115,9 @@ class Finding(models.Model):
     """One disagreement: what was expected, what was found, about which object."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
 
     # Indexed by the unique (run, key) constraint.
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="findings", db_index=False)

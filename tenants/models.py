@@ -27,8 +27,8 @@ def validate_currencies(values: list[str]) -> None:
 
 class Tenant(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=120)
@@ -158,9 +158,9 @@ class OperatorMembership(models.Model):
     """
 
     class Role(models.TextChoices):
-        VIEWER = "viewer", "Viewer"
-        FINANCE = "finance", "Finance"
-        ADMIN = "admin", "Admin"
+        VIEWER = "viewer", _("Viewer")
+        FINANCE = "finance", _("Finance")
+        ADMIN = "admin", _("Admin")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_membership")
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="operators")

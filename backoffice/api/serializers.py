@@ -33,6 +33,7 @@ class OperatorWithdrawalSerializer(serializers.Serializer):
     age_seconds = serializers.SerializerMethodField(help_text="Time since the request: the SLA clock.")
     approvals = serializers.IntegerField(source="approval_count")
     approvals_required = serializers.IntegerField()
+    approved_by = serializers.ListField(child=serializers.CharField(), help_text="Who approved, in order.")
     awaiting_second_approval = serializers.BooleanField()
 
     def get_amount(self, withdrawal) -> str:

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views_audit, views_auth, views_policy, views_withdrawals
+from . import views_audit, views_auth, views_players, views_policy, views_withdrawals
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:queue"), name="home"),
@@ -18,6 +18,8 @@ urlpatterns = [
     ),
     path("withdrawals/<str:withdrawal_id>/<slug:decision>/", views_withdrawals.execute_decision, name="decide"),
     path("transactions/<str:transaction_id>/", views_withdrawals.transaction_snapshot, name="snapshot"),
+    path("players/", views_players.players, name="players"),
+    path("players/<str:player_id>/", views_players.player_detail, name="player"),
     path("policy/", views_policy.policy, name="policy"),
     path(
         "policy/changes/<int:change_id>/<slug:decision>/",

@@ -20,27 +20,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from backoffice import selectors
+from backoffice.player_context import player_context
 from core import form_tokens as tokens
 from core.actors import Actor
 from core.errors import DomainError, ValidationFailed, describe
 from core.money import CURRENCY_CODES
 from tenants.access import operator_view
 from tenants.operators import FINANCE
-from wallet import services
 from wallet.models import WithdrawalState
 
-SLA_SECONDS = 24 * 3600  # a withdrawal waiting longer than this is shown as late
+from . import decisions
 
-DECISIONS = {
-    "approve": (gettext_lazy("Approve"), services.approve_withdrawal, {WithdrawalState.REQUESTED}),
-    "reject": (
-        gettext_lazy("Reject"),
-        services.reject_withdrawal,
-        {WithdrawalState.REQUESTED, WithdrawalState.PAYOUT_FAILED},
-    ),
-    "mark-paid": (gettext_lazy("Mark paid"), services.mark_withdrawal_paid, {WithdrawalState.APPROVED}),
-    "retry-payout": (gettext_lazy("Retry payout"), services.retry_payout, {WithdrawalState.PAYOUT_FAILED}),
-}
+SLA_SECONDS = 24 * 3600  # a withdrawal waiting longer than this is shown as late
 
 
 class QueueFilterForm(forms.Form):
@@ -51,9 +42,7 @@ class QueueFilterForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     player = forms.CharField(label=gettext_lazy("Player"), required=False, max_length=150)
-    currency = forms.ChoiceField(
-        label=gettext_lazy("Currency"), choices=[("", "—"), *((c, c) for c in CURRENCY_CODES)], required=False
-    )
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"), required=False)
     min_amount = forms.CharField(label=gettext_lazy("Amount from"), required=False, max_length=20)
     max_amount = forms.CharField(label=gettext_lazy("Amount to"), required=False, max_length=20)
     created_after = forms.DateField(
@@ -66,6 +55,11 @@ class QueueFilterForm(forms.Form):
     ordering = forms.ChoiceField(
         choices=[("created_at", ""), ("-created_at", ""), ("amount", ""), ("-amount", "")], required=False
     )
+
+    def __init__(self, *args, currencies=CURRENCY_CODES, **kwargs):
+        """`currencies`: the casino's own (a platform superuser sees every currency)."""
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [("", "—"), *((c, c) for c in currencies)]
 
     def clean(self):
         data = super().clean()
@@ -104,8 +98,9 @@ class QueueFilterForm(forms.Form):
 
 @operator_view()
 def queue(request):
-    form = QueueFilterForm(request.GET or None)
-    zone = request.operator.tenant.zone if request.operator.tenant else UTC
+    tenant = request.operator.tenant
+    form = QueueFilterForm(request.GET or None, currencies=tenant.allowed_currencies if tenant else CURRENCY_CODES)
+    zone = tenant.zone if tenant else UTC
     if form.is_bound and form.is_valid():
         rows, counts = selectors.withdrawal_queue(request.operator, form.to_filter(zone))
     else:
@@ -133,14 +128,18 @@ def withdrawal_detail(request, withdrawal_id):
     withdrawal = selectors.find_withdrawal(request.operator, withdrawal_id)
     if withdrawal is None:
         raise Http404
-    can_act = request.operator.can(FINANCE)
-    actions = [
-        (name, label) for name, (label, _act, states) in DECISIONS.items() if can_act and withdrawal.state in states
-    ]
+    actions, notes = decisions.offered(withdrawal, request.operator)
     return render(
         request,
         "console/withdrawal.html",
-        {"w": withdrawal, "snap": selectors.snapshot(withdrawal), "actions": actions, "sla_seconds": SLA_SECONDS},
+        {
+            "w": withdrawal,
+            "snap": selectors.snapshot(withdrawal),
+            "actions": actions,
+            "notes": notes,
+            "player": player_context(withdrawal.player, exclude=withdrawal),
+            "sla_seconds": SLA_SECONDS,
+        },
     )
 
 
@@ -148,7 +147,7 @@ def withdrawal_detail(request, withdrawal_id):
 @operator_view()
 def confirm_decision(request, withdrawal_id, decision):
     """Step two: check the reason, show what will happen, issue the one-time token."""
-    withdrawal, (label, _act, _states) = _target(request, withdrawal_id, decision)
+    withdrawal, chosen = _target(request, withdrawal_id, decision)
     reason = request.POST.get("reason", "").strip()
     if not reason:
         messages.error(request, _("Give a reason for this decision. Nothing was changed."))
@@ -157,7 +156,7 @@ def confirm_decision(request, withdrawal_id, decision):
     return render(
         request,
         "console/confirm.html",
-        {"w": withdrawal, "decision": decision, "label": label, "reason": reason, "token": token},
+        {"w": withdrawal, "decision": decision, "label": chosen.label, "reason": reason, "token": token},
     )
 
 
@@ -165,36 +164,44 @@ def confirm_decision(request, withdrawal_id, decision):
 @operator_view()
 def execute_decision(request, withdrawal_id, decision):
     """Step three: spend the token and act, in one transaction; then redirect."""
-    withdrawal, (label, act, _states) = _target(request, withdrawal_id, decision)
+    withdrawal, chosen = _target(request, withdrawal_id, decision)
     token, purpose = request.POST.get("token", ""), _purpose(decision, withdrawal)
     with transaction.atomic():
         if not tokens.spend(request.user, token, purpose):
             messages.warning(request, _("This form was already submitted; it was not done twice."))
             return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
         try:
-            act(withdrawal.pk, actor=Actor.operator(request.user), reason=request.POST.get("reason", ""))
+            chosen.act(withdrawal.pk, actor=Actor.operator(request.user), reason=request.POST.get("reason", ""))
         except DomainError as error:
             # The service rolled back its own change but keeps what it audits about a refusal
             # (payout.retry_refused), so commit that and give the token back for another try.
             tokens.release(request.user, token, purpose)
             messages.error(request, describe(error))
             return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
-    messages.success(
-        request, _("%(action)s: done for %(reference)s.") % {"action": label, "reference": withdrawal.reference}
-    )
+    messages.success(request, _done(chosen, selectors.find_withdrawal(request.operator, withdrawal.pk)))
     return redirect("console:withdrawal", withdrawal_id=withdrawal.pk)
+
+
+def _done(chosen, now) -> str:
+    """What the decision did, read back after it committed (an approval may be the first of two)."""
+    if chosen.name == "approve" and now.state == WithdrawalState.REQUESTED:
+        return _("Approval %(n)s of %(required)s recorded; a second finance operator must approve.") % {
+            "n": now.approval_count,
+            "required": now.approvals_required,
+        }
+    return _("%(action)s: done for %(reference)s.") % {"action": chosen.label, "reference": now.reference}
 
 
 def _target(request, withdrawal_id, decision):
     """The withdrawal and decision, looked up first: another tenant's id is 404 for every role."""
-    if decision not in DECISIONS:
+    if decision not in decisions.DECISIONS:
         raise Http404
     withdrawal = selectors.find_withdrawal(request.operator, withdrawal_id)
     if withdrawal is None:
         raise Http404
     if not request.operator.can(FINANCE):
         raise PermissionDenied(_("Your role can read but not decide."))
-    return withdrawal, DECISIONS[decision]
+    return withdrawal, decisions.DECISIONS[decision]
 
 
 def _purpose(decision: str, withdrawal) -> str:

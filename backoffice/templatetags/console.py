@@ -4,6 +4,7 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from backoffice import labels
 from core.money import display_money
 
 register = template.Library()
@@ -22,13 +23,28 @@ def signed_money(minor, currency) -> str:
     return f"{'+' if minor > 0 else '−'}{display_money(abs(minor), currency)}"
 
 
+WHEN_FORMAT = "j M Y, H:i:s"  # month names in the operator's language: "16 Jan 2026" / "16 Oca 2026"
+
+
 @register.filter
 def when(moment) -> str:
-    """A moment in the operator's time zone and language, naming the zone: "29 Nov 2026 14:05 CET"."""
+    """A moment in the operator's time zone (the casino's; UTC for platform staff), naming the zone:
+    "16 Jan 2026, 00:30:00 CET". Every time the console shows goes through here."""
     if moment is None:
         return "—"
     local = timezone.localtime(moment)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
+    return f"{formats.date_format(local, WHEN_FORMAT)} {local.tzname()}"
+
+
+@register.filter
+def label(code, kind: str) -> str:
+    """`{{ w.state|label:"state" }}`: a code as the operator reads it (backoffice.labels)."""
+    return labels.label(kind, code)
+
+
+@register.filter
+def action_label(action: str) -> str:
+    return labels.action_label(action)
 
 
 @register.filter

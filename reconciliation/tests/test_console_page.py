@@ -53,8 +53,8 @@ def test_the_page_for_every_role(role, staff, books, run):
     assert shown(response) == ids(run)
     text = text_of(response)
     assert f"Findings of run #{run.pk}" in text
-    assert "critical 2" in text and "medium 1" in text
-    assert f"{staff[role].username} · {role}" in text
+    assert "Critical 2" in text and "Medium 1" in text
+    assert f"{staff[role].username} · {role.capitalize()}" in text  # the role, as a label
     # and only finance and admin get the run button and a form per open finding
     may_act = role != VIEWER
     assert buttons(response) == {"run": may_act, "acknowledge": 3 * may_act, "resolve": 3 * may_act}
@@ -69,7 +69,7 @@ def test_withdrawal_and_deposit_findings_link_to_their_snapshot(viewer, books, r
     for link in links:
         assert client.get(link).status_code == 200, link
     row = re.search(rf'<tr data-finding="{ids(run, type="wallet_available_mismatch")[0]}">.*?</tr>', content, re.S)
-    assert "href=" not in row.group(0) and "wallet" in row.group(0)
+    assert "href=" not in row.group(0) and "Wallet" in row.group(0)
 
 
 def test_expected_and_actual_read_as_fields_not_python(viewer, books, run):
@@ -158,10 +158,10 @@ def test_an_all_casinos_run_shows_the_casinos_findings_and_counts_only(staff, te
         response = sign_in(staff[role]).get(PAGE)
         assert shown(response) == ids(everyone, tenant=tenant)
         text = text_of(response)
-        assert "all casinos" in text and "critical 2" in text and "medium 1" in text
+        assert "all casinos" in text and "Critical 2" in text and "Medium 1" in text
         assert str(books.wallet.pk) in text
         # and the list of recent runs counts this casino's findings, not every casino's
-        assert re.search(rf"#{everyone.pk} \S+ \S+ · Succeeded · 3\b", text), text
+        assert re.search(rf"#{everyone.pk} [^#]+? CET · Succeeded · 3\b", text), text
 
 
 def test_another_casinos_run_cannot_be_opened(finance, tenant, other_tenant, books, run):
@@ -185,7 +185,7 @@ def test_an_earlier_run_is_shown_with_its_own_counts(viewer, tenant, books, run)
     assert shown(response) == ids(run)
     text = text_of(response)
     assert f"Findings of run #{run.pk}" in text
-    assert "critical 2" in text and "medium 1" in text, text
+    assert "Critical 2" in text and "Medium 1" in text, text
 
 
 def test_a_platform_superuser_sees_every_casino(superuser, tenant, other_tenant):
@@ -193,5 +193,5 @@ def test_a_platform_superuser_sees_every_casino(superuser, tenant, other_tenant)
     everyone = reconcile()
     response = sign_in(superuser).get(PAGE)
     assert shown(response) == ids(everyone)
-    assert "critical 4" in text_of(response)
+    assert "Critical 4" in text_of(response)
     assert buttons(response) == {"run": 1, "acknowledge": 6, "resolve": 6}

@@ -10,22 +10,23 @@ tenant and currency is always minus the money its players hold.
 import pgtrigger
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.money import CURRENCY_CHOICES, display_money
 from core.unit_of_work import written_by_unit_of_work
 
 
 class LedgerEvent(models.TextChoices):
-    DEPOSIT_COMPLETED = "deposit_completed", "Deposit completed"
-    WITHDRAW_REQUESTED = "withdraw_requested", "Withdrawal requested"
-    WITHDRAW_RELEASED = "withdraw_released", "Withdrawal released"
-    WITHDRAW_PAID = "withdraw_paid", "Withdrawal paid"
+    DEPOSIT_COMPLETED = "deposit_completed", _("Deposit completed")
+    WITHDRAW_REQUESTED = "withdraw_requested", _("Withdrawal requested")
+    WITHDRAW_RELEASED = "withdraw_released", _("Withdrawal released")
+    WITHDRAW_PAID = "withdraw_paid", _("Withdrawal paid")
 
 
 class Account(models.TextChoices):
-    PLAYER_AVAILABLE = "player_available", "Player available"
-    PLAYER_HELD = "player_held", "Player held"
-    PSP_CLEARING = "psp_clearing", "Tenant PSP clearing"
+    PLAYER_AVAILABLE = "player_available", _("Player available")
+    PLAYER_HELD = "player_held", _("Player held")
+    PSP_CLEARING = "psp_clearing", _("Tenant PSP clearing")
 
 
 @written_by_unit_of_work

@@ -55,7 +55,7 @@ def test_every_page_opens_for_every_role(role, staff, player):
     for url in _pages(withdrawal, deposit):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-        assert f"{staff[role].username} · {role}" in text_of(response), url
+        assert f"{staff[role].username} · {role.capitalize()}" in text_of(response), url  # the role, as a label
 
 
 def test_the_queue_shows_the_casinos_requested_withdrawals_with_counts(finance, player):
@@ -90,7 +90,7 @@ def test_a_viewer_cannot_confirm_or_decide(role, decision, staff, player):
 def test_deciding_roles_get_the_forms_the_state_allows(role, state, staff, player):
     withdrawal = withdrawal_in_state(state, player=player)
     response = sign_in(staff[role]).get(detail_url(withdrawal.pk))
-    offered = [name for name, _label in response.context["actions"]]
+    offered = [decision.name for decision in response.context["actions"]]
     assert offered == OFFERED.get(state, [])
     for name in offered:
         assert f'data-testid="form-{name}"'.encode() in response.content
@@ -132,7 +132,7 @@ def test_the_superuser_sees_every_casino(superuser, tenant, other_tenant, player
     # then the queue lists both, and the header says "all casinos"
     response = client.get(QUEUE)
     assert {w.pk for w in response.context["page"]} == {ours.pk, theirs.pk}
-    assert "platform-root · admin · all casinos" in text_of(response)
+    assert "platform-root · Platform · all casinos" in text_of(response)
     # and both withdrawal pages open, with the forms to decide
     for withdrawal in (ours, theirs):
         page = client.get(detail_url(withdrawal.pk))

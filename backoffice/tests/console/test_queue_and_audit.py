@@ -130,7 +130,7 @@ def test_the_snapshot_shows_history_ledger_approvals_and_audit(finance, player):
     text = text_of(response)
     for testid in ("timeline", "approvals", "ledger", "webhooks", "audit-events"):
         assert f'data-testid="{testid}"' in response.content.decode()
-    assert "withdraw_requested" in text and "withdrawal.approved" in text and REASON in text
+    assert "Withdrawal requested" in text and "withdrawal.approved" in text and REASON in text
     assert "available 0.00 EUR · held 25.00 EUR" in text
 
 
@@ -142,7 +142,7 @@ def test_times_are_shown_in_the_casinos_time_zone(finance, superuser, player, te
     assert tenant.time_zone == "Europe/Malta"
     # then the casino's operator sees the local time, and finds it under the local day
     client = sign_in(finance)
-    assert "Requested 2026-01-16 00:30:00" in text_of(client.get(detail_url(withdrawal.pk)))
+    assert "Requested 16 Jan 2026, 00:30:00 CET" in text_of(client.get(detail_url(withdrawal.pk)))
     assert _shown(client, created_after="2026-01-16", created_before="2026-01-16") == [withdrawal.pk]
     # and platform staff, who see every casino, read UTC
-    assert "Requested 2026-01-15 23:30:00" in text_of(sign_in(superuser).get(detail_url(withdrawal.pk)))
+    assert "Requested 15 Jan 2026, 23:30:00 UTC" in text_of(sign_in(superuser).get(detail_url(withdrawal.pk)))

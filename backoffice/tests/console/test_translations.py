@@ -93,6 +93,13 @@ def console_messages() -> set[str]:
         base / "backoffice" / "templatetags" / "console.py",
         base / "reconciliation" / "console.py",
         *base.glob("*/errors.py"),  # each error's operator message
+        *(base / "backoffice").glob("*.py"),  # labels of states, statuses, actions; player context
+        # the choices the console shows as labels
+        base / "core" / "actors.py",
+        base / "tenants" / "models.py",
+        base / "payouts" / "models.py",
+        base / "reconciliation" / "models.py",
+        *(base / "wallet" / "models").glob("*.py"),
     ]
     for path in console_code:
         texts |= _python_messages(path)
@@ -121,3 +128,29 @@ def test_the_console_speaks_turkish_when_asked(finance, player):
     assert response["Content-Language"] == "tr"
     assert "Para çekme inceleme kuyruğu" in text_of(response)
     assert "Withdrawal review queue" not in text_of(response)
+
+
+TRANSLATABLE_ATTRIBUTES = re.compile(r'\b(?:placeholder|title|aria-label|alt)="([^"]*)"')
+
+
+def untranslated_text(source: str) -> list[str]:
+    """Words a console template shows that no {% translate %} or {% blocktranslate %} covers."""
+    source = re.sub(r"{%\s*comment\s*%}.*?{%\s*endcomment\s*%}|{#.*?#}", " ", source, flags=re.S)
+    source = re.sub(r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}", " ", source, flags=re.S)
+    source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S)
+    attributes = [value for value in TRANSLATABLE_ATTRIBUTES.findall(source) if not value.startswith("{%")]
+    source = re.sub(r"{%.*?%}|{{.*?}}", " ", source, flags=re.S)
+    source = re.sub(r"<[^>]*>", " ", source, flags=re.S)
+    words = [w for w in re.findall(r"[^\W\d_][\w'.-]*", source) if not w.startswith("&")]
+    return words + [a for a in attributes if re.search(r"[^\W\d_]", re.sub(r"{{.*?}}", "", a))]
+
+
+def test_every_console_template_string_is_marked_for_translation():
+    base = Path(settings.BASE_DIR) / "templates" / "console"
+    found = {path.name: untranslated_text(path.read_text(encoding="utf-8")) for path in base.glob("*.html")}
+    assert {name: words for name, words in found.items() if words} == {}
+
+
+def test_the_template_check_sees_a_bare_word():
+    assert untranslated_text('<p>Pending</p><input placeholder="Why?">{% translate "Fine" %}') == ["Pending", "Why?"]
+    assert untranslated_text("<p>{% blocktranslate %}Fine {{ x }}{% endblocktranslate %} {{ y }} · #1</p>") == []

@@ -37,6 +37,11 @@ class Console:
         self.page.get_by_label("Password").fill(password)
         self.submit(self.page.get_by_role("button", name="Sign in"))
 
+    def choose_language(self, name: str) -> None:
+        """Pick "Türkçe" or "English" in the language menu; the same page comes back in it."""
+        with self.page.expect_navigation():
+            self.page.get_by_label({"Türkçe": "Language", "English": "Dil"}[name]).select_option(label=name)
+
     def open_withdrawal(self, reference: str) -> None:
         self.submit(self.page.get_by_role("link", name=reference, exact=True))
 

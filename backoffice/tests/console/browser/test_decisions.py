@@ -46,7 +46,11 @@ def test_an_approval_takes_a_reason_and_a_confirmation(open_console, anna, mia):
     assert console.messages() == [f"Approve: done for {withdrawal.reference}."]
     assert console.state_badge() == "Approved"
     assert page.get_by_test_id("balances").inner_text() == "available 0.00 EUR · held 125.50 EUR"
-    assert page.get_by_test_id("form-mark-paid").is_visible()
+    # and the approver is not offered to mark it paid too (four eyes), and is told why
+    assert page.get_by_test_id("form-mark-paid").count() == 0
+    assert page.get_by_test_id("decision-note").inner_text() == (
+        "You requested or approved this withdrawal, so another operator must mark it paid."
+    )
     (event,) = audit_since(mark, action="withdrawal.approved")
     assert (event.actor_user_id, event.reason) == (anna.pk, "KYC documents checked, source of funds OK")
     assert "KYC documents checked" in page.get_by_test_id("timeline").inner_text()
@@ -119,10 +123,8 @@ def test_a_withdrawal_is_marked_paid_by_another_operator(open_console, anna, bur
     withdrawal = withdrawal_in_state("requested", player=mia, amount=200_00)
     annas = open_console(anna)
     annas.decide(withdrawal.reference, "approve", REASON)
-    # when anna also tries to mark it paid, then the four-eyes rule stops her
-    annas.choose("mark-paid", "Paid by bank transfer, ref 88231")
-    annas.confirm()
-    assert annas.messages() == ["Four-eyes rule: another operator must do this (you requested or already approved it)."]
+    # then anna is not offered to mark it paid herself: the four-eyes rule
+    assert annas.page.get_by_test_id("form-mark-paid").count() == 0
     assert annas.state_badge() == "Approved"
     # when burak marks it paid, then it is paid and the held money has left the wallet
     buraks = open_console(burak)
@@ -136,7 +138,7 @@ def test_a_withdrawal_is_marked_paid_by_another_operator(open_console, anna, bur
     # and the transaction snapshot tells the whole story, ledger included
     buraks.submit(buraks.page.get_by_role("link", name="Transaction snapshot"))
     ledger = buraks.page.get_by_test_id("ledger").inner_text()
-    assert "withdraw_requested" in ledger and "withdraw_paid" in ledger
+    assert "Withdrawal requested" in ledger and "Withdrawal paid" in ledger
     timeline = buraks.page.get_by_test_id("timeline").inner_text()
-    assert "operator: anna.finance" in timeline and "operator: burak.finance" in timeline
+    assert "Operator: anna.finance" in timeline and "Operator: burak.finance" in timeline
     buraks.shot("console-snapshot")

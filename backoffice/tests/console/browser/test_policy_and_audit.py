@@ -93,7 +93,7 @@ def test_a_limit_refusal_shows_in_the_audit_browser(open_console, casino, anna, 
     rows = console.page.locator("[data-testid=audit] tbody tr")
     assert rows.count() == 1
     row = rows.first.inner_text()
-    assert "limit.refused" in row and "player: mia.rossi" in row
+    assert "Payment refused by a limit" in row and "limit.refused" in row and "Player: mia.rossi" in row
     assert "100.00" in row and "80.00" in row and "50.00" in row
     details = rows.first.locator("details")
     assert not details.locator("pre").is_visible()
@@ -105,5 +105,5 @@ def test_a_limit_refusal_shows_in_the_audit_browser(open_console, casino, anna, 
     filters = console.page.get_by_test_id("audit-filters")
     filters.get_by_label("Action").fill("withdrawal.")
     console.submit(filters.get_by_role("button", name="Filter"))
-    actions = console.page.locator("[data-testid=audit] tbody tr td:nth-child(2)").all_inner_texts()
+    actions = console.page.locator("[data-testid=audit] tbody tr td:nth-child(2) code").all_inner_texts()
     assert actions == ["withdrawal.requested"]

@@ -23,7 +23,7 @@ def test_an_operator_signs_in_and_filters_the_queue(open_console, anna, mia, leo
     )
     # when they sign in with the right one, then the queue shows the requested withdrawals, oldest first
     console.sign_in(anna.username)
-    assert console.page.get_by_test_id("who").inner_text() == "anna.finance · finance · Golden Palace"
+    assert console.page.get_by_test_id("who").inner_text() == "anna.finance · Finance · Golden Palace"
     assert console.queue_references() == [mias[0].reference, mias[1].reference, leos.reference]
     counts = console.page.get_by_test_id("state-counts")
     assert "Requested 3" in counts.inner_text() and "Approved 1" in counts.inner_text()

@@ -23,7 +23,7 @@ def test_finance_runs_reconciliation_and_works_through_its_findings(open_console
     (message,) = console.messages()
     assert message.startswith("Reconciliation run #") and message.endswith(": 3 findings.")
     summary = console.page.get_by_test_id("reconciliation-summary").inner_text()
-    assert "critical 2" in summary and "medium 1" in summary
+    assert "Critical 2" in summary and "Medium 1" in summary
     rows = console.page.locator("[data-testid=findings] tbody tr[data-finding]")
     assert rows.count() == 3
     finding = {f.object_id: f for f in Finding.objects.filter(tenant=casino)}

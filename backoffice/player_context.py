@@ -1,0 +1,102 @@
+"""What an operator should know about a player beside a decision: who they are, what they moved.
+
+Lifetime figures count money that really moved: completed deposits in, paid withdrawals
+out; withdrawals still open (requested to payout_failed) are shown apart.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from players.models import Player
+from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
+
+OPEN_WITHDRAWAL_STATES = (
+    WithdrawalState.REQUESTED,
+    WithdrawalState.APPROVED,
+    WithdrawalState.PAYOUT_PENDING,
+    WithdrawalState.PAYOUT_FAILED,
+)
+
+
+@dataclass
+class CurrencyTotals:
+    currency: str
+    deposited: int = 0
+    withdrawn: int = 0
+    withdrawing: int = 0
+    deposits: int = 0
+    withdrawals: int = 0
+
+    @property
+    def net(self) -> int:
+        """What the casino took from the player in this currency (negative: the player is ahead)."""
+        return self.deposited - self.withdrawn
+
+
+@dataclass
+class PlayerContext:
+    player: Player
+    account_age_days: int
+    wallets: list
+    totals: list[CurrencyTotals]
+    previous_withdrawals: list = field(default_factory=list)
+    recent: list = field(default_factory=list)
+
+
+def player_context(player: Player, *, exclude=None, recent: int = 10, previous: int = 10) -> PlayerContext:
+    """Lifetime totals per currency, balances, earlier withdrawals and the latest transactions."""
+    totals: dict[str, CurrencyTotals] = {}
+    deposits = (
+        Deposit.objects.filter(player=player, state=DepositState.COMPLETED)
+        .values("currency")
+        .annotate(total=Sum("amount"), n=Count("id"))
+    )
+    for row in deposits:
+        entry = totals.setdefault(row["currency"], CurrencyTotals(row["currency"]))
+        entry.deposited, entry.deposits = row["total"], row["n"]
+    withdrawals = (
+        Withdrawal.objects.filter(player=player)
+        .values("currency")
+        .annotate(
+            paid=Sum("amount", filter=Q(state=WithdrawalState.PAID)),
+            open=Sum("amount", filter=Q(state__in=OPEN_WITHDRAWAL_STATES)),
+            n=Count("id", filter=Q(state=WithdrawalState.PAID)),
+        )
+    )
+    for row in withdrawals:
+        entry = totals.setdefault(row["currency"], CurrencyTotals(row["currency"]))
+        entry.withdrawn, entry.withdrawing, entry.withdrawals = row["paid"] or 0, row["open"] or 0, row["n"]
+    others = Withdrawal.objects.filter(player=player).order_by("-created_at", "-id")
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    history = [*Deposit.objects.filter(player=player).order_by("-created_at", "-id")[:recent]]
+    history += [*Withdrawal.objects.filter(player=player).order_by("-created_at", "-id")[:recent]]
+    history.sort(key=lambda tx: (tx.created_at, tx.pk), reverse=True)
+    return PlayerContext(
+        player=player,
+        account_age_days=(timezone.now() - player.created_at).days,
+        wallets=list(Wallet.objects.filter(player=player).order_by("currency")),
+        totals=[totals[currency] for currency in sorted(totals)],
+        previous_withdrawals=list(others[:previous]),
+        recent=history[:recent],
+    )
+
+
+def find_players(scope, query: str, *, limit: int = 50):
+    """Players of the operator's tenant whose username, name, external reference or id matches."""
+    rows = scope.filter(Player.objects.select_related("user", "tenant")).order_by("-created_at", "-id")
+    query = query.strip()
+    if query:
+        match = Q(user__username__icontains=query) | Q(display_name__icontains=query) | Q(external_ref__iexact=query)
+        if query.isdigit():
+            match |= Q(pk=int(query))
+        rows = rows.filter(match)
+    return rows[:limit]
+
+
+def find_player(scope, player_id) -> Player | None:
+    if not str(player_id).isdigit():
+        return None
+    return scope.filter(Player.objects.select_related("user", "tenant")).filter(pk=int(player_id)).first()

@@ -74,6 +74,7 @@ ACTIONS = {
     "operator.login": _("Operator signed in"),
     "operator.login_failed": _("Failed sign-in"),
     "operator.second_factor_enrolled": _("Second factor set up"),
+    "operator.second_factor_failed": _("Wrong second-factor code"),
     "policy.updated": _("Payment policy tightened"),
     "policy.change_requested": _("Policy change requested"),
     "policy.change_approved": _("Policy change approved"),

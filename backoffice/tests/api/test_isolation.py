@@ -129,11 +129,11 @@ def test_a_tenant_admin_cannot_name_another_casinos_policy(admin, tenant, other_
     client = as_operator(admin)
     # given ?tenant=<other slug>, then the own casino's policy is read and written, never the other's
     assert body_of(client.get(f"{POLICY}?tenant={other_tenant.slug}"))["tenant"] == tenant.slug
-    body = {"payout_retry_limit": 9, "payout_cooldown_seconds": 0, "currency_limits": [], "reason": "Risk review"}
+    body = {"payout_retry_limit": 1, "payout_cooldown_seconds": 0, "currency_limits": [], "reason": "Risk review"}
     response = client.put(f"{POLICY}?tenant={other_tenant.slug}", body, format="json")
     assert response.status_code == 200 and body_of(response)["tenant"] == tenant.slug
     assert PaymentPolicy.objects.get(tenant=other_tenant).payout_retry_limit == 3
-    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 9
+    assert PaymentPolicy.objects.get(tenant=tenant).payout_retry_limit == 1
 
 
 def test_a_foreign_id_without_a_key_is_refused_before_anything(finance, foreign):

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,8 +27,14 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("DJANGO_REQUIRE_SECRET_KEY") == "1":
-        raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
+    if not DEBUG:
+        # Sessions, CSRF and password-reset links are signed with it: a default would be a
+        # key everyone knows. `make run` keeps a random one in var/local.env.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. With DJANGO_DEBUG off the product does not start without it: "
+            "set DJANGO_SECRET_KEY to a long random value (`make run` writes one into var/local.env), "
+            "or set DJANGO_DEBUG=1 on a development machine."
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 

@@ -152,6 +152,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))  # idle timeout...
 SESSION_SAVE_EVERY_REQUEST = True  # ...renewed by every request
+# In the database: the player page's API tokens refer to their session's row and end with it.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -214,6 +216,7 @@ from celery.schedules import crontab  # noqa: E402 - next to the schedule that u
 
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-idempotency-records": {"task": "core.expire_idempotency_records", "schedule": 15 * 60},
+    "clear-expired-sessions": {"task": "players.clear_expired_sessions", "schedule": 60 * 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
@@ -260,17 +263,7 @@ SPECTACULAR_SETTINGS = {
         "TransactionStateEnum": "wallet.api.serializers.ALL_STATES",
         "CurrencyEnum": "core.money.CURRENCY_CODES",
     },
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "tokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Token <key>`; seed_demo --json prints demo tokens.",
-            }
-        }
-    },
-    "SECURITY": [{"tokenAuth": []}],
+    # Security schemes come from each view's authentication: players.auth, tenants.auth.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_links",

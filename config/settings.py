@@ -183,6 +183,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Casino Payments")
+# Operators' API tokens (made on the console's API tokens page) expire after this many days.
+OPERATOR_TOKEN_DAYS = int(os.environ.get("OPERATOR_API_TOKEN_DAYS", "30"))
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("tr", "Türkçe")]

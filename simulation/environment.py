@@ -87,6 +87,7 @@ class Environment:
             "API_PLAYER_RATE": "1000000/min",
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": self.secret_key,
+            "DJANGO_SSL_REDIRECT": "0",  # the clients speak plain HTTP to gunicorn, as behind a TLS proxy
             "LOG_LEVEL": "WARNING",
             "PGAPPNAME": app_name,
             "PYTHONUNBUFFERED": "1",

@@ -13,7 +13,7 @@ export SANDBOX_PSP_URL ?= http://127.0.0.1:$(SANDBOX_PSP_PORT)
 # random one written the first time (the product refuses to start without a key).
 LOCAL_ENV := scripts/local-env.sh
 
-.PHONY: install services db migrate seed run test lint bench bench-reconciliation clean
+.PHONY: install services chromium db migrate seed run test lint bench bench-reconciliation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ install: $(STAMP)
 
 services:
 	scripts/ensure-services.sh
+
+# The browser tests drive Debian's chromium; installed here if the machine lacks it.
+chromium:
+	scripts/ensure-chromium.sh
 
 db: install services
 	scripts/ensure-database.sh
@@ -45,7 +49,7 @@ run: seed
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
 		$(LOCAL_ENV) $(BIN)/honcho start -f Procfile
 
-test: install services
+test: install services chromium
 	$(BIN)/pytest
 
 lint: install

@@ -135,3 +135,14 @@ def test_operator_tokens_last_the_configured_days(no_url_settings, settings):
     seed()
     soonest = OperatorToken.objects.order_by("expires_at").first().expires_at
     assert timezone.now() + timedelta(days=29) < soonest <= timezone.now() + timedelta(days=30)
+
+
+def test_the_printed_logins_name_every_token(no_url_settings):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    text = out.getvalue()
+    summary = seed()
+    people = [p for t in summary["tenants"] for p in t["operators"] + t["players"]] + [summary["superuser"]]
+    for person in people:
+        line = next(line for line in text.splitlines() if f" {person['username']} " in line)
+        assert person["token"] in line, line

@@ -246,12 +246,13 @@ class Command(BaseCommand):
     def _print_logins(self, summary: dict) -> None:
         w = self.stdout.write
         w(self.style.SUCCESS(f"Demo data ready. Log in at {summary['admin_url']}"))
-        w(f"  platform superuser: {summary['superuser']['username']} / {DEMO_PASSWORD}")
+        root = summary["superuser"]
+        w(f"  platform superuser: {root['username']} / {DEMO_PASSWORD}  token {root['token']}")
         for tenant in summary["tenants"]:
             w(f"  {tenant['name']} ({tenant['slug']}):")
             w(f"    PSP webhooks  {tenant['psp']['webhook_url']}  secret {tenant['psp']['webhook_signing_secret']}")
             for op in tenant["operators"]:
-                w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}")
+                w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}  token {op['token']}")
             for player in tenant["players"]:
                 w(f"    player   {player['username']:<20} token {player['token']}")
 

@@ -9,9 +9,11 @@ SANDBOX_PSP_PORT ?= 8001
 # The demo runs over plain HTTP without authenticator apps; production keeps both on.
 OPERATOR_2FA_REQUIRED ?= 0
 export SANDBOX_PSP_URL ?= http://127.0.0.1:$(SANDBOX_PSP_PORT)
-export DJANGO_SETTINGS_MODULE := config.settings
+# Runs a command with var/local.env in its environment: the machine's DJANGO_SECRET_KEY, a
+# random one written the first time (the product refuses to start without a key).
+LOCAL_ENV := scripts/local-env.sh
 
-.PHONY: install services db migrate seed run test lint bench bench-reconciliation clean
+.PHONY: install services chromium db migrate seed run test lint bench bench-reconciliation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,15 +26,19 @@ install: $(STAMP)
 services:
 	scripts/ensure-services.sh
 
+# The browser tests drive Debian's chromium; installed here if the machine lacks it.
+chromium:
+	scripts/ensure-chromium.sh
+
 db: install services
 	scripts/ensure-database.sh
-	$(BIN)/python manage.py migrate --noinput
+	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput
 
 seed: db
-	$(BIN)/python manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
+	$(LOCAL_ENV) $(BIN)/python manage.py seed_demo --base-url http://127.0.0.1:$(PORT)
 
 run: seed
-	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(LOCAL_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	@echo
 	@echo "Console:    http://127.0.0.1:$(PORT)/console/  (operators; two-factor sign-in is off for the demo)"
 	@echo "Player:     http://127.0.0.1:$(PORT)/play/  (e.g. aurora-alice / $${DEMO_PASSWORD:-demo-pass-2026})"
@@ -41,9 +47,9 @@ run: seed
 	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP). Ctrl-C stops them all."
 	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
-		$(BIN)/honcho start -f Procfile
+		$(LOCAL_ENV) $(BIN)/honcho start -f Procfile
 
-test: install services
+test: install services chromium
 	$(BIN)/pytest
 
 lint: install
@@ -53,16 +59,16 @@ lint: install
 
 bench: install services
 	scripts/ensure-database.sh
-	$(BIN)/python -m bench.run
+	$(LOCAL_ENV) $(BIN)/python -m bench.run
 
 # A million transactions loaded by COPY, then a full reconciliation beside a plain scan (its own database).
 bench-reconciliation: install services
-	$(BIN)/python -m bench.reconciliation
+	$(LOCAL_ENV) $(BIN)/python -m bench.reconciliation
 
 # The end-to-end simulation (docs/simulation.md): SEED=<n> replays a run; OPERATIONS, CLIENTS.
 .PHONY: sim
 sim: install services
-	$(BIN)/python -m simulation --operations $(or $(OPERATIONS),10000) --clients $(or $(CLIENTS),16) $(if $(SEED),--seed $(SEED))
+	$(LOCAL_ENV) $(BIN)/python -m simulation --operations $(or $(OPERATIONS),10000) --clients $(or $(CLIENTS),16) $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

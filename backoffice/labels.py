@@ -75,6 +75,8 @@ ACTIONS = {
     "operator.login_failed": _("Failed sign-in"),
     "operator.second_factor_enrolled": _("Second factor set up"),
     "operator.second_factor_failed": _("Wrong second-factor code"),
+    "operator_token.created": _("Operator API token made"),
+    "operator_token.revoked": _("Operator API token revoked"),
     "policy.updated": _("Payment policy tightened"),
     "policy.change_requested": _("Policy change requested"),
     "policy.change_approved": _("Policy change approved"),

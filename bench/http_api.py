@@ -33,6 +33,7 @@ def start_server() -> subprocess.Popen:
         "DATABASE_URL": BENCH_DATABASE_URL,
         "API_PLAYER_RATE": "100000000/min",
         "DJANGO_DEBUG": "0",
+        "DJANGO_SSL_REDIRECT": "0",  # the load speaks plain HTTP to gunicorn, as behind a TLS proxy
         "LOG_LEVEL": "WARNING",
         "CELERY_QUEUE": "bench-unconsumed",
     }

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,8 +27,14 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("DJANGO_REQUIRE_SECRET_KEY") == "1":
-        raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
+    if not DEBUG:
+        # Sessions, CSRF and password-reset links are signed with it: a default would be a
+        # key everyone knows. `make run` keeps a random one in var/local.env.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. With DJANGO_DEBUG off the product does not start without it: "
+            "set DJANGO_SECRET_KEY to a long random value (`make run` writes one into var/local.env), "
+            "or set DJANGO_DEBUG=1 on a development machine."
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
@@ -145,6 +152,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))  # idle timeout...
 SESSION_SAVE_EVERY_REQUEST = True  # ...renewed by every request
+# In the database: the player page's API tokens refer to their session's row and end with it.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -152,6 +161,10 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SECURE_COOKIES else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_COOKIES
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_COOKIES)
+# Plain HTTP is answered with a redirect to HTTPS wherever cookies are secure; behind a
+# TLS-terminating proxy, DJANGO_BEHIND_TLS_PROXY=1 makes its X-Forwarded-Proto count.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", SECURE_COOKIES)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -174,6 +187,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Casino Payments")
+# Operators' API tokens (made on the console's API tokens page) expire after this many days.
+OPERATOR_TOKEN_DAYS = int(os.environ.get("OPERATOR_API_TOKEN_DAYS", "30"))
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
@@ -208,6 +223,7 @@ from celery.schedules import crontab  # noqa: E402 - next to the schedule that u
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-idempotency-records": {"task": "core.expire_idempotency_records", "schedule": 15 * 60},
     "expire-policy-changes": {"task": "tenants.expire_policy_changes", "schedule": 5 * 60},
+    "clear-expired-sessions": {"task": "players.clear_expired_sessions", "schedule": 60 * 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
@@ -243,6 +259,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs pages are public and read no token: a client holding either kind
+    # (player or operator) fetches them with its usual Authorization header.
+    "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -254,17 +273,7 @@ SPECTACULAR_SETTINGS = {
         "TransactionStateEnum": "wallet.api.serializers.ALL_STATES",
         "CurrencyEnum": "core.money.CURRENCY_CODES",
     },
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "tokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Token <key>`; seed_demo --json prints demo tokens.",
-            }
-        }
-    },
-    "SECURITY": [{"tokenAuth": []}],
+    # Security schemes come from each view's authentication: players.auth, tenants.auth.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_links",

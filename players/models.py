@@ -29,3 +29,22 @@ class Player(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()
+
+
+class PlayerSessionToken(models.Model):
+    """The player page's API token: valid while the browser session it was issued to lives.
+
+    Issued when the player signs in on the page and handed to the page's script instead
+    of the player's long-lived API token. Its expiry is its session's: authentication
+    joins the session row and requires it unexpired, so a token stops working the moment
+    its session does (idle timeout, sign-out). Sign-out deletes it; deleting the session
+    (sign-out, expired sessions cleared) deletes it too. Only the key's SHA-256 is stored.
+    """
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey("sessions.Session", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"session token of user {self.user_id}"

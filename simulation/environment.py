@@ -10,6 +10,7 @@ the ones that name this run's queue.
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -58,6 +59,9 @@ class Environment:
         self.cache_prefix = f"sim-{seed}-{tag}"
         self.web_port, self.psp_port = free_port(), free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
+        # The product refuses to start without a key (DJANGO_DEBUG is off here, as in production):
+        # the one `make sim` passes on, else one of the run's own.
+        self.secret_key = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
         self.psp_url = f"http://127.0.0.1:{self.psp_port}"
         self.web: subprocess.Popen | None = None
         self.psp: subprocess.Popen | None = None
@@ -82,6 +86,8 @@ class Environment:
             "SANDBOX_PSP_RETRY_BASE_SECONDS": str(self.settings.sandbox_retry_base_seconds),
             "API_PLAYER_RATE": "1000000/min",
             "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": self.secret_key,
+            "DJANGO_SSL_REDIRECT": "0",  # the clients speak plain HTTP to gunicorn, as behind a TLS proxy
             "LOG_LEVEL": "WARNING",
             "PGAPPNAME": app_name,
             "PYTHONUNBUFFERED": "1",

@@ -3,17 +3,20 @@
 Three tenants with different currencies (JPY has no minor unit, KWD has three),
 policies with daily limits, a four-eyes amount, a retry limit and a short cooldown;
 each tenant's account at the sandbox PSP service (webhooks to the run's gunicorn);
-two finance operators and an admin per tenant; players. Everyone gets an API token.
+two finance operators and an admin per tenant; players. Everyone gets an API token (operators
+an expiring operator token, as the console makes them).
 """
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from core.actors import Actor
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
 from players.models import Player
 from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
+from tenants.operator_tokens import create_operator_token
 
 from . import spec
 from .client import World
@@ -22,8 +25,15 @@ ROLES = {"finance1": OperatorMembership.Role.FINANCE, "finance2": OperatorMember
 
 
 def _user(username: str) -> tuple[object, str]:
+    """A user and their player API token (DRF's)."""
     user = get_user_model().objects.create(username=username, password="!", is_staff=False)  # noqa: S106
     return user, Token.objects.create(user=user).key
+
+
+def _operator_key(user) -> str:
+    """An operator API token, made the way the console makes one (audited)."""
+    _token, key = create_operator_token(user=user, name="simulation", actor=Actor.system("simulation"))
+    return key
 
 
 @transaction.atomic
@@ -66,13 +76,11 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
         )
         tokens = []
         for name in spec.OPERATOR_NAMES:
-            user, token = _user(f"{spec_tenant.slug}-{name}")
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
+            user = get_user_model().objects.create(username=f"{spec_tenant.slug}-{name}", password="!", is_staff=True)  # noqa: S106
             OperatorMembership.objects.create(
                 user=user, tenant=tenant, role=ROLES.get(name, OperatorMembership.Role.ADMIN)
             )
-            tokens.append(token)
+            tokens.append(_operator_key(user))
         operator_tokens.append(tokens)
     player_tokens = []
     for number in range(spec.PLAYERS):

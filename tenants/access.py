@@ -20,8 +20,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from core.actors import Actor
-from core.api.auth import TokenAuthentication
 from core.api.throttling import PlayerRateThrottle
+from tenants.auth import OperatorTokenAuthentication
 from tenants.operators import scope_of
 
 # The error statuses every operator read can answer with (for the OpenAPI schema).
@@ -75,9 +75,9 @@ class IsOperator(BasePermission):
 
 
 class OperatorAPIView(APIView):
-    """Base of the operator API: API token or console session, an operator scope, the request rate limit."""
+    """Base of the operator API: an operator's API token or console session, an operator scope, the rate limit."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [OperatorTokenAuthentication, SessionAuthentication]
     permission_classes = [IsOperator]
     throttle_classes = [PlayerRateThrottle]
 

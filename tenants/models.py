@@ -227,3 +227,26 @@ class PolicyChange(models.Model):
 
     def __str__(self) -> str:
         return f"Policy change #{self.pk} of {self.tenant} ({self.state})"
+class OperatorToken(models.Model):
+    """An operator's key to the operator API: made in the console after the second factor, expiring.
+
+    Only the key's SHA-256 is stored; the key itself is shown once, when it is made.
+    Revoking deletes the row (the audit trail keeps the record). Who the operator is and
+    what they may do is read from their membership at every request, so a changed role
+    applies to their tokens at once and a removed operator's tokens open nothing.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'payout report script'.")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it by.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="operator_token_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

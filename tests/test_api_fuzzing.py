@@ -15,7 +15,7 @@ from core.actors import Actor
 from payouts.tests.factories import ProviderAccountFactory
 from players.tests.factories import PlayerFactory
 from tenants.models import OperatorMembership
-from tenants.tests.factories import OperatorFactory, TenantFactory
+from tenants.tests.factories import OperatorFactory, TenantFactory, operator_api_key
 from wallet.services import request_withdrawal
 from wallet.tests.factories import fund
 
@@ -89,6 +89,6 @@ def test_an_operator_of_another_tenant_finds_nothing_to_see(live_server, setting
     _, markers = other_tenant_data
     operator = OperatorFactory(role=OperatorMembership.Role.FINANCE)
     ProviderAccountFactory(tenant=operator.tenant)
-    token = Token.objects.create(user=operator.user).key
+    token = operator_api_key(operator.user)
     # when schemathesis runs every operation with the operator's token, then no response leaks
     _assert_clean(run_schemathesis(live_server.url, token, tmp_path, markers, max_examples=20))

@@ -15,10 +15,6 @@ from wallet.models import DepositState, PayoutAttempt, WithdrawalState
 PRODUCT = ("core", "tenants", "players", "wallet", "payouts", "reconciliation", "backoffice")
 
 
-# The kinds of things the audit trail speaks of: "<kind>.<what happened>".
-KINDS = {action.split(".")[0] for action in labels.ACTIONS} | {p.split(".")[0] for p in labels.FAMILIES}
-
-
 def audited_actions() -> set[str]:
     """Every literal audit action the product writes (`action="..."`, or an app's `_audit(..., "...")`)."""
     found = set()
@@ -30,7 +26,7 @@ def audited_actions() -> set[str]:
             text = path.read_text(encoding="utf-8")
             pairs = re.findall(r'\baction="([a-z_]+)\.([a-z_]+)"', text)
             pairs += re.findall(r'\b_audit\((?:[^"()]|\([^()]*\))*?"([a-z_]+)\.([a-z_]+)"', text)
-            found |= {f"{kind}.{what}" for kind, what in pairs if kind in KINDS}
+            found |= {f"{kind}.{what}" for kind, what in pairs}
     return found
 
 
@@ -60,5 +56,6 @@ def test_labels_follow_the_operators_language():
         assert labels.action_label("withdrawal.approved") == "Para çekme: Onaylandı"
         assert labels.label("payout_status", "failed") == "Başarısız"
         assert labels.label("actor", "psp") == "Ödeme sağlayıcısı"
-    assert labels.label("role", "finance") == "Finance"
-    assert labels.label("state", "unknown-code") == "unknown-code"
+    with translation.override("en"):
+        assert labels.label("role", "finance") == "Finance"
+        assert labels.label("state", "unknown-code") == "unknown-code"

@@ -1,4 +1,8 @@
-"""Token authentication in one query: `Authorization: Token <key>` for players and operators alike."""
+"""Token authentication in one query: `Authorization: Token <key>`.
+
+The base reads DRF's tokens; the player API (players.auth) adds the player page's session
+tokens and the operator API (tenants.auth) has expiring operator tokens of its own.
+"""
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -15,7 +19,8 @@ class TokenAuthentication(DRFTokenAuthentication):
     """DRF's token authentication, with the token and its user read in one round trip.
 
     Subclasses may join more rows to the same query (the player API joins the player
-    and its tenant) by overriding `query` and `attach`.
+    and its tenant) by overriding `query` and `attach`, or read another token table with
+    `authenticate_row`: a query whose columns are the token's, then the user's, then theirs.
     """
 
     query = (
@@ -24,18 +29,25 @@ class TokenAuthentication(DRFTokenAuthentication):
     )
 
     def authenticate_credentials(self, key):
+        return self.authenticate_row(self.query, Token, [key])
+
+    def authenticate_row(self, query: str, token_model, params: list):
         with connection.cursor() as cursor:
-            cursor.execute(self.query, [key])
+            cursor.execute(query, params)
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token = sql.instance_from(Token, row)
-        user = sql.instance_from(User, row, sql.width(Token))
+        token = sql.instance_from(token_model, row)
+        user = sql.instance_from(User, row, sql.width(token_model))
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         token.user = user
-        self.attach(user, row, sql.width(Token) + sql.width(User))
+        self.check_token(token)
+        self.attach(user, row, sql.width(token_model) + sql.width(User))
         return user, token
+
+    def check_token(self, token) -> None:
+        """Refuse a token found but no longer good (raise AuthenticationFailed)."""
 
     def attach(self, user, row, offset: int) -> None:
         """Set what the subclass's extra columns (from `offset` on) say about the user."""

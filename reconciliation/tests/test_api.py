@@ -166,10 +166,10 @@ def test_corrupted_books_are_reported_with_what_was_expected_and_found(finance, 
 def test_a_player_token_is_refused_everywhere(books, run):
     finding = Finding.objects.filter(run=run).first()
     client = client_for(books.withdrawal.player)
-    # when a player of the casino calls any reconciliation endpoint with their token, then 403
+    # when a player of the casino calls any reconciliation endpoint with their token, then 401: no operator token
     with nothing_changes():
         for endpoint in ENDPOINTS:
-            assert_problem(send(client, endpoint, finding), 403, "PERMISSION_DENIED")
+            assert_problem(send(client, endpoint, finding), 401, "AUTHENTICATION_REQUIRED")
 
 
 def test_no_token_or_a_bad_token_is_401(run):

@@ -1,7 +1,12 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
+from core.api_keys import digest_of, new_key
+from tenants.models import CurrencyLimit, OperatorMembership, OperatorToken, PaymentPolicy, Tenant
+from tenants.operator_tokens import OPERATOR_TOKEN_PREFIX
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -52,3 +57,12 @@ class OperatorFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory, username=factory.Sequence(lambda n: f"operator{n}"))
     tenant = factory.SubFactory(TenantFactory)
     role = OperatorMembership.Role.FINANCE
+
+
+def operator_api_key(user, *, expires_in: timedelta = timedelta(days=30), name: str = "tests") -> str:
+    """A fresh operator API token of `user` (written directly: no audit event); returns its key."""
+    key = new_key(OPERATOR_TOKEN_PREFIX)
+    OperatorToken.objects.create(
+        user=user, name=name, digest=digest_of(key), prefix=key[:10], expires_at=timezone.now() + expires_in
+    )
+    return key

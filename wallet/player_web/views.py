@@ -2,32 +2,47 @@
 
 The server renders the page and signs the player in; everything else (balances,
 deposits, withdrawals, history, receipts) the page's JavaScript does through the
-public player API with the player's token, as a casino's own front end would.
+public player API, as a casino's own front end would, with a token bound to the
+browser session (players.session_tokens): issued at sign-in, deleted at sign-out.
+No page here is kept in the browser's cache (the token and the balances are on it).
 """
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
+from django.views.decorators.cache import never_cache
 
 from core.money import CURRENCY_EXPONENTS
+from players.session_tokens import issue_session_token, revoke_session_tokens, session_token
 
 
+@method_decorator(never_cache, name="dispatch")
 class PlayerLoginView(auth_views.LoginView):
     template_name = "play/login.html"
     redirect_authenticated_user = True
     next_page = "play:wallet"
 
     def get_default_redirect_url(self):
-        from django.urls import reverse
-
         return reverse("play:wallet")
 
+    def form_valid(self, form):
+        response = super().form_valid(form)  # signs in: the session has its final key now
+        if getattr(self.request.user, "player", None) is not None:
+            issue_session_token(self.request)
+        return response
 
+
+@method_decorator(never_cache, name="dispatch")
 class PlayerLogoutView(auth_views.LogoutView):
     next_page = "play:login"
+
+    def post(self, request, *args, **kwargs):
+        revoke_session_tokens(request)  # before the session goes (which would take them along anyway)
+        return super().post(request, *args, **kwargs)
 
 
 def ui_messages() -> dict:
@@ -74,19 +89,19 @@ def ui_messages() -> dict:
     }
 
 
+@never_cache
 @login_required(login_url="play:login")
 def wallet(request):
     player = getattr(request.user, "player", None)
     if player is None:
         raise PermissionDenied("This page is for players.")
-    token, _created = Token.objects.get_or_create(user=request.user)
     currencies = [c for c in player.tenant.allowed_currencies if c in CURRENCY_EXPONENTS]
     return render(
         request,
         "play/wallet.html",
         {
             "player": player,
-            "token": token.key,
+            "token": session_token(request),
             "currencies": currencies,
             "ui_messages": ui_messages(),
             "exponents": {c: CURRENCY_EXPONENTS[c] for c in currencies},

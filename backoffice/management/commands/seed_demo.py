@@ -1,9 +1,13 @@
 """Demo data: two tenants with operators of every role and players with some history.
 
-Safe to run again: existing users, tenants and histories are kept, passwords and
-tokens are the same every time, so scripts can rely on them.
+Safe to run again: existing users, tenants and histories are kept, and so are the URLs
+each casino's PSP account has (unless --base-url or --psp-url give new ones); passwords
+and tokens are the same every time, so scripts can rely on them (operators' API tokens
+are derived from the machine's secret key, since only their digest is stored).
 """
 
+import base64
+import hmac
 import json
 import os
 
@@ -11,18 +15,24 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.actors import Actor
+from core.api_keys import digest_of
 from core.money import format_amount
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
+from payouts.sandbox.models import SandboxMerchant
 from players.models import Player
-from tenants.models import CurrencyLimit, OperatorMembership, PaymentPolicy, Tenant
+from tenants.models import CurrencyLimit, OperatorMembership, OperatorToken, PaymentPolicy, Tenant
+from tenants.operator_tokens import OPERATOR_TOKEN_PREFIX, create_operator_token, revoke_operator_token
 from wallet import services
 from wallet.models import Wallet
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+WEBHOOK_PATH = "/api/v1/webhooks/psp/sandbox/"
 
 TENANTS = [
     {
@@ -79,16 +89,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print tenants and credentials as JSON.")
-        parser.add_argument("--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000"))
+        parser.add_argument(
+            "--base-url",
+            default=os.environ.get("BASE_URL"),
+            help=f"Where the web app answers (the PSP's webhooks go there). Unset: the URL each demo casino "
+            f"already has is kept ({DEFAULT_BASE_URL} for a new one).",
+        )
+        parser.add_argument(
+            "--psp-url",
+            default=os.environ.get("SANDBOX_PSP_URL"),
+            help="Where the sandbox PSP answers (checkout pages, payouts). Unset: the URL each demo casino "
+            "already has is kept (SANDBOX_PSP_URL's default for a new one).",
+        )
 
-    def handle(self, *args, json: bool = False, base_url: str = "", **options):
-        summary = {"base_url": base_url, "admin_url": f"{base_url}/admin/", "tenants": []}
+    def handle(self, *args, json: bool = False, base_url: str | None = None, psp_url: str | None = None, **options):
+        summary = {"base_url": base_url, "admin_url": "", "tenants": []}
         summary["superuser"] = self._user("platform-admin", superuser=True)
-        summary["sandbox_psp_url"] = settings.SANDBOX_PSP_URL
+        summary["sandbox_psp_url"] = psp_url
         for spec in TENANTS:
             with transaction.atomic():
                 tenant = self._tenant(spec)
-                psp = self._psp_account(tenant, base_url)
+                psp = self._psp_account(tenant, base_url, psp_url)
                 operators = [
                     self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES
                 ]
@@ -105,6 +126,11 @@ class Command(BaseCommand):
                     "players": [self._describe_player(p) for p in players],
                 }
             )
+        # Without the options, what the first casino is configured with (the demo keeps them alike).
+        first = summary["tenants"][0]["psp"]
+        summary["base_url"] = base_url or first["webhook_url"].removesuffix(WEBHOOK_PATH)
+        summary["admin_url"] = f"{summary['base_url']}/admin/"
+        summary["sandbox_psp_url"] = psp_url or first["sandbox_url"]
         if json:
             self.stdout.write(_json_dumps(summary))
         else:
@@ -122,12 +148,21 @@ class Command(BaseCommand):
             CurrencyLimit.objects.get_or_create(policy=policy, currency=currency, defaults=amounts)
         return tenant
 
-    def _psp_account(self, tenant: Tenant, base_url: str) -> dict:
-        """The tenant's account at the sandbox PSP service, and the PSP's side of it."""
+    def _psp_account(self, tenant: Tenant, base_url: str | None, psp_url: str | None) -> dict:
+        """The tenant's account at the sandbox PSP service, and the PSP's side of it.
+
+        A URL not given is kept as stored (an operator or `make run` on other ports may have
+        set it); only a new account gets the defaults.
+        """
         merchant_id = f"demo-{tenant.slug}"
         account = ProviderAccount.objects.filter(tenant=tenant).first()
+        merchant = SandboxMerchant.objects.filter(merchant_id=merchant_id).first()
         secret = account.webhook_secrets[0] if account and account.webhook_secrets else sandbox.new_secret()
-        webhook_url = f"{base_url}/api/v1/webhooks/psp/sandbox/"
+        if base_url:
+            webhook_url = f"{base_url.rstrip('/')}{WEBHOOK_PATH}"
+        else:
+            webhook_url = merchant.webhook_url if merchant and merchant.webhook_url else DEFAULT_BASE_URL + WEBHOOK_PATH
+        psp_url = psp_url or (account.base_url if account and account.base_url else settings.SANDBOX_PSP_URL)
         api_key = f"sk_demo_{tenant.slug}"
         ProviderAccount.objects.update_or_create(
             tenant=tenant,
@@ -135,7 +170,7 @@ class Command(BaseCommand):
                 "provider": "sandbox",
                 "merchant_id": merchant_id,
                 "api_key": api_key,
-                "base_url": settings.SANDBOX_PSP_URL,
+                "base_url": psp_url,
                 "webhook_secrets": [secret],
             },
         )
@@ -143,7 +178,7 @@ class Command(BaseCommand):
         return {
             "provider": "sandbox",
             "merchant_id": merchant_id,
-            "sandbox_url": settings.SANDBOX_PSP_URL,
+            "sandbox_url": psp_url,
             "sandbox_api_key": api_key,
             "webhook_url": webhook_url,
             "webhook_signing_secret": secret,
@@ -157,15 +192,16 @@ class Command(BaseCommand):
         user.is_staff = superuser or staff
         user.is_superuser = superuser
         user.save()
-        token, _ = Token.objects.get_or_create(user=user)
-        return {"username": username, "password": DEMO_PASSWORD, "token": token.key, "object": user}
+        account = {"username": username, "password": DEMO_PASSWORD, "object": user}
+        if superuser:  # an operator of every casino
+            account["token"] = _operator_token(user)
+        return account
 
     def _operator(self, tenant: Tenant, username: str, role: str) -> dict:
         account = self._user(username, staff=True)
-        OperatorMembership.objects.update_or_create(
-            user=account.pop("object"), defaults={"tenant": tenant, "role": role}
-        )
-        return {**account, "role": role}
+        user = account.pop("object")
+        OperatorMembership.objects.update_or_create(user=user, defaults={"tenant": tenant, "role": role})
+        return {**account, "token": _operator_token(user), "role": role}
 
     def _player(self, tenant: Tenant, username: str) -> dict:
         account = self._user(username)
@@ -173,7 +209,8 @@ class Command(BaseCommand):
         player, _ = Player.objects.get_or_create(
             user=user, defaults={"tenant": tenant, "display_name": username.split("-", 1)[1].title()}
         )
-        return {**account, "object": player}
+        token, _ = Token.objects.get_or_create(user=user)  # the player's API token, for scripts
+        return {**account, "token": token.key, "object": player}
 
     def _history(self, player: Player, currency: str) -> None:
         """A little history for a new player: two deposits, a failed one and three withdrawals."""
@@ -210,14 +247,36 @@ class Command(BaseCommand):
     def _print_logins(self, summary: dict) -> None:
         w = self.stdout.write
         w(self.style.SUCCESS(f"Demo data ready. Log in at {summary['admin_url']}"))
-        w(f"  platform superuser: {summary['superuser']['username']} / {DEMO_PASSWORD}")
+        root = summary["superuser"]
+        w(f"  platform superuser: {root['username']} / {DEMO_PASSWORD}  token {root['token']}")
         for tenant in summary["tenants"]:
             w(f"  {tenant['name']} ({tenant['slug']}):")
             w(f"    PSP webhooks  {tenant['psp']['webhook_url']}  secret {tenant['psp']['webhook_signing_secret']}")
             for op in tenant["operators"]:
-                w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}")
+                w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}  token {op['token']}")
             for player in tenant["players"]:
                 w(f"    player   {player['username']:<20} token {player['token']}")
+
+
+def _operator_token(user) -> str:
+    """The demo operator's API token: the same key on every run on this machine, made again if it
+    expired or was revoked (both audited, like the console's).
+
+    The key is derived from the secret key and the username, since only a digest is stored;
+    anyone who holds the secret key can forge sessions anyway. Operators' old DRF tokens,
+    which no longer open the operator API, are removed.
+    """
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"seed_demo operator token {user.username}".encode(), "sha256")
+    key = OPERATOR_TOKEN_PREFIX + base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+    actor = Actor.system("seed_demo")
+    token = OperatorToken.objects.filter(user=user, digest=digest_of(key)).first()
+    if token is not None and token.expires_at > timezone.now():
+        return key
+    if token is not None:
+        revoke_operator_token(user=user, token_id=token.pk, actor=actor)
+    create_operator_token(user=user, name="demo token (seed_demo)", actor=actor, key=key)
+    Token.objects.filter(user=user).delete()
+    return key
 
 
 def _json_dumps(summary: dict) -> str:

@@ -101,10 +101,10 @@ def test_a_player_token_is_refused_everywhere(requested, endpoint):
     # given a player of the same casino with a valid API token
     method, url, body = ENDPOINTS[endpoint]
     client = client_for(requested.player)
-    # when the player calls the operator API, then 403 PERMISSION_DENIED and nothing changes
+    # when the player calls the operator API, then 401 (a player's token is no operator token) and nothing changes
     with expect_no_change():
         response = _send(client, method, url(requested), body)
-    assert_problem(response, 403, "PERMISSION_DENIED")
+    assert_problem(response, 401, "AUTHENTICATION_REQUIRED")
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

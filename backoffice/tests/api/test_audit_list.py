@@ -22,7 +22,7 @@ def trail(tenant, other_tenant, finance, admin, player):
     mark = timezone.now()
     second = withdrawal_in_state("requested", player=player)
     assert decide(as_operator(admin), second.pk, "reject", "duplicate account").status_code == 200
-    assert as_operator(admin).put(POLICY, policy_body(4), format="json").status_code == 200
+    assert as_operator(admin).put(POLICY, policy_body(2), format="json").status_code == 200  # tightens: at once
     return {"first": first, "second": second, "mark": mark}
 
 

@@ -32,6 +32,7 @@ OTP_SETUP = "/console/login/second-factor/setup/"
 QUEUE = "/console/withdrawals/"
 POLICY = "/console/policy/"
 AUDIT = "/console/audit/"
+API_TOKENS = "/console/api-tokens/"
 SET_LANGUAGE = "/i18n/setlang/"
 
 

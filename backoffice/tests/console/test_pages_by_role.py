@@ -9,6 +9,7 @@ from wallet.tests.builders import AMOUNT, deposit_in_state, withdrawal_in_state
 
 from .helpers import (
     ADMIN,
+    API_TOKENS,
     AUDIT,
     FINANCE,
     POLICY,
@@ -42,6 +43,7 @@ def _pages(withdrawal, deposit) -> list[str]:
         POLICY,
         AUDIT,
         f"{AUDIT}?action=withdrawal.&actor_type=player&actor=p&day_from=2020-01-01&day_until=2099-12-31",
+        API_TOKENS,
     ]
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from wallet.tests.builders import withdrawal_in_state
 
-from .helpers import AUDIT, LOGIN, OTP_SETUP, POLICY, QUEUE, confirm, detail_url, sign_in, snapshot_url
+from .helpers import API_TOKENS, AUDIT, LOGIN, OTP_SETUP, POLICY, QUEUE, confirm, detail_url, sign_in, snapshot_url
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def _check_headers(response, url):
 def test_every_console_page_has_the_csp_and_security_headers(finance, player, client):
     withdrawal = withdrawal_in_state("requested", player=player)
     signed_in = sign_in(finance)
-    for url in (QUEUE, detail_url(withdrawal.pk), snapshot_url(withdrawal.pk), POLICY, AUDIT):
+    for url in (QUEUE, detail_url(withdrawal.pk), snapshot_url(withdrawal.pk), POLICY, AUDIT, API_TOKENS):
         _check_headers(signed_in.get(url), url)
     _check_headers(confirm(signed_in, withdrawal, "approve"), "confirm")
     _check_headers(client.get(LOGIN), LOGIN)
@@ -57,7 +57,7 @@ def test_no_console_page_is_kept_in_the_browsers_cache(finance, viewer, player):
     # the back button after signing out must not show a player's withdrawal again
     withdrawal = withdrawal_in_state("requested", player=player)
     client = sign_in(finance)
-    pages = [client.get(url) for url in (QUEUE, detail_url(withdrawal.pk), POLICY, AUDIT)]
+    pages = [client.get(url) for url in (QUEUE, detail_url(withdrawal.pk), POLICY, AUDIT, API_TOKENS)]
     pages.append(confirm(client, withdrawal, "approve"))
     # and neither are the sign-in pages, the enrolment one with its secret key least of all
     password_only = sign_in(viewer, second_factor=False)

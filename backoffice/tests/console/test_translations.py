@@ -137,7 +137,7 @@ def untranslated_text(source: str) -> list[str]:
     """Words a console template shows that no {% translate %} or {% blocktranslate %} covers."""
     source = re.sub(r"{%\s*comment\s*%}.*?{%\s*endcomment\s*%}|{#.*?#}", " ", source, flags=re.S)
     source = re.sub(r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}", " ", source, flags=re.S)
-    source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S)
+    source = re.sub(r"<(script|style|code)\b.*?</\1>", " ", source, flags=re.S)  # code is never prose
     attributes = [value for value in TRANSLATABLE_ATTRIBUTES.findall(source) if not value.startswith("{%")]
     source = re.sub(r"{%.*?%}|{{.*?}}", " ", source, flags=re.S)
     source = re.sub(r"<[^>]*>", " ", source, flags=re.S)

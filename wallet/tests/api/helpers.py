@@ -6,6 +6,8 @@ import uuid
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tenants.models import OperatorMembership
+from tenants.tests.factories import operator_api_key
 from wallet.models import Wallet
 
 PROBLEM_JSON = "application/problem+json"
@@ -30,11 +32,14 @@ def receipt_url(tx_id) -> str:
 
 
 def token_of(user) -> str:
+    """The user's API key: a new expiring operator token for an operator, else the user's DRF token."""
+    if user.is_superuser or OperatorMembership.objects.filter(user=user).exists():
+        return operator_api_key(user)
     return Token.objects.get_or_create(user=user)[0].key
 
 
 def client_for(player_or_user) -> APIClient:
-    """A fresh APIClient sending `Authorization: Token <key>` for a player (or any user)."""
+    """A fresh APIClient sending `Authorization: Token <key>` for a player or an operator."""
     user = getattr(player_or_user, "user", player_or_user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_of(user)}")

@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from core import middleware
 from core.models import AuditEvent, IdempotencyRecord
@@ -66,8 +68,12 @@ def test_a_deactivated_players_token_no_longer_works(api, player):
 
 
 def test_an_operator_token_is_not_a_player(tenant):
-    # given an operator of the casino with a valid token
-    operator = client_for(OperatorFactory(tenant=tenant).user)
+    # given an operator of the casino: their operator API token is no player token at all (401)
+    user = OperatorFactory(tenant=tenant).user
+    assert_problem(client_for(user).get(WALLET), 401, "AUTHENTICATION_REQUIRED")
+    # and with a DRF token (the kind players hold), the user is known but no player
+    operator = APIClient()
+    operator.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     # when it calls the player API, then it is refused, reads and money requests alike
     assert_problem(operator.get(WALLET), 403, "PERMISSION_DENIED")
     assert_problem(operator.get(TRANSACTIONS), 403, "PERMISSION_DENIED")

@@ -114,3 +114,21 @@ def test_a_request_retried_after_a_dropped_connection_happens_once(wallet_page, 
     assert Withdrawal.objects.filter(player=player).count() == 1
     wait_for_balance(page, "held", "15.00")
     assert balance(page, "available") == "185.00"
+
+
+def test_signing_out_ends_the_pages_token(wallet_page, player):
+    page = wallet_page
+    # given the signed-in page, whose script calls the API with its session's token
+    token = page.get_attribute("#app", "data-token")
+    assert token.startswith("ps_")
+    fetch = "(token) => fetch('/api/v1/wallet/', {headers: {Authorization: `Token ${token}`}}).then((r) => r.status)"
+    assert page.evaluate(fetch, token) == 200
+    # when the player signs out
+    with page.expect_navigation():
+        page.click("text=Sign out")
+    assert "/play/login/" in page.url
+    # then the same token gets 401, and going back does not bring the page (and its token) back from a cache
+    assert page.evaluate(fetch, token) == 401
+    page.go_back(wait_until="load")
+    assert "/play/login/" in page.url
+    assert page.locator(f"[data-token='{token}']").count() == 0

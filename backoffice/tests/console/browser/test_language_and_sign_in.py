@@ -30,6 +30,8 @@ def test_the_language_menu_switches_the_console_to_turkish(open_console, anna, m
         "Denetim",
         "izi",
         "Mutabakat",
+        "API",
+        "belirteçleri",
     ]
     assert console.state_badge() == "Talep edildi"
     assert page.get_by_test_id("actions").get_by_role("heading").inner_text() == "Karar"

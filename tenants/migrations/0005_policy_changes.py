@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_stuck_thresholds'),
+        ('tenants', '0004_operator_tokens'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -46,7 +46,7 @@ class PaymentPolicyView(OperatorAPIView):
         request=PaymentPolicySerializer,
         responses={
             200: PaymentPolicySerializer,
-            **schema.error_responses(400, 401, 403, 404, 405, 406, 415, 429, 500, 503),
+            **schema.error_responses(400, 401, 403, 404, 405, 406, 413, 415, 429, 500, 503),
         },
         tags=["operator"],
     )

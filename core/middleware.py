@@ -59,7 +59,8 @@ class RequestBodyLimitMiddleware:
 
 def _declared_length(request) -> int | None:
     value = request.META.get("CONTENT_LENGTH")
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
 def _buffer_unsized_body(request, limit: int) -> bool:

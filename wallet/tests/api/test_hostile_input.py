@@ -62,6 +62,19 @@ def test_without_the_middleware_djangos_own_limit_is_the_same_413_problem(api, s
     assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
 
 
+@pytest.mark.parametrize("length", ["²", "-1", "12abc", ""])
+def test_a_malformed_content_length_is_no_server_error(api, length):
+    response = api.generic(
+        "POST",
+        WITHDRAWALS,
+        b"{}",
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code < 500, response.content[:300]
+
+
 def test_an_oversized_console_form_is_413_not_a_server_error():
     response = Client().post(
         "/console/login/", data="username=" + "a" * (MIB + 1), content_type="application/x-www-form-urlencoded"

@@ -17,6 +17,39 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_refusals_counted_yet():
+    """Refusal counters live in Redis per address and minute, and every test client comes from
+    127.0.0.1: each test starts with none (its tally rows roll back with its transaction)."""
+    from core.refusals import delete_counters
+
+    delete_counters()
+
+
+class HeldClock:
+    """core.refusals' clock, held still so that a test's refusals share one minute."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def refusal_clock(monkeypatch):
+    """Refusals counted at 10 s into the current minute until the test advances the clock."""
+    from django.utils import timezone
+
+    from core import refusals
+
+    clock = HeldClock(timezone.now().replace(second=10, microsecond=0))
+    monkeypatch.setattr(refusals, "clock", lambda: clock.now)
+    return clock
+
+
 @pytest.fixture
 def system_actor():
     return Actor.system("tests")

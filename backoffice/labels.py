@@ -71,6 +71,7 @@ ACTIONS = {
     "payout_attempt.conflicting_outcome": _("Provider reported a conflicting payout outcome"),
     "webhook.accepted": _("PSP webhook accepted"),
     "webhook.refused": _("PSP webhook refused"),
+    "webhook.malformed": _("Signed PSP webhook with an unreadable body"),
     "operator.login": _("Operator signed in"),
     "operator.login_failed": _("Failed sign-in"),
     "operator.second_factor_enrolled": _("Second factor set up"),

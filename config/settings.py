@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestContextMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",  # before anything reads a body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.ConsoleLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +89,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:queue"
+
+# Hostile input (docs/architecture.md): a larger body is answered 413 PAYLOAD_TOO_LARGE unread.
+# Django's own limit is the same, for whatever reads a body without the middleware in front.
+MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Refused unauthenticated requests (bad webhook signatures, failed sign-ins) per source
+# address and minute; past this, 429 and no database write (core/refusals.py).
+REFUSALS_PER_MINUTE = int(os.environ.get("REFUSALS_PER_MINUTE", "60"))
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -224,6 +233,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-idempotency-records": {"task": "core.expire_idempotency_records", "schedule": 15 * 60},
     "expire-policy-changes": {"task": "tenants.expire_policy_changes", "schedule": 5 * 60},
     "clear-expired-sessions": {"task": "players.clear_expired_sessions", "schedule": 60 * 60},
+    "flush-refusal-tallies": {"task": "core.flush_refusal_tallies", "schedule": 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
@@ -243,7 +253,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["players.auth.PlayerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -6,6 +6,7 @@ from celery import current_app, shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from core import refusals
 from core.models import IdempotencyRecord
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,12 @@ def expire_idempotency_records(batch_size: int = 5000) -> int:
         if not ids:
             return deleted
         deleted += IdempotencyRecord.objects.filter(id__in=ids, created_at__lt=cutoff).delete()[0]
+
+
+@shared_task(name="core.flush_refusal_tallies")
+def flush_refusal_tallies() -> int:
+    """Turn the refusal tallies of closed minutes into one audit event each (core/refusals.py)."""
+    return refusals.flush_closed()
 
 
 @shared_task(name="core.ping")

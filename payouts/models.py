@@ -35,8 +35,10 @@ class ProviderAccount(models.Model):
 class WebhookEvent(models.Model):
     """Every signed webhook we accepted, stored raw before it is applied.
 
-    (provider, event_id) is unique: a redelivered event is recognized before any row
-    lock is taken and acknowledged without effect.
+    (tenant, provider, event_id) is unique: a redelivered event is recognized before any
+    row lock is taken and acknowledged without effect. The id is the whole `webhook-id`
+    (longer ones are refused before any work) and belongs to the account that signed it:
+    two accounts' events never deduplicate each other, nor do two ids that share a prefix.
     """
 
     class Outcome(models.TextChoices):
@@ -49,7 +51,7 @@ class WebhookEvent(models.Model):
         UNSUPPORTED = "unsupported", _("Event type not handled")
 
     provider = models.CharField(max_length=32)
-    event_id = models.CharField(max_length=200, help_text="The webhook-id header.")
+    event_id = models.CharField(max_length=255, help_text="The webhook-id header, whole.")
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     event_type = models.CharField(max_length=64, blank=True)
     payload = models.TextField(help_text="The raw body, exactly as signed.")
@@ -67,7 +69,7 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once"),
+            models.UniqueConstraint(fields=["tenant", "provider", "event_id"], name="webhook_event_once_per_account"),
         ]
         indexes = [models.Index(fields=["tenant", "-received_at"], name="webhook_tenant_time")]
 

@@ -1,10 +1,17 @@
 """Receiving PSP webhooks: verify, store raw, deduplicate, apply through the services.
 
 Rules (docs/psp-integration.md):
-- The signature is checked on the raw body before anything else; a refusal is
-  audited in its own transaction and changes nothing.
+- A `webhook-id` longer than 255 characters (or with control characters) is refused
+  400 before any work; one from an address past its refusal limit is refused 429 from
+  Redis alone (core/refusals.py), before any signature work.
+- The signature is checked on the raw body before anything else. A refusal changes
+  nothing and is audited in aggregate: one event per address and minute, whatever the
+  flood. A body that is signed but not a JSON object is refused 400 with the reason
+  and audited (its sender is known).
 - The event row is inserted with ON CONFLICT DO NOTHING before any other row is
-  touched: a redelivered `webhook-id` is acknowledged without taking a single lock.
+  touched: a redelivered `webhook-id` of the same account is acknowledged without
+  taking a single lock. Ids are whole and per account: two accounts never
+  deduplicate each other's events.
 - Storing and applying happen in one transaction, so an event is recorded exactly
   when its effect is (a crash rolls back both and the PSP delivers again).
 - Outcomes never move backwards: a late or contradicting event is stored with its
@@ -12,19 +19,21 @@ Rules (docs/psp-integration.md):
 """
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
+from core import refusals
 from core.actors import Actor
 from core.audit import record_event, record_in_own_transaction
 from core.errors import DomainError
 from core.unit_of_work import UnitOfWork
 from payouts import dispatch
 from payouts.models import ProviderAccount, WebhookEvent
-from payouts.providers import InvalidWebhook, WebhookMessage, accounts_for, provider_for
+from payouts.providers import InvalidWebhook, MalformedWebhook, WebhookMessage, accounts_for, provider_for
 from wallet import services
 from wallet.errors import IllegalTransactionStateTransition, PayoutOutcomeConflict
 from wallet.models import Deposit, DepositState, PayoutAttempt
@@ -34,10 +43,29 @@ from wallet.services.common import lock_deposit, lock_withdrawal
 log = logging.getLogger(__name__)
 
 Outcome = WebhookEvent.Outcome
+REFUSED = "webhook.refused"  # the audit action of refused signatures, and their rate limit's name
+MAX_EVENT_ID_LENGTH = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class WebhookRefused(Exception):
     """Signature missing, wrong or stale: 401 WEBHOOK_SIGNATURE_INVALID."""
+
+
+class WebhookThrottled(Exception):
+    """Too many refusals from this address this minute: 429 RATE_LIMITED, nothing else done."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many refused webhooks from this address; retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class WebhookInvalid(Exception):
+    """A header or a signed body we cannot take: 400 VALIDATION_ERROR naming `field`."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field, self.reason = field, reason
 
 
 @dataclass(frozen=True)
@@ -47,10 +75,18 @@ class Receipt:
     detail: str = ""
 
 
-def receive(provider_name: str, *, headers: dict, body: bytes) -> Receipt:
-    """Verify, store and apply one webhook delivery. Raises WebhookRefused or LookupError."""
+def receive(provider_name: str, *, headers: dict, body: bytes, source: str | None = None) -> Receipt:
+    """Verify, store and apply one webhook delivery from address `source`.
+
+    Raises WebhookInvalid, WebhookThrottled, WebhookRefused, or LookupError for a provider
+    we do not use.
+    """
+    named = {str(name).lower(): value for name, value in headers.items()}  # HTTP header names ignore case
+    _check_event_id(named.get("webhook-id", ""))
+    if (wait := refusals.throttled(REFUSED, source)) is not None:
+        raise WebhookThrottled(wait)
     accounts = accounts_for(provider_name)  # LookupError for a provider we do not use
-    message, account = _verify(provider_name, accounts, headers, body)
+    message, account = _verify(provider_name, accounts, headers, body, source)
     with transaction.atomic():
         event = _store(provider_name, account, message)
         if event is None:
@@ -73,39 +109,69 @@ def receive(provider_name: str, *, headers: dict, body: bytes) -> Receipt:
     return Receipt(duplicate=False, outcome=outcome, detail=detail)
 
 
-def _verify(provider_name, accounts, headers, body) -> tuple[WebhookMessage, ProviderAccount]:
+def _check_event_id(event_id) -> None:
+    """Stored whole, so bounded: a longer id is refused before any work (no query, no audit)."""
+    event_id = str(event_id)
+    if len(event_id) > MAX_EVENT_ID_LENGTH or _CONTROL.search(event_id):
+        raise WebhookInvalid(
+            "webhook-id", f"webhook-id must be at most {MAX_EVENT_ID_LENGTH} characters, without control characters."
+        )
+
+
+def _verify(provider_name, accounts, headers, body, source) -> tuple[WebhookMessage, ProviderAccount]:
     reason = "No account at this provider"
-    named = {str(name).lower(): value for name, value in headers.items()}  # HTTP header names ignore case
+    named = {str(name).lower(): value for name, value in headers.items()}
     for account in accounts:
         try:
             return provider_for(account).verify_webhook(headers=headers, body=body), account
         except InvalidWebhook as error:
             reason = str(error)
-    record_in_own_transaction(
-        tenant=accounts[0].tenant_id if len(accounts) == 1 else None,
+        except MalformedWebhook as error:
+            _audit_malformed(provider_name, account, named, body, str(error))
+            raise WebhookInvalid("body", str(error)) from None
+    refusal = refusals.count(REFUSED, source)
+    if refusal.past_limit:
+        raise WebhookThrottled(refusal.retry_after)
+    refusals.tally(
+        refusal,
+        tenant_id=accounts[0].tenant_id if len(accounts) == 1 else None,
         actor=Actor.psp(provider_name),
-        action="webhook.refused",
         reason=reason,
-        data={
-            "provider": provider_name,
-            "webhook_id": str(named.get("webhook-id", ""))[:200],
-            "webhook_timestamp": str(named.get("webhook-timestamp", ""))[:40],
-            "body_bytes": len(body),
-        },
+        details=_delivery(provider_name, named, body),
     )
     raise WebhookRefused(reason)
 
 
+def _audit_malformed(provider_name: str, account: ProviderAccount, named: dict, body: bytes, reason: str) -> None:
+    """A signed body we cannot read is the account's own doing: audited as it happens, for its tenant."""
+    record_in_own_transaction(
+        tenant=account.tenant_id,
+        actor=Actor.psp(provider_name),
+        action="webhook.malformed",
+        reason=reason,
+        data=_delivery(provider_name, named, body),
+    )
+
+
+def _delivery(provider_name: str, named: dict, body: bytes) -> dict:
+    return {
+        "provider": provider_name,
+        "webhook_id": str(named.get("webhook-id", ""))[:MAX_EVENT_ID_LENGTH],
+        "webhook_timestamp": str(named.get("webhook-timestamp", ""))[:40],
+        "body_bytes": len(body),
+    }
+
+
 def _store(provider_name: str, account: ProviderAccount, message: WebhookMessage) -> WebhookEvent | None:
-    """Insert the raw event unless its id was seen before; None means a duplicate."""
+    """Insert the raw event unless this account sent its id before; None means a duplicate."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO payouts_webhookevent (provider, event_id, tenant_id, event_type, payload, signed_at, "
             "received_at, outcome, outcome_detail) VALUES (%s, %s, %s, %s, %s, %s, now(), '', '') "
-            "ON CONFLICT (provider, event_id) DO NOTHING RETURNING id",
+            "ON CONFLICT (tenant_id, provider, event_id) DO NOTHING RETURNING id",
             [
                 provider_name,
-                message.event_id[:200],
+                message.event_id,
                 account.tenant_id,
                 message.event_type[:64],
                 message.raw,

@@ -15,7 +15,7 @@ from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
 from tenants.models import Tenant
 from tenants.operators import FINANCE
 
-RUN_ERRORS = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 415, 429, 500, 503)
+RUN_ERRORS = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 413, 415, 429, 500, 503)
 
 
 class RunSerializer(serializers.Serializer):

@@ -69,7 +69,7 @@ class PaymentPolicyView(PolicyAPIView):
         responses={
             200: PaymentPolicySerializer,
             202: PolicyChangeSerializer,
-            **schema.error_responses(400, 401, 403, 404, 405, 406, 409, 415, 429, 500, 503),
+            **schema.error_responses(400, 401, 403, 404, 405, 406, 409, 413, 415, 429, 500, 503),
         },
         tags=["operator"],
     )

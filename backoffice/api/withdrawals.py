@@ -25,7 +25,7 @@ from .serializers import (
     SnapshotSerializer,
 )
 
-DECISION_ERRORS = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500, 503)
+DECISION_ERRORS = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500, 503)
 DECISION_DESCRIPTION = (
     "Needs the finance or admin role and a non-blank reason (400 REVIEW_REASON_REQUIRED). "
     "Asking for the state the withdrawal is already in changes nothing (200)."

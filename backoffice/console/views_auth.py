@@ -14,14 +14,40 @@ from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core import refusals
 from core.actors import Actor
 from core.audit import record_in_own_transaction
+from core.middleware import client_ip
 from tenants.operators import scope_of
+
+from .signals import SIGN_IN_REFUSED
 
 
 class LoginView(auth_views.LoginView):
+    """The password step. An address past its failed sign-ins for the minute gets the page
+    with a "wait" message and 429, decided from Redis before any password is checked."""
+
     template_name = "console/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        wait = refusals.throttled(SIGN_IN_REFUSED, client_ip(request))
+        if wait is not None:
+            return self._too_many_attempts(wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        wait = getattr(self.request, "sign_in_throttled", None)  # this failure went past the limit
+        if wait is not None:
+            return self._too_many_attempts(wait)
+        return super().form_invalid(form)
+
+    def _too_many_attempts(self, wait: int):
+        # An unbound form: rendering a bound one would validate it, which checks the password.
+        context = self.get_context_data(form=self.get_form_class()(request=self.request), throttled=True)
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
 
 
 class TokenForm(forms.Form):

@@ -7,7 +7,9 @@ happen outside DRF (unknown URLs, crashes in middleware) for paths under /api/. 
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.module_loading import autodiscover_modules
@@ -30,6 +32,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "NOT_FOUND": (404, "Not found"),
     "METHOD_NOT_ALLOWED": (405, "Method not allowed"),
     "NOT_ACCEPTABLE": (406, "Not acceptable"),
+    "PAYLOAD_TOO_LARGE": (413, "Payload too large"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported media type"),
     "RATE_LIMITED": (429, "Too many requests"),
     "INTERNAL_ERROR": (500, "Internal error"),
@@ -98,6 +101,11 @@ def exception_handler(exc, context):
         return problem_response(exc.error_code, exc.detail, status=exc.status, **exc.problem_fields())
     if isinstance(exc, drf.ValidationError):
         return problem_response("VALIDATION_ERROR", "The request is not valid.", errors=_validation_errors(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own limit, behind RequestBodyLimitMiddleware: the same answer, never a 400 or 500.
+        return payload_too_large_response()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return problem_response("VALIDATION_ERROR", f"The request body could not be parsed: {exc}", errors={})
     if isinstance(exc, drf.ParseError):
         return problem_response("VALIDATION_ERROR", f"The request body could not be parsed: {exc.detail}", errors={})
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
@@ -138,14 +146,25 @@ def exception_handler(exc, context):
     )
 
 
-def _json_problem(error_code: str, detail: str, request) -> JsonResponse:
-    body = problem_body(error_code, detail, request_id=getattr(request, "request_id", ""))
+def json_problem(error_code: str, detail: str, request, **fields) -> JsonResponse:
+    """A problem answered outside DRF (middleware, URL resolution, crashes)."""
+    body = problem_body(error_code, detail, request_id=getattr(request, "request_id", ""), **fields)
     return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+def payload_too_large_detail() -> tuple[str, dict]:
+    limit = settings.MAX_REQUEST_BODY_BYTES
+    return f"The request body is larger than {limit} bytes; nothing was read or done.", {"max_bytes": limit}
+
+
+def payload_too_large_response() -> Response:
+    detail, fields = payload_too_large_detail()
+    return problem_response("PAYLOAD_TOO_LARGE", detail, **fields)
 
 
 def not_found(request, exception=None):
     if request.path.startswith("/api/"):
-        return _json_problem("NOT_FOUND", "Not found.", request)
+        return json_problem("NOT_FOUND", "Not found.", request)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -153,7 +172,7 @@ def not_found(request, exception=None):
 
 def server_error(request):
     if request.path.startswith("/api/"):
-        return _json_problem("INTERNAL_ERROR", "Something went wrong on our side.", request)
+        return json_problem("INTERNAL_ERROR", "Something went wrong on our side.", request)
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)

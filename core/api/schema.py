@@ -29,6 +29,7 @@ class ProblemSerializer(serializers.Serializer):
     to_state = serializers.CharField(required=False)
     tx_type = serializers.CharField(required=False)
     retry_after = serializers.IntegerField(required=False, help_text="RATE_LIMITED: seconds to wait.")
+    max_bytes = serializers.IntegerField(required=False, help_text="PAYLOAD_TOO_LARGE: the largest body accepted.")
     retry_after_seconds = serializers.IntegerField(required=False, help_text="PAYOUT_COOLDOWN_ACTIVE: seconds to wait.")
     cooldown_seconds = serializers.IntegerField(required=False)
     attempts = serializers.IntegerField(required=False, help_text="PAYOUT_RETRY_LIMIT_REACHED: attempts made.")
@@ -62,7 +63,8 @@ def problem_example(name: str, error_code: str, status: int, detail: str, **fiel
 def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | None = None) -> dict:
     """{(status, application/problem+json): problem} for the given statuses."""
     descriptions = {
-        400: "Invalid request (VALIDATION_ERROR) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
+        400: "Invalid request (VALIDATION_ERROR: also JSON nested deeper than 32 levels, or holding NUL characters "
+        "or lone surrogates) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
         401: "No or invalid token (AUTHENTICATION_REQUIRED), or a webhook signature that does not hold "
         "(WEBHOOK_SIGNATURE_INVALID).",
         403: "The caller may not do this (PERMISSION_DENIED: not a player, or an operator role too low) or the "
@@ -70,12 +72,14 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         404: "No such object for this player (NOT_FOUND); other players' and tenants' ids alike.",
         405: "Method not allowed (METHOD_NOT_ALLOWED).",
         406: "Only JSON is served (NOT_ACCEPTABLE).",
+        413: "The request body is over 1 MiB (PAYLOAD_TOO_LARGE); it was not read and nothing was done.",
         409: "Illegal state transition (ILLEGAL_TRANSACTION_STATE_TRANSITION), the same Idempotency-Key still "
         "being processed (IDEMPOTENCY_REQUEST_IN_PROGRESS), the four-eyes rule (FOUR_EYES_VIOLATION), or a "
         "payout retry refused (PAYOUT_RETRY_LIMIT_REACHED, PAYOUT_COOLDOWN_ACTIVE).",
         415: "Send application/json (UNSUPPORTED_MEDIA_TYPE).",
         422: "Refused: insufficient funds, a tenant limit, or an Idempotency-Key reused for another request.",
-        429: "Too many requests from this player (RATE_LIMITED); see Retry-After.",
+        429: "Too many requests from this player, or too many refused webhook signatures from this address "
+        "(RATE_LIMITED); see Retry-After.",
         500: "Unexpected error (INTERNAL_ERROR); no trace is returned; retrying with the same key is safe.",
         503: "The payment provider cannot be reached (PROVIDER_UNAVAILABLE) or the service is briefly "
         "unavailable (SERVICE_UNAVAILABLE); nothing was done; retry with the same key.",
@@ -87,7 +91,7 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
 
 
 READ_ERRORS = (401, 403, 404, 405, 406, 429, 500, 503)
-WRITE_ERRORS = (400, 401, 403, 404, 405, 406, 409, 415, 422, 429, 500, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500, 503)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",

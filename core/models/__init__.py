@@ -1,5 +1,6 @@
 from .audit import ActorFields, AuditEvent
 from .form_tokens import FormToken
 from .idempotency import IdempotencyRecord
+from .refusals import RefusalTally
 
-__all__ = ["ActorFields", "AuditEvent", "FormToken", "IdempotencyRecord"]
+__all__ = ["ActorFields", "AuditEvent", "FormToken", "IdempotencyRecord", "RefusalTally"]

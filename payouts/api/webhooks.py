@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from core.api import schema
 from core.api.problems import problem_response
+from core.middleware import client_ip
 from payouts import webhooks
 
 _SIGNATURE_HEADERS = [
@@ -35,7 +36,10 @@ class PspWebhookView(APIView):
         summary="Receive a signed PSP event",
         description=(
             "Standard Webhooks signature on the raw body, 5 minutes tolerance both ways. A repeated webhook-id "
-            "is acknowledged (200) and ignored. Events that arrive out of order never move a transaction back."
+            "of the same account is acknowledged (200) and ignored. Events that arrive out of order never move a "
+            "transaction back. Bodies over 1 MiB are refused 413 unread; a webhook-id over 255 characters, or a "
+            "signed body that is not a JSON object, 400. Past 60 refused signatures a minute from one address, "
+            "that address is answered 429 until the minute ends."
         ),
         parameters=_SIGNATURE_HEADERS,
         request={"application/json": {"type": "object", "additionalProperties": True}},
@@ -48,16 +52,27 @@ class PspWebhookView(APIView):
                     "outcome": serializers.CharField(),
                 },
             ),
-            **schema.error_responses(401, 404, 405, 406, 415, 500, 503),
+            **schema.error_responses(400, 401, 404, 405, 406, 413, 415, 429, 500, 503),
         },
         tags=["webhooks"],
         auth=[],
     )
     def post(self, request, provider):
         try:
-            receipt = webhooks.receive(provider, headers=dict(request.headers), body=request.body)
+            receipt = webhooks.receive(
+                provider, headers=dict(request.headers), body=request.body, source=client_ip(request)
+            )
         except LookupError:
             return problem_response("NOT_FOUND", f"No payment provider {provider!r} here.")
+        except webhooks.WebhookInvalid as invalid:
+            return problem_response(
+                "VALIDATION_ERROR", f"Webhook refused: {invalid.reason}", errors={invalid.field: [invalid.reason]}
+            )
+        except webhooks.WebhookThrottled as throttled:
+            wait = throttled.retry_after
+            return problem_response(
+                "RATE_LIMITED", str(throttled), headers={"Retry-After": str(wait)}, retry_after=wait
+            )
         except webhooks.WebhookRefused as refusal:
             return problem_response("WEBHOOK_SIGNATURE_INVALID", f"Webhook refused: {refusal}")
         return Response({"received": True, "duplicate": receipt.duplicate, "outcome": receipt.outcome})

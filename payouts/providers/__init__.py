@@ -5,6 +5,7 @@ from django.utils.module_loading import import_string
 
 from .base import (
     InvalidWebhook,
+    MalformedWebhook,
     PaymentProvider,
     PaymentSession,
     PayoutStatus,
@@ -17,6 +18,7 @@ from .base import (
 
 __all__ = [
     "InvalidWebhook",
+    "MalformedWebhook",
     "PaymentProvider",
     "PaymentSession",
     "PayoutStatus",

@@ -29,6 +29,11 @@ class InvalidWebhook(Exception):
     """Unsigned, badly signed, or outside the timestamp tolerance."""
 
 
+class MalformedWebhook(Exception):
+    """Correctly signed, but the body is not a JSON object we read (not UTF-8, not JSON, an array,
+    hostile JSON): the sender is known, so the answer is 400 with this reason, not 401."""
+
+
 @dataclass(frozen=True)
 class PaymentSession:
     """A payment the player completes at the PSP's hosted checkout."""
@@ -76,4 +81,5 @@ class PaymentProvider(Protocol):
         """The PSP's view of the payout sent with this key."""
 
     def verify_webhook(self, *, headers: dict, body: bytes) -> WebhookMessage:
-        """Check the signature on the raw body; raise InvalidWebhook if it does not hold."""
+        """Check the signature on the raw body; raise InvalidWebhook if it does not hold, and
+        MalformedWebhook if it holds over a body that is not a JSON object."""

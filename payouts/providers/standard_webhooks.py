@@ -2,14 +2,27 @@
 
 The `standardwebhooks` library checks the timestamp (5 minutes either way), computes
 HMAC-SHA256 over "id.timestamp.body" and compares in constant time. Any failure,
-including malformed headers the library does not anticipate, is InvalidWebhook.
+including malformed headers the library does not anticipate, is InvalidWebhook. A body
+that verifies but is not a JSON object we read is MalformedWebhook: the signature holds,
+so the reason is told to the sender instead of a 401.
+
+The library verifies text only (it decodes the body as UTF-8 first), while the signature
+is over bytes; a body that is not UTF-8 is verified here by the same rules, so that a
+signed one is answered "not UTF-8" rather than "bad signature".
 """
 
-import json
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+import time
 
 from standardwebhooks import Webhook
 
-from .base import InvalidWebhook, WebhookMessage
+from core import strict_json
+
+from .base import InvalidWebhook, MalformedWebhook, WebhookMessage
 
 
 def verify(secrets: list[str], headers: dict, body: bytes) -> WebhookMessage:
@@ -18,6 +31,9 @@ def verify(secrets: list[str], headers: dict, body: bytes) -> WebhookMessage:
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
         if not lowered.get(name):
             raise InvalidWebhook(f"Missing {name} header")
+    if not _is_utf8(body):
+        _verify_bytes(secrets, lowered, body)
+        raise MalformedWebhook("The signed body is refused: the body is not UTF-8")
     reason = "No active webhook secret"
     for secret in secrets:
         try:
@@ -29,14 +45,57 @@ def verify(secrets: list[str], headers: dict, body: bytes) -> WebhookMessage:
     raise InvalidWebhook(reason)
 
 
-def _message(headers: dict, body: bytes) -> WebhookMessage:
-    raw = body.decode()
+TOLERANCE_SECONDS = 5 * 60  # the library's, both ways
+
+
+def _is_utf8(body: bytes) -> bool:
     try:
-        document = json.loads(raw)
-    except ValueError:
-        raise InvalidWebhook("Signed body is not JSON") from None
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _verify_bytes(secrets: list[str], headers: dict, body: bytes) -> None:
+    """The library's checks over the raw bytes: timestamp within tolerance, any v1 signature
+    equal (constant time) to HMAC-SHA256 of "id.timestamp.body" under any active secret."""
+    try:
+        timestamp = math.floor(float(headers["webhook-timestamp"]))
+    except (ValueError, OverflowError):
+        raise InvalidWebhook("Invalid Signature Headers") from None
+    if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+        raise InvalidWebhook("Message timestamp outside the tolerance")
+    signed = f"{headers['webhook-id']}.{timestamp}.".encode() + body
+    offered = [_signature_bytes(part) for part in str(headers["webhook-signature"]).split(" ")]
+    for secret in secrets:
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_") + "==")  # as the library reads secrets
+        except (binascii.Error, ValueError):
+            continue
+        expected = hmac.new(key, signed, hashlib.sha256).digest()
+        if any(candidate is not None and hmac.compare_digest(expected, candidate) for candidate in offered):
+            return
+    raise InvalidWebhook("No matching signature found")
+
+
+def _signature_bytes(versioned: str) -> bytes | None:
+    version, _, signature = versioned.partition(",")
+    if version != "v1":
+        return None
+    try:
+        return base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _message(headers: dict, body: bytes) -> WebhookMessage:
+    try:
+        document = strict_json.loads(body)
+    except strict_json.UnsafeJSON as error:
+        raise MalformedWebhook(f"The signed body is refused: {error}") from None
     if not isinstance(document, dict):
-        raise InvalidWebhook("Signed body is not a JSON object")
+        raise MalformedWebhook(f"The signed body is a JSON {_json_type(document)}, not an object")
+    raw = body.decode()  # strict_json has read it as UTF-8
     data = document.get("data") if isinstance(document.get("data"), dict) else {}
     return WebhookMessage(
         event_id=headers["webhook-id"],
@@ -45,3 +104,13 @@ def _message(headers: dict, body: bytes) -> WebhookMessage:
         data=data,
         raw=raw,
     )
+
+
+def _json_type(value) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool) or value is None:
+        return "literal"
+    return "number"

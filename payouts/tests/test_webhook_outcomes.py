@@ -202,10 +202,11 @@ def test_the_signature_decides_the_tenant_when_several_casinos_share_the_psp(web
     assert Deposit.objects.get(pk=foreign_deposit.pk).state == "completed"
 
 
-def test_a_signed_body_that_is_not_a_json_object_is_refused(web, secret):
+def test_a_signed_body_that_is_not_a_json_object_is_refused_with_the_reason(web, secret):
+    # (every kind of unreadable body: payouts/tests/test_webhook_hostile_input.py)
     for body in ("[1, 2]", "not json"):
-        with expect_no_change(audit_actions=("webhook.refused",)):
+        with expect_no_change(audit_actions=("webhook.malformed",)):
             response = post_event(web, signed_headers(secret, "evt_x", body), body)
-        assert response.status_code == 401, response.content
-        assert json.loads(response.content)["error_code"] == "WEBHOOK_SIGNATURE_INVALID"
+        assert response.status_code == 400, response.content
+        assert json.loads(response.content)["error_code"] == "VALIDATION_ERROR"
     assert not WebhookEvent.objects.exists()

@@ -84,6 +84,19 @@ class PaymentPolicy(models.Model):
     stuck_deposit_seconds = models.PositiveIntegerField(
         default=86400, help_text="Reconciliation reports a deposit not yet completed or failed after this long."
     )
+    # Player protection and withdrawal review (ARCHITECTURE sections 13 and 14).
+    limit_increase_cooldown_hours = models.PositiveIntegerField(
+        default=24, help_text="How long a player's raised or removed limit waits before it applies."
+    )
+    kyc_required_for_withdrawal = models.BooleanField(
+        default=True, help_text="Only players with a verified identity may request a withdrawal."
+    )
+    player_cancel_allowed = models.BooleanField(
+        default=True, help_text="Players may cancel their own withdrawal before review (reverse withdrawals)."
+    )
+    velocity_withdrawals_per_day = models.PositiveSmallIntegerField(
+        default=3, help_text="More withdrawal requests than this in 24 hours flags the next one (velocity)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -117,6 +130,16 @@ class CurrencyLimit(models.Model):
         blank=True,
         help_text="Withdrawals of at least this amount need two different finance operators' approvals.",
     )
+    kyc_deposit_threshold = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Once a player's completed deposits in this currency reach it, further deposits need KYC.",
+    )
+    auto_approve_below = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Withdrawals below this, without risk flags, from verified players are approved automatically.",
+    )
 
     class Meta:
         ordering = ["currency"]
@@ -137,6 +160,14 @@ class CurrencyLimit(models.Model):
             models.CheckConstraint(
                 condition=Q(four_eyes_amount__isnull=True) | Q(four_eyes_amount__gt=0),
                 name="currency_limit_four_eyes_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(kyc_deposit_threshold__isnull=True) | Q(kyc_deposit_threshold__gt=0),
+                name="currency_limit_kyc_threshold_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_approve_below__isnull=True) | Q(auto_approve_below__gt=0),
+                name="currency_limit_auto_approve_positive",
             ),
             models.CheckConstraint(
                 condition=Q(min_amount__isnull=True)
@@ -227,6 +258,8 @@ class PolicyChange(models.Model):
 
     def __str__(self) -> str:
         return f"Policy change #{self.pk} of {self.tenant} ({self.state})"
+
+
 class OperatorToken(models.Model):
     """An operator's key to the operator API: made in the console after the second factor, expiring.
 

@@ -35,6 +35,10 @@ class Control:
 POLICY_CONTROLS: dict[str, Control] = {
     "payout_retry_limit": Control(LOWER),
     "payout_cooldown_seconds": Control(HIGHER),
+    "limit_increase_cooldown_hours": Control(HIGHER),
+    "kyc_required_for_withdrawal": Control(ON),
+    "player_cancel_allowed": Control(OFF),
+    "velocity_withdrawals_per_day": Control(LOWER),  # fewer requests before a flag: more scrutiny
 }
 CURRENCY_CONTROLS: dict[str, Control] = {
     "daily_deposit_limit": Control(LOWER),
@@ -42,6 +46,8 @@ CURRENCY_CONTROLS: dict[str, Control] = {
     "min_amount": Control(HIGHER),
     "max_amount": Control(LOWER),
     "four_eyes_amount": Control(LOWER),
+    "kyc_deposit_threshold": Control(LOWER),
+    "auto_approve_below": Control(LOWER, none_is="tightest"),  # empty: nothing is approved automatically
 }
 
 

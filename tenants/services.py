@@ -16,7 +16,7 @@ from core.unit_of_work import UnitOfWork
 from tenants.errors import IllegalPolicyChangeStateTransition, PolicyChangePending, PolicyChangeStale
 from tenants.models import CurrencyLimit, PaymentPolicy, PolicyChange, Tenant
 from tenants.operators import ADMIN, scope_of
-from tenants.policy import CURRENCY_CONTROLS, FieldChange, apply_changes, differences
+from tenants.policy import CURRENCY_CONTROLS, POLICY_CONTROLS, FieldChange, apply_changes, differences
 
 LIMIT_FIELDS = tuple(CURRENCY_CONTROLS)
 
@@ -29,11 +29,7 @@ def policy_as_dict(policy: PaymentPolicy) -> dict:
             {"currency": cl.currency, **{name: getattr(cl, name) for name in LIMIT_FIELDS}}
             for cl in policy.currency_limits.order_by("currency")
         ]
-    return {
-        "payout_retry_limit": policy.payout_retry_limit,
-        "payout_cooldown_seconds": policy.payout_cooldown_seconds,
-        "currency_limits": limits,
-    }
+    return {**{name: getattr(policy, name) for name in POLICY_CONTROLS}, "currency_limits": limits}
 
 
 @dataclass(frozen=True)
@@ -49,34 +45,41 @@ class PolicyOutcome:
 
 
 def change_payment_policy(
-    tenant: Tenant,
-    *,
-    actor: Actor,
-    payout_retry_limit: int,
-    payout_cooldown_seconds: int,
-    currency_limits: list[dict],
-    reason: str = "",
+    tenant: Tenant, *, actor: Actor, currency_limits: list[dict], reason: str = "", **controls
 ) -> PolicyOutcome:
     """Ask for the tenant's policy to become this one (currency rows not listed have no limits).
+
+    `controls` are the policy's own controls (tenants.policy.POLICY_CONTROLS); one not
+    given keeps its current value, so a client that does not know a newer control can
+    never loosen it by leaving it out.
 
     Maker-checker: if every difference tightens a control, it applies at once; if any
     loosens one, the whole change waits for another admin (`approve_policy_change`) and
     the policy stays as it is. A change needs a reason; saving the policy unchanged needs
     none and records nothing. Changes apply to requests that arrive after the commit.
     """
-    _validate(tenant, payout_retry_limit, payout_cooldown_seconds, currency_limits)
-    proposed = {
-        "payout_retry_limit": payout_retry_limit,
-        "payout_cooldown_seconds": payout_cooldown_seconds,
-        "currency_limits": [
-            {"currency": row["currency"], **{name: row.get(name) for name in LIMIT_FIELDS}}
-            for row in sorted(currency_limits, key=lambda row: row["currency"])
-        ],
-    }
+    unknown = set(controls) - set(POLICY_CONTROLS)
+    if unknown:
+        raise ValidationFailed("Unknown policy controls.", errors={name: ["Unknown."] for name in sorted(unknown)})
+    _validate(tenant, controls, currency_limits)
+    rows = sorted(currency_limits, key=lambda row: row["currency"])
     expire_due_policy_changes(tenant)  # an expired request must not block this one
     with transaction.atomic():
         policy = _lock_policy(tenant)
         before = policy_as_dict(policy)
+        current = {row["currency"]: row for row in before["currency_limits"]}
+        proposed = {
+            **before,
+            **controls,
+            "currency_limits": [  # a field a listed currency leaves out keeps its value, as controls do
+                {
+                    name: row[name] if name in row else current.get(row["currency"], {}).get(name)
+                    for name in LIMIT_FIELDS
+                }
+                | {"currency": row["currency"]}
+                for row in rows
+            ],
+        }
         changes = differences(before, proposed)
         if not changes:
             return PolicyOutcome(policy)
@@ -249,8 +252,8 @@ def _lock_policy(tenant: Tenant) -> PaymentPolicy:
 
 
 def _write_policy(policy: PaymentPolicy, plain: dict) -> None:
-    policy.payout_retry_limit = plain["payout_retry_limit"]
-    policy.payout_cooldown_seconds = plain["payout_cooldown_seconds"]
+    for name in POLICY_CONTROLS:
+        setattr(policy, name, plain[name])
     policy.save()
     policy.currency_limits.all().delete()
     CurrencyLimit.objects.bulk_create(
@@ -302,12 +305,25 @@ def _audit(tenant, actor, action, target, reason, data, *, before_state="", afte
     uow.flush()
 
 
-def _validate(tenant: Tenant, retry_limit: int, cooldown: int, rows: list[dict]) -> None:
+# Whole-number controls: (smallest, largest, unit).
+RANGES = {
+    "payout_retry_limit": (1, 20, ""),
+    "payout_cooldown_seconds": (0, 7 * 86400, " of seconds"),
+    "limit_increase_cooldown_hours": (0, 24 * 90, " of hours"),
+    "velocity_withdrawals_per_day": (1, 100, ""),
+}
+SWITCHES = ("kyc_required_for_withdrawal", "player_cancel_allowed")
+
+
+def _validate(tenant: Tenant, controls: dict, rows: list[dict]) -> None:
     errors: dict[str, list[str]] = {}
-    if not isinstance(retry_limit, int) or retry_limit < 1 or retry_limit > 20:
-        errors["payout_retry_limit"] = ["Must be a whole number from 1 to 20."]
-    if not isinstance(cooldown, int) or cooldown < 0 or cooldown > 7 * 86400:
-        errors["payout_cooldown_seconds"] = ["Must be a whole number of seconds from 0 to 604800."]
+    for name, (low, high, unit) in RANGES.items():
+        value = controls.get(name, low)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            errors[name] = [f"Must be a whole number{unit} from {low} to {high}."]
+    for name in SWITCHES:
+        if not isinstance(controls.get(name, False), bool):
+            errors[name] = ["Must be true or false."]
     seen = set()
     for row in rows:
         currency = row.get("currency")

@@ -16,7 +16,7 @@ from core.money import AmountError, parse_amount
 from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
 from tenants.models import PaymentPolicy, PolicyChange, Tenant
 from tenants.operators import ADMIN
-from tenants.policy import CURRENCY_CONTROLS
+from tenants.policy import CURRENCY_CONTROLS, POLICY_CONTROLS
 from tenants.services import (
     LIMIT_FIELDS,
     approve_policy_change,
@@ -79,13 +79,13 @@ class PaymentPolicyView(PolicyAPIView):
         payload = PaymentPolicySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        controls = {name: data[name] for name in POLICY_CONTROLS if name in data}
         outcome = change_payment_policy(
             tenant,
             actor=self.actor(),
-            payout_retry_limit=data["payout_retry_limit"],
-            payout_cooldown_seconds=data["payout_cooldown_seconds"],
             currency_limits=[_limits_in_minor_units(row) for row in data["currency_limits"]],
             reason=data.get("reason", ""),
+            **controls,
         )
         if outcome.pending:
             return Response(change_json(outcome.change), status=status.HTTP_202_ACCEPTED)
@@ -188,7 +188,9 @@ def _limits_in_minor_units(row: dict) -> dict:
     currency = row["currency"]
     converted = {"currency": currency}
     for name in LIMIT_FIELDS:
-        text = row.get(name)
+        if name not in row:
+            continue  # left out: keeps its value
+        text = row[name]
         if text is None:
             converted[name] = None
             continue

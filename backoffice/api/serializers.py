@@ -81,12 +81,30 @@ class CurrencyLimitSerializer(serializers.Serializer):
     min_amount = AmountField(required=False, allow_null=True)
     max_amount = AmountField(required=False, allow_null=True)
     four_eyes_amount = AmountField(required=False, allow_null=True)
+    kyc_deposit_threshold = AmountField(
+        required=False, allow_null=True, help_text="Completed deposits from which further deposits need KYC."
+    )
+    auto_approve_below = AmountField(
+        required=False,
+        allow_null=True,
+        help_text="Flag-free withdrawals of verified players below this are approved automatically; null: none.",
+    )
 
 
 class PaymentPolicySerializer(serializers.Serializer):
+    """A field left out keeps its value (also inside a listed currency): no client loosens what it does not know."""
+
     tenant = serializers.CharField(read_only=True)
     payout_retry_limit = serializers.IntegerField(min_value=1, max_value=20)
     payout_cooldown_seconds = serializers.IntegerField(min_value=0, max_value=7 * 86400)
+    limit_increase_cooldown_hours = serializers.IntegerField(
+        min_value=0, max_value=24 * 90, required=False, help_text="Cooling-off before a player's raised limit applies."
+    )
+    kyc_required_for_withdrawal = serializers.BooleanField(required=False)
+    player_cancel_allowed = serializers.BooleanField(required=False, help_text="false: no reverse withdrawals.")
+    velocity_withdrawals_per_day = serializers.IntegerField(
+        min_value=1, max_value=100, required=False, help_text="More requests than this in 24 hours: flag velocity."
+    )
     currency_limits = CurrencyLimitSerializer(many=True)
     reason = serializers.CharField(
         write_only=True,

@@ -37,13 +37,20 @@ LABELS = {
     "min_amount": gettext_lazy("Smallest amount"),
     "max_amount": gettext_lazy("Largest amount"),
     "four_eyes_amount": gettext_lazy("Two approvals from"),
+    "kyc_deposit_threshold": gettext_lazy("KYC needed once deposits reach"),
+    "auto_approve_below": gettext_lazy("Approve automatically below"),
 }
 
 
 POLICY_LABELS = {
     "payout_retry_limit": gettext_lazy("Payout attempts per withdrawal"),
     "payout_cooldown_seconds": gettext_lazy("Seconds between payout attempts"),
+    "limit_increase_cooldown_hours": gettext_lazy("Hours before a player's higher limit applies"),
+    "kyc_required_for_withdrawal": gettext_lazy("Withdrawals need verified identity (KYC)"),
+    "player_cancel_allowed": gettext_lazy("Players may cancel a withdrawal (reverse withdrawals)"),
+    "velocity_withdrawals_per_day": gettext_lazy("Withdrawal requests in 24 hours before a velocity flag"),
 }
+YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
 
 class PolicyForm(forms.Form):
@@ -51,8 +58,31 @@ class PolicyForm(forms.Form):
     payout_cooldown_seconds = forms.IntegerField(
         label=POLICY_LABELS["payout_cooldown_seconds"], min_value=0, max_value=7 * 86400
     )
+    # Not required: a control the form does not send keeps its value (as in the API).
+    limit_increase_cooldown_hours = forms.IntegerField(
+        label=POLICY_LABELS["limit_increase_cooldown_hours"], min_value=0, max_value=24 * 90, required=False
+    )
+    velocity_withdrawals_per_day = forms.IntegerField(
+        label=POLICY_LABELS["velocity_withdrawals_per_day"], min_value=1, max_value=100, required=False
+    )
+    kyc_required_for_withdrawal = forms.ChoiceField(
+        label=POLICY_LABELS["kyc_required_for_withdrawal"], choices=YES_NO, required=False
+    )
+    player_cancel_allowed = forms.ChoiceField(
+        label=POLICY_LABELS["player_cancel_allowed"], choices=YES_NO, required=False
+    )
     # Not required here: the service requires it only when something changes.
     reason = forms.CharField(label=gettext_lazy("Why the change"), max_length=500, required=False)
+
+    def controls(self) -> dict:
+        """The policy controls the form sent (switches as booleans)."""
+        data = {}
+        for name in POLICY_LABELS:
+            value = self.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            data[name] = value == "yes" if name in ("kyc_required_for_withdrawal", "player_cancel_allowed") else value
+        return data
 
 
 class CurrencyLimitForm(forms.Form):
@@ -107,10 +137,9 @@ def policy(request):
                 outcome = change_payment_policy(
                     tenant,
                     actor=Actor.operator(request.user),
-                    payout_retry_limit=form.cleaned_data["payout_retry_limit"],
-                    payout_cooldown_seconds=form.cleaned_data["payout_cooldown_seconds"],
                     currency_limits=[row.minor_units() for row in limits if row.cleaned_data],
                     reason=form.cleaned_data["reason"],
+                    **form.controls(),
                 )
             except forms.ValidationError as error:
                 messages.error(request, " ".join(error.messages))
@@ -130,7 +159,12 @@ def policy(request):
                     messages.success(request, _("The payment policy is saved."))
                 return redirect(request.get_full_path())
     else:
-        form = PolicyForm(initial={k: plain[k] for k in ("payout_retry_limit", "payout_cooldown_seconds")})
+        form = PolicyForm(
+            initial={
+                name: ("yes" if plain[name] else "no") if isinstance(plain[name], bool) else plain[name]
+                for name in POLICY_LABELS
+            }
+        )
         by_currency = {row["currency"]: row for row in plain["currency_limits"]}
         initial = []
         for currency in tenant.allowed_currencies:

@@ -5,7 +5,15 @@ import pytest
 from tenants.models import CurrencyLimit, PaymentPolicy
 from tenants.policy import CURRENCY_CONTROLS, POLICY_CONTROLS, FieldChange, apply_changes, differences
 
-BASE = {"payout_retry_limit": 3, "payout_cooldown_seconds": 60, "currency_limits": []}
+BASE = {
+    "payout_retry_limit": 3,
+    "payout_cooldown_seconds": 60,
+    "limit_increase_cooldown_hours": 24,
+    "kyc_required_for_withdrawal": True,
+    "player_cancel_allowed": True,
+    "velocity_withdrawals_per_day": 3,
+    "currency_limits": [],
+}
 
 
 def eur(**limits) -> dict:
@@ -39,6 +47,22 @@ def eur(**limits) -> dict:
         (BASE, {**BASE, "payout_retry_limit": 4}, True),
         (BASE, {**BASE, "payout_cooldown_seconds": 120}, False),
         (BASE, {**BASE, "payout_cooldown_seconds": 0}, True),
+        # player protection and review (sections 13 and 14)
+        (BASE, {**BASE, "limit_increase_cooldown_hours": 48}, False),
+        (BASE, {**BASE, "limit_increase_cooldown_hours": 1}, True),
+        (BASE, {**BASE, "kyc_required_for_withdrawal": False}, True),
+        ({**BASE, "kyc_required_for_withdrawal": False}, BASE, False),
+        (BASE, {**BASE, "player_cancel_allowed": False}, False),
+        ({**BASE, "player_cancel_allowed": False}, BASE, True),
+        (BASE, {**BASE, "velocity_withdrawals_per_day": 2}, False),
+        (BASE, {**BASE, "velocity_withdrawals_per_day": 5}, True),
+        (eur(), eur(kyc_deposit_threshold=2000_00), False),
+        (eur(kyc_deposit_threshold=2000_00), eur(), True),
+        # auto-approval: empty means nothing is approved automatically, the strictest
+        (eur(), eur(auto_approve_below=50_00), True),
+        (eur(auto_approve_below=50_00), eur(auto_approve_below=100_00), True),
+        (eur(auto_approve_below=50_00), eur(auto_approve_below=20_00), False),
+        (eur(auto_approve_below=50_00), eur(), False),
     ],
 )
 def test_each_difference_is_classified(before, after, loosens):

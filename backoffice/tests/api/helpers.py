@@ -82,8 +82,23 @@ def body_of(response) -> dict:
 
 
 NO_LIMITS = dict.fromkeys(
-    ("daily_deposit_limit", "daily_withdraw_limit", "min_amount", "max_amount", "four_eyes_amount")
+    (
+        "daily_deposit_limit",
+        "daily_withdraw_limit",
+        "min_amount",
+        "max_amount",
+        "four_eyes_amount",
+        "kyc_deposit_threshold",
+        "auto_approve_below",
+    )
 )
+# The player-protection controls of a new policy (tenants.models.PaymentPolicy defaults).
+DEFAULT_CONTROLS = {
+    "limit_increase_cooldown_hours": 24,
+    "kyc_required_for_withdrawal": True,
+    "player_cancel_allowed": True,
+    "velocity_withdrawals_per_day": 3,
+}
 
 
 def change_url(change_id, decision: str) -> str:

@@ -10,6 +10,7 @@ from wallet.tests.builders import set_limits, withdrawal_in_state
 from wallet.tests.factories import fund
 
 from .helpers import (
+    DEFAULT_CONTROLS,
     NO_LIMITS,
     POLICY,
     as_operator,
@@ -37,6 +38,7 @@ def test_get_shows_decimal_strings_and_null_for_no_limit(viewer, tenant):
         "tenant": tenant.slug,
         "payout_retry_limit": 3,
         "payout_cooldown_seconds": 0,
+        **DEFAULT_CONTROLS,
         "currency_limits": [
             {
                 "currency": "EUR",
@@ -45,6 +47,8 @@ def test_get_shows_decimal_strings_and_null_for_no_limit(viewer, tenant):
                 "min_amount": "10.00",
                 "max_amount": "2000.50",
                 "four_eyes_amount": None,
+                "kyc_deposit_threshold": None,
+                "auto_approve_below": None,
             },
             {"currency": "JPY", **NO_LIMITS, "four_eyes_amount": "100000"},
         ],
@@ -65,6 +69,7 @@ def test_an_admin_tightens_the_policy_at_once_and_one_audit_row_keeps_before_and
     expected = {
         "tenant": tenant.slug,
         **{name: value for name, value in body.items() if name != "reason"},
+        **DEFAULT_CONTROLS,
         "currency_limits": [
             {"currency": "EUR", **NO_LIMITS, "daily_withdraw_limit": "400.00"},
             {
@@ -94,6 +99,7 @@ def test_an_admin_tightens_the_policy_at_once_and_one_audit_row_keeps_before_and
     assert event.data["after"] == {
         "payout_retry_limit": 2,
         "payout_cooldown_seconds": 120,
+        **DEFAULT_CONTROLS,
         "currency_limits": [
             {"currency": "EUR", **NO_LIMITS, "daily_withdraw_limit": 400_00},
             {

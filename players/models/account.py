@@ -3,6 +3,16 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class KycStatus(models.TextChoices):
+    """Know your customer: whether the player's identity is verified (ARCHITECTURE section 14)."""
+
+    UNVERIFIED = "unverified", _("Unverified")
+    PENDING = "pending", _("Verification pending")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Player(models.Model):
@@ -14,6 +24,8 @@ class Player(models.Model):
         max_length=64, blank=True, help_text="The casino platform's own id for this player."
     )
     display_name = models.CharField(max_length=120, blank=True)
+    kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
+    kyc_updated_at = models.DateTimeField(null=True, blank=True, help_text="When the KYC status last changed.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -29,6 +41,10 @@ class Player(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()
+
+    @property
+    def is_verified(self) -> bool:
+        return self.kyc_status == KycStatus.VERIFIED
 
 
 class PlayerSessionToken(models.Model):

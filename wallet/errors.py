@@ -82,3 +82,12 @@ class PayoutOutcomeConflict(DomainError):
     status = 409
     title = "Conflicting payout outcome"
     operator_message = _("The payment provider reported a conflicting outcome; see the audit trail.")
+
+
+class WithdrawalCancelDisabled(DomainError):
+    """The casino does not let players take back a withdrawal (no reverse withdrawals, as in the UK)."""
+
+    error_code = "WITHDRAWAL_CANCEL_DISABLED"
+    status = 403
+    title = "Withdrawals cannot be canceled"
+    operator_message = _("Players of this casino cannot cancel a withdrawal; an operator can still reject it.")

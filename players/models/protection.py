@@ -92,7 +92,8 @@ class Exclusion(ActorFields):
         indexes = [models.Index(fields=["player", "-starts_at"], name="exclusion_player_time")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")), name="exclusion_ends_after_start"
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="exclusion_ends_after_start",
             ),
             models.CheckConstraint(
                 condition=Q(lifted_at__isnull=True) | Q(kind="operator_block"), name="exclusion_only_blocks_lift"

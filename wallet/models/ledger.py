@@ -21,12 +21,17 @@ class LedgerEvent(models.TextChoices):
     WITHDRAW_REQUESTED = "withdraw_requested", _("Withdrawal requested")
     WITHDRAW_RELEASED = "withdraw_released", _("Withdrawal released")
     WITHDRAW_PAID = "withdraw_paid", _("Withdrawal paid")
+    # Play (the game wallet posts these; loss limits count them).
+    BET_PLACED = "bet_placed", _("Bet placed")
+    WIN_PAID = "win_paid", _("Win paid")
+    BET_ROLLED_BACK = "bet_rolled_back", _("Bet rolled back")
 
 
 class Account(models.TextChoices):
     PLAYER_AVAILABLE = "player_available", _("Player available")
     PLAYER_HELD = "player_held", _("Player held")
     PSP_CLEARING = "psp_clearing", _("Tenant PSP clearing")
+    GAME_HOUSE = "game_house", _("Tenant game house")
 
 
 @written_by_unit_of_work

@@ -8,6 +8,7 @@ import secrets
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -137,6 +138,12 @@ class Withdrawal(MoneyTransaction):
         db_constraint=False,
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+    risk_flags = ArrayField(
+        models.CharField(max_length=32),
+        default=list,
+        blank=True,
+        help_text="What finance should look at, computed when it was requested (wallet.risk).",
+    )
 
     class Meta:
         ordering = ["-created_at"]

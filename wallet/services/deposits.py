@@ -5,11 +5,13 @@ where money moves), writing state, ledger, history and audit together.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from core.actors import Actor
 from core.unit_of_work import UnitOfWork
-from players.models import Player
-from wallet import limits
+from players.errors import KycRequired, PlayerExcluded, PlayerLimitExceeded
+from players.models import LimitKind, Player
+from wallet import limits, protection
 from wallet.errors import TenantPaymentLimitExceeded
 from wallet.ledger import post_money_event
 from wallet.models import Deposit, LedgerEvent
@@ -17,6 +19,7 @@ from wallet.transitions import apply_transition, record_creation
 
 from .common import (
     audit_limit_refusal,
+    audit_payment_refusal,
     ensure_currency_allowed,
     ensure_positive,
     ensure_tenant_active,
@@ -29,11 +32,14 @@ from .common import (
 def create_deposit(
     *, player: Player, amount: int, currency: str, actor: Actor, provider: str = "", deposit_id=None
 ) -> Deposit:
-    """Open a deposit in `created`, reserving it against the daily deposit limit.
+    """Open a deposit in `created`, reserving it against the daily and the player's own limits.
 
-    In-flight deposits count towards the limit, so parallel open deposits cannot
-    get around it. With `deposit_id` (chosen by the caller before a crash could
-    happen), a second call returns the deposit the first one created.
+    Refused while the player is excluded (PLAYER_EXCLUDED), past the currency's KYC
+    threshold without a verified identity (KYC_REQUIRED), and over the tenant's daily
+    limit or a deposit limit the player set (PLAYER_LIMIT_EXCEEDED). In-flight deposits
+    count towards the limits, so parallel open deposits cannot get around them. With
+    `deposit_id` (chosen by the caller before a crash could happen), a second call
+    returns the deposit the first one created.
     """
     if deposit_id is not None:
         existing = Deposit.objects.filter(pk=deposit_id, player=player).first()
@@ -45,11 +51,17 @@ def create_deposit(
     ensure_currency_allowed(tenant, currency)
     try:
         with transaction.atomic():
-            wallet, currency_limits = lock_wallet_and_limits(player, currency, create=True)
+            locked = lock_wallet_and_limits(player, currency, create=True)
+            wallet, currency_limits = locked.wallet, locked.limits
             limits.check_amount_bounds(currency_limits, amount, currency)
+            now = timezone.now()
+            protection.ensure_not_excluded(player, now)
+            threshold = currency_limits.kyc_deposit_threshold if currency_limits else None
+            protection.ensure_kyc_for_deposit(wallet, threshold, locked.player.verified)
             limits.check_daily_limit(
                 tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.DEPOSIT, amount=amount
             )
+            protection.check_player_limits(wallet, LimitKind.DEPOSIT, amount, now)
             uow = UnitOfWork()
             deposit = Deposit(
                 tenant=tenant, player=player, wallet=wallet, amount=amount, currency=currency, provider=provider
@@ -59,8 +71,11 @@ def create_deposit(
             record_creation(uow, deposit, actor=actor)
             uow.flush()
             return deposit
-    except TenantPaymentLimitExceeded as refusal:
+    except (TenantPaymentLimitExceeded, PlayerLimitExceeded) as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
+        raise
+    except (PlayerExcluded, KycRequired) as refusal:
+        audit_payment_refusal(refusal, player=player, actor=actor, action="deposit.refused")
         raise
 
 

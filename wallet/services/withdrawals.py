@@ -12,15 +12,20 @@ from core.audit import record_event
 from core.errors import FourEyesViolation
 from core.money import format_amount
 from core.unit_of_work import UnitOfWork
+from players.errors import KycRequired
 from players.models import Player
+from tenants.selectors import payment_policy
 from wallet import limits
-from wallet.errors import InsufficientFunds, TenantPaymentLimitExceeded
+from wallet.errors import InsufficientFunds, TenantPaymentLimitExceeded, WithdrawalCancelDisabled
 from wallet.ledger import post_money_event
 from wallet.models import LedgerEvent, Withdrawal, WithdrawalApproval, WithdrawalState
+from wallet.risk import risk_flags
 from wallet.transitions import apply_transition, record_creation
 
+from . import auto_approval
 from .common import (
     audit_limit_refusal,
+    audit_payment_refusal,
     ensure_currency_allowed,
     ensure_positive,
     ensure_reason,
@@ -33,14 +38,26 @@ from .payouts import enqueue_payout_dispatch
 
 
 def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Actor) -> Withdrawal:
-    """Move `amount` from available to held and open a withdrawal for review."""
+    """Move `amount` from available to held and open a withdrawal for review.
+
+    Refused without a verified identity where the casino requires it (KYC_REQUIRED,
+    nothing held). The request's risk flags are computed here and stored with it; a
+    flag-free request of a verified player below the currency's auto-approval amount is
+    approved by the system right after this transaction commits (.auto_approval).
+    Exclusions do not stop withdrawals: a player's money is always theirs to take out.
+    """
     tenant = player.tenant
     ensure_positive(amount)
     ensure_tenant_active(tenant)
     ensure_currency_allowed(tenant, currency)
     try:
         with transaction.atomic():
-            wallet, currency_limits = lock_wallet_and_limits(player, currency, create=False)
+            locked = lock_wallet_and_limits(player, currency, create=False)
+            wallet, currency_limits, state = locked.wallet, locked.limits, locked.player
+            if state.kyc_required_for_withdrawal and not state.verified:
+                raise KycRequired(
+                    "Your identity must be verified before you can withdraw.", kyc_status=state.kyc_status
+                )
             limits.check_amount_bounds(currency_limits, amount, currency)
             available = wallet.balance_available if wallet else 0
             if amount > available:
@@ -55,6 +72,14 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.WITHDRAW, amount=amount
             )
             uow = UnitOfWork()
+            flags = risk_flags(
+                wallet,
+                amount,
+                now=uow.now,
+                velocity_per_day=state.velocity_withdrawals_per_day,
+                four_eyes_amount=currency_limits.four_eyes_amount if currency_limits else None,
+                kyc_updated_at=state.kyc_updated_at,
+            )
             withdrawal = Withdrawal(
                 tenant=tenant,
                 player=player,
@@ -62,13 +87,20 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 amount=amount,
                 currency=currency,
                 requested_by_id=actor.user_id,
+                risk_flags=flags,
             )
-            record_creation(uow, withdrawal, actor=actor)
+            record_creation(uow, withdrawal, actor=actor, data={"risk_flags": flags})
             post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=withdrawal, uow=uow)
             uow.flush()
+            rule = auto_approval.rule_for(withdrawal, currency_limits, verified=state.verified)
+            if rule is not None:
+                transaction.on_commit(lambda: auto_approval.auto_approve(withdrawal.pk, rule))
             return withdrawal
     except TenantPaymentLimitExceeded as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
+        raise
+    except KycRequired as refusal:
+        audit_payment_refusal(refusal, player=player, actor=actor, action="withdrawal.refused")
         raise
 
 
@@ -153,9 +185,16 @@ def reject_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdraw
 
 
 def cancel_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdrawal:
-    """The player takes back a withdrawal still awaiting review."""
+    """The player takes back a withdrawal still awaiting review, where the casino allows it.
+
+    With the tenant's `player_cancel_allowed` off (no reverse withdrawals, as UK rules
+    require), a player's cancel is refused (WITHDRAWAL_CANCEL_DISABLED); operators still
+    reject.
+    """
     with transaction.atomic():
         withdrawal = lock_withdrawal(withdrawal)
+        if actor.type == ActorType.PLAYER and not payment_policy(withdrawal.tenant).player_cancel_allowed:
+            raise WithdrawalCancelDisabled("This casino does not let players cancel a withdrawal.")
         uow = UnitOfWork()
         if apply_transition(uow, withdrawal, "cancel", actor=actor, reason=reason):
             post_withdrawal_event(uow, withdrawal, LedgerEvent.WITHDRAW_RELEASED)

@@ -118,7 +118,7 @@ class Posting(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_nonzero"),
             models.CheckConstraint(
-                condition=(Q(account="psp_clearing") & Q(wallet__isnull=True))
+                condition=(Q(account__in=["psp_clearing", "game_house"]) & Q(wallet__isnull=True))
                 | (Q(account__in=["player_available", "player_held"]) & Q(wallet__isnull=False)),
                 name="posting_wallet_matches_account",
             ),

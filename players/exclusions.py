@@ -51,10 +51,11 @@ def exclusion_in_force(player: Player, now: datetime | None = None) -> Exclusion
 
 def exclude_self(player: Player, *, kind: str, actor: Actor, days: int | None = None, permanent: bool = False):
     """The player takes a break (timeout) or excludes themselves; it can only extend what is in force."""
-    starts = timezone.now()
-    ends = _ends(kind, days, permanent, starts)
+    _ends(kind, days, permanent, timezone.now())  # refuse a bad request before taking any lock
     with transaction.atomic():
         _lock_player(player)
+        starts = timezone.now()  # after the lock: a deposit that held it committed before this moment
+        ends = _ends(kind, days, permanent, starts)
         longest = active_exclusions(player, starts).filter(kind__in=PLAYERS_OWN).first()
         if longest is not None and (longest.ends_at is None or (ends is not None and ends <= longest.ends_at)):
             raise ExclusionWouldShorten(
@@ -70,9 +71,9 @@ def block_player(player: Player, *, actor: Actor, reason: str, days: int | None 
     reason = _reason(reason, "Say why the player is blocked.")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
         raise ValidationFailed("days must be from 1 to 3650.", errors={"days": ["From 1 to 3650, or none."]})
-    starts = timezone.now()
     with transaction.atomic():
         _lock_player(player)
+        starts = timezone.now()  # after the lock, as for the player's own
         return _create(
             player,
             Kind.OPERATOR_BLOCK,

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='player',
             name='kyc_status',
-            field=models.CharField(choices=[('unverified', 'Unverified'), ('pending', 'Verification pending'), ('verified', 'Verified'), ('rejected', 'Rejected')], default='unverified', max_length=16),
+            field=models.CharField(choices=[('unverified', 'Unverified'), ('pending', 'Verification pending'), ('verified', 'Verified'), ('rejected', 'Rejected')], db_default='unverified', default='unverified', max_length=16),
         ),
         migrations.AddField(
             model_name='player',

@@ -24,7 +24,9 @@ class Player(models.Model):
         max_length=64, blank=True, help_text="The casino platform's own id for this player."
     )
     display_name = models.CharField(max_length=120, blank=True)
-    kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
+    kyc_status = models.CharField(
+        max_length=16, choices=KycStatus.choices, default=KycStatus.UNVERIFIED, db_default=KycStatus.UNVERIFIED
+    )
     kyc_updated_at = models.DateTimeField(null=True, blank=True, help_text="When the KYC status last changed.")
     created_at = models.DateTimeField(auto_now_add=True)
 

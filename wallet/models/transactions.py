@@ -10,7 +10,7 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -141,6 +141,7 @@ class Withdrawal(MoneyTransaction):
     risk_flags = ArrayField(
         models.CharField(max_length=32),
         default=list,
+        db_default=Value([], output_field=ArrayField(models.CharField(max_length=32))),  # raw and bulk inserts too
         blank=True,
         help_text="What finance should look at, computed when it was requested (wallet.risk).",
     )

@@ -23,14 +23,16 @@ IN_PROGRESS = "IDEMPOTENCY_REQUEST_IN_PROGRESS"
 ILLEGAL = "409 ILLEGAL_TRANSACTION_STATE_TRANSITION"
 FOUR_EYES = "409 FOUR_EYES_VIOLATION"
 LIMIT = "422 TENANT_PAYMENT_LIMIT_EXCEEDED"
+# The player's own protections refuse deposits (and KYC withdrawals); the invariants prove each was right.
+PROTECTED = {"422 PLAYER_LIMIT_EXCEEDED", "403 PLAYER_EXCLUDED", "403 KYC_REQUIRED"}
 
 # Answers that are outcomes of the operation; anything else is reported as a violation.
 EXPECTED = {
-    s.DEPOSIT_PAY: {"201", LIMIT},
-    s.DEPOSIT_FAIL: {"201", LIMIT},
-    s.DEPOSIT_ABANDON: {"201", LIMIT},
-    s.WITHDRAW: {"201", "422 INSUFFICIENT_FUNDS", LIMIT},
-    s.CANCEL: {"200", ILLEGAL},
+    s.DEPOSIT_PAY: {"201", LIMIT, *PROTECTED},
+    s.DEPOSIT_FAIL: {"201", LIMIT, *PROTECTED},
+    s.DEPOSIT_ABANDON: {"201", LIMIT, *PROTECTED},
+    s.WITHDRAW: {"201", "422 INSUFFICIENT_FUNDS", LIMIT, "403 KYC_REQUIRED"},
+    s.CANCEL: {"200", ILLEGAL, "403 WITHDRAWAL_CANCEL_DISABLED"},
     s.APPROVE: {"200", ILLEGAL, FOUR_EYES},
     s.REJECT: {"200", ILLEGAL},
     s.MARK_PAID: {"200", ILLEGAL, FOUR_EYES},
@@ -39,6 +41,9 @@ EXPECTED = {
     s.FOREIGN_DECIDE: {"404 NOT_FOUND"},
     s.FOREIGN_CANCEL: {"404 NOT_FOUND"},
     "checkout": {"200"},
+    s.SET_LIMIT: {"200"},
+    s.TAKE_BREAK: {"201", "409 EXCLUSION_WOULD_SHORTEN"},
+    s.VERIFY_KYC: {"200"},
 }
 OPERATOR_PATHS = {s.APPROVE: "approve", s.REJECT: "reject", s.MARK_PAID: "mark-paid", s.RETRY_PAYOUT: "retry-payout"}
 SERVER_ERROR_RETRIES = 3
@@ -52,6 +57,7 @@ class World:
     web_url: str
     player_tokens: list[str]
     operator_tokens: list[list[str]]  # [tenant][operator]
+    player_ids: list[int]  # the database ids, for the operator API's player endpoints
 
     def operator_token(self, player: int, operator: int) -> str:
         return self.operator_tokens[spec.tenant_of_player(player)][operator]
@@ -260,6 +266,28 @@ class Client(Api):
         url = f"{self.world.web_url}/api/v1/withdrawals/{withdrawal}/cancel/"
         token = self.world.player_tokens[op.foreign]
         answer = self.post_json(url, {}, token=token, key=op.key(self.world.seed))
+        return self._classify(op.kind, answer, op)
+
+    def _set_limit(self, op: s.Op) -> str:
+        body = {"currency": op.currency, "kind": "deposit", "period": op.period, "amount": op.amount or None}
+        url, token = f"{self.world.web_url}/api/v1/limits/", self.world.player_tokens[op.player]
+        answer = self.send("PUT", url, token=token, key=op.key(self.world.seed), body=dumps(body))
+        return self._classify(op.kind, answer, op)
+
+    def _take_break(self, op: s.Op) -> str:
+        url, token = f"{self.world.web_url}/api/v1/exclusions/", self.world.player_tokens[op.player]
+        answer = self.post_json(url, {"kind": "timeout", "days": 1}, token=token, key=op.key(self.world.seed))
+        return self._classify(op.kind, answer, op)
+
+    def _verify_kyc(self, op: s.Op) -> str:
+        url = f"{self.world.web_url}/api/v1/admin/players/{self.world.player_ids[op.player]}/kyc/"
+        body = {
+            "status": "verified",
+            "reason": "Passport and proof of address checked",
+            "document_ref": f"SIM-{op.player}",
+        }
+        token = self.world.operator_token(op.player, op.operator)
+        answer = self.post_json(url, body, token=token, key=op.key(self.world.seed))
         return self._classify(op.kind, answer, op)
 
     def _read(self, op: s.Op) -> str:

@@ -21,6 +21,16 @@ HELD_AT_PSP = """
 """
 
 
+# A player's KYC status when withdrawal `w` was requested: the last change before it, else the
+# status the first later change started from, else the status now (no change ever).
+KYC_AT_REQUEST = """COALESCE(
+    (SELECT k.to_status FROM players_kyccheck k WHERE k.player_id = w.player_id AND k.created_at <= w.created_at
+     ORDER BY k.created_at DESC, k.id DESC LIMIT 1),
+    (SELECT k.from_status FROM players_kyccheck k WHERE k.player_id = w.player_id AND k.created_at > w.created_at
+     ORDER BY k.created_at, k.id LIMIT 1),
+    p.kyc_status)"""
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -272,6 +282,71 @@ CHECKS = (
            FROM wallet_deposit d LEFT JOIN LATERAL (
                SELECT to_state FROM wallet_deposittransition h WHERE h.deposit_id = d.id ORDER BY h.id DESC LIMIT 1
            ) last ON true WHERE last.to_state IS DISTINCT FROM d.state""",
+    ),
+    Check(
+        "no_deposit_while_excluded",
+        "no deposit was created while its player was excluded (a break, a self-exclusion or a block in force)",
+        """SELECT 'deposit while excluded', d.id::text, e.kind || ' from ' || e.starts_at || ' to ' ||
+                  COALESCE(e.ends_at::text, 'for good')
+           FROM wallet_deposit d JOIN players_exclusion e ON e.player_id = d.player_id
+           WHERE d.created_at >= e.starts_at AND (e.ends_at IS NULL OR d.created_at < e.ends_at)
+             AND (e.lifted_at IS NULL OR d.created_at < e.lifted_at)""",
+    ),
+    Check(
+        "player_deposit_limits_respected",
+        "for every deposit, the counted deposits of its wallet in each rolling window ending then stay within "
+        "the limit the player had in force at that moment (rebuilt from the limit changes in the audit trail)",
+        """WITH counted AS (
+               SELECT id, player_id, wallet_id, currency, created_at, amount FROM wallet_deposit
+               WHERE state IN ('created', 'pending_provider', 'completed')),
+           changes AS (
+               SELECT target_id::bigint AS player_id, data->>'currency' AS currency, data->>'period' AS period,
+                      created_at AS at, data->'after' AS after
+               FROM wallet_auditevent WHERE starts_with(action, 'player_limit.') AND data->>'kind' = 'deposit'),
+           in_force AS (
+               SELECT c.id, c.wallet_id, c.created_at, w.period, w.span,
+                      CASE WHEN (l.after->>'pending')::boolean
+                                AND c.created_at >= (l.after->>'pending_effective_at')::timestamptz
+                           THEN (l.after->>'pending_amount')::bigint ELSE (l.after->>'amount')::bigint END AS lim
+               FROM counted c
+               CROSS JOIN (VALUES ('day', interval '1 day'), ('week', interval '7 days'),
+                                  ('month', interval '30 days')) w(period, span)
+               JOIN LATERAL (SELECT ch.after FROM changes ch
+                             WHERE ch.player_id = c.player_id AND ch.currency = c.currency
+                               AND ch.period = w.period AND ch.at <= c.created_at
+                             ORDER BY ch.at DESC LIMIT 1) l ON true)
+           SELECT 'player deposit limit exceeded', f.id::text, f.period || ': ' || u.used || ' > ' || f.lim
+           FROM in_force f
+           JOIN LATERAL (SELECT SUM(d.amount) AS used FROM counted d
+                         WHERE d.wallet_id = f.wallet_id AND d.created_at > f.created_at - f.span
+                           AND d.created_at <= f.created_at) u ON true
+           WHERE f.lim IS NOT NULL AND u.used > f.lim""",
+    ),
+    Check(
+        "withdrawals_need_kyc",
+        "no withdrawal was requested by a player whose identity was not verified at that moment, where the "
+        "casino requires it (the status then rebuilt from the KYC history)",
+        f"""SELECT 'withdrawal by an unverified player', w.id::text, {KYC_AT_REQUEST}
+            FROM wallet_withdrawal w JOIN wallet_player p ON p.id = w.player_id
+            JOIN tenants_paymentpolicy pp ON pp.tenant_id = w.tenant_id
+            WHERE pp.kyc_required_for_withdrawal AND {KYC_AT_REQUEST} <> 'verified'""",
+    ),
+    Check(
+        "auto_approval_kept_its_rule",
+        "every withdrawal approved by the system was below its currency's auto-approval amount and the "
+        "four-eyes amount, had no risk flag, and its player was verified when it was requested",
+        f"""SELECT 'auto-approval broke its rule', w.id::text,
+                   w.amount || ' ' || w.currency || ' flags {{' || array_to_string(w.risk_flags, ',') || '}} kyc '
+                   || {KYC_AT_REQUEST}
+            FROM wallet_withdrawaltransition t JOIN wallet_withdrawal w ON w.id = t.withdrawal_id
+            JOIN wallet_player p ON p.id = w.player_id
+            JOIN tenants_paymentpolicy pp ON pp.tenant_id = w.tenant_id
+            LEFT JOIN tenants_currencylimit cl ON cl.policy_id = pp.id AND cl.currency = w.currency
+            WHERE t.to_state = 'approved' AND t.actor_type = 'system' AND t.actor_label = 'auto-approval'
+              AND NOT (cl.auto_approve_below IS NOT NULL AND w.amount < cl.auto_approve_below
+                       AND cardinality(w.risk_flags) = 0
+                       AND (cl.four_eyes_amount IS NULL OR w.amount < cl.four_eyes_amount)
+                       AND {KYC_AT_REQUEST} = 'verified')""",
     ),
 )
 

@@ -24,6 +24,9 @@ APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT = "approve", "reject", "mark_paid", "re
 DEPOSIT_BURST, WITHDRAW_BURST = "deposit_burst", "withdraw_burst"
 # Someone of another tenant acting on this client's withdrawal: must be 404, changing nothing.
 FOREIGN_DECIDE, FOREIGN_CANCEL = "foreign_decide", "foreign_cancel"
+# Player protection: a player sets, raises or removes a deposit limit; takes a break; a
+# finance operator verifies an unverified player's identity.
+SET_LIMIT, TAKE_BREAK, VERIFY_KYC = "set_limit", "take_break", "verify_kyc"
 
 KINDS = (
     DEPOSIT_PAY,
@@ -40,6 +43,9 @@ KINDS = (
     WITHDRAW_BURST,
     FOREIGN_DECIDE,
     FOREIGN_CANCEL,
+    SET_LIMIT,
+    TAKE_BREAK,
+    VERIFY_KYC,
 )
 OPERATOR_KINDS = (APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT)
 REPLAYABLE_KINDS = frozenset(
@@ -64,6 +70,7 @@ class Op:
     replay: str = ""  # "", "sequential" (again after the answer), "concurrent" (a twin at once) or "reuse"
     count: int = 1  # requests of a burst
     foreign: int = -1  # foreign_decide: the other tenant; foreign_cancel: the other tenant's player
+    period: str = ""  # set_limit: day, week or month (amount "" removes the limit)
 
     def key(self, seed: int) -> str:
         """The Idempotency-Key: one per operation, derived from the seed."""
@@ -139,11 +146,25 @@ class _ClientPlanner:
             return self._withdraw(index, player, currency)
         if roll < 0.64:
             return self._withdraw_burst(player, currency)
-        if roll < 0.76 or not self.withdrawals:
+        if roll < 0.70 or not self.withdrawals:
             return {"kind": READ, "player": player}
+        if roll < 0.74:
+            return self._protection(player, currency)
         if roll < 0.78:
             return self._foreign()
         return self._noise()
+
+    def _protection(self, player: int, currency: spec.CurrencySpec) -> dict:
+        """A player's own protection, or an operator verifying one: the money path must obey them."""
+        rng = self.rng
+        if player in spec.UNVERIFIED_PLAYERS and rng.random() < 0.5:
+            return {"kind": VERIFY_KYC, "player": player, "operator": rng.randrange(2)}  # a finance operator
+        if player in spec.BREAK_PLAYERS and rng.random() < 0.3:
+            return {"kind": TAKE_BREAK, "player": player}
+        period = rng.choice(("day", "week", "month"))
+        roll = rng.random()
+        amount = "" if roll < 0.15 else currency.text(currency.from_eur_cents(rng.randint(200_00, 3_000_00)))
+        return {"kind": SET_LIMIT, "player": player, "currency": currency.code, "amount": amount, "period": period}
 
     def _deposit_burst(self, player: int, currency: spec.CurrencySpec) -> dict:
         """Large deposits at once: near the end of a day's limit only some of them fit."""

@@ -1,7 +1,9 @@
 """The simulated world in the run's database, written through the ORM like seed_demo does.
 
 Three tenants with different currencies (JPY has no minor unit, KWD has three),
-policies with daily limits, a four-eyes amount, a retry limit and a short cooldown;
+policies with daily limits, a four-eyes amount, a retry limit and a short cooldown, an
+auto-approval amount and a KYC threshold (one tenant forbids reverse withdrawals, one lets
+raised player limits apply at once);
 each tenant's account at the sandbox PSP service (webhooks to the run's gunicorn);
 two finance operators and an admin per tenant; players. Everyone gets an API token (operators
 an expiring operator token, as the console makes them).
@@ -52,6 +54,8 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
             tenant=tenant,
             payout_retry_limit=spec.PAYOUT_RETRY_LIMIT,
             payout_cooldown_seconds=spec.PAYOUT_COOLDOWN_SECONDS,
+            player_cancel_allowed=spec_tenant.player_cancel_allowed,
+            limit_increase_cooldown_hours=spec_tenant.limit_increase_cooldown_hours,
         )
         for currency in spec_tenant.currencies:
             CurrencyLimit.objects.create(policy=policy, currency=currency.code, **spec.limits_for(currency))
@@ -82,11 +86,16 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
             )
             tokens.append(_operator_key(user))
         operator_tokens.append(tokens)
-    player_tokens = []
+    player_tokens, player_ids = [], []
     for number in range(spec.PLAYERS):
         tenant = tenants[spec.tenant_of_player(number)]
         user, token = _user(f"{tenant.slug}-player{number:02d}")
-        # Verified identities, as most players of a licensed casino have (the tenants require KYC for payouts).
-        Player.objects.create(tenant=tenant, user=user, display_name=f"Player {number:02d}", kyc_status="verified")
+        # Verified identities, as most players of a licensed casino have (the tenants require KYC for
+        # payouts); a few start unverified and are verified by a finance operator during the run.
+        status = "unverified" if number in spec.UNVERIFIED_PLAYERS else "verified"
+        player = Player.objects.create(tenant=tenant, user=user, display_name=f"Player {number:02d}", kyc_status=status)
         player_tokens.append(token)
-    return World(seed=seed, web_url=web_url, player_tokens=player_tokens, operator_tokens=operator_tokens)
+        player_ids.append(player.pk)
+    return World(
+        seed=seed, web_url=web_url, player_tokens=player_tokens, operator_tokens=operator_tokens, player_ids=player_ids
+    )

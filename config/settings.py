@@ -282,6 +282,9 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalStateEnum": "wallet.models.transactions.WithdrawalState",
         "TransactionStateEnum": "wallet.api.serializers.ALL_STATES",
         "CurrencyEnum": "core.money.CURRENCY_CODES",
+        "LimitKindEnum": "players.models.LimitKind",
+        "LimitPeriodEnum": "players.models.LimitPeriod",
+        "ExclusionKindEnum": "players.exclusions.Kind",
     },
     # Security schemes come from each view's authentication: players.auth, tenants.auth.
     "POSTPROCESSING_HOOKS": [

@@ -6,6 +6,10 @@ stored status and body with `Idempotent-Replayed: true` and does nothing; the sa
 with a different request is 422 IDEMPOTENCY_KEY_REUSED; a duplicate while the first
 is running is 409 IDEMPOTENCY_REQUEST_IN_PROGRESS; records expire after 24 hours.
 
+An operation that moves no money may take the key as an option (`required=False`, as
+Stripe accepts a key on every POST): without one it simply runs; with one, it is held to
+the same contract.
+
 How: one transaction takes a transaction-scoped advisory lock on the key (a twin that
 cannot take it at once gets 409), inserts or reads the key's record, runs the view
 and its service, and stores the response (outcomes only: 2xx, 409 and 422). A
@@ -51,8 +55,11 @@ class IdempotencyRequestInProgress(DomainError):
     title = "A request with this Idempotency-Key is in progress"
 
 
-def idempotent(operation: str, *, phased: bool = False):
+def idempotent(operation: str, *, phased: bool = False, required: bool = True):
     """Decorate a DRF view method; the view's `idempotency_scope(request)` names tenant and caller.
+
+    required=False: a request without the header runs as a plain request (for operations
+    that create something but move no money); one with the header is held to the contract.
 
     phased=False (default): the view runs inside one transaction with the stored
     response. phased=True: for views that must call a PSP between two commits; the view
@@ -63,6 +70,8 @@ def idempotent(operation: str, *, phased: bool = False):
     def decorator(handler):
         @wraps(handler)
         def wrapper(view, request, *args, **kwargs):
+            if not required and request.headers.get(HEADER) is None:
+                return handler(view, request, *args, **kwargs)
             tenant_id, caller_id = view.idempotency_scope(request, **kwargs)
             run = run_phased if phased else run_idempotently
             return run(

@@ -29,6 +29,11 @@ SELF_EXCLUSION_DAYS = (180, 1825)
 PLAYERS_OWN = (Kind.TIMEOUT, Kind.SELF_EXCLUSION)
 
 
+def exclusions_of(player: Player, *, limit: int = 100) -> list[Exclusion]:
+    """The player's exclusions, newest first (the register's listing is not one of ours)."""
+    return list(Exclusion.objects.filter(player=player).order_by("-starts_at", "-id")[:limit])
+
+
 def active_exclusions(player: Player, now: datetime | None = None):
     now = now or timezone.now()
     return (

@@ -90,6 +90,10 @@ def set_player_limit(
                 action = "player_limit.lowered" if amount < current else "player_limit.raise_canceled"
         elif amount == current:  # removing a limit that is not there
             return view_of(limit, now)
+        elif before["pending"] and amount == limit.pending_amount:
+            # The same raise or removal again (a client's retry of its PUT): it keeps its
+            # place in the cooling-off rather than starting it over.
+            return view_of(limit, now)
         else:
             hours = payment_policy(player.tenant).limit_increase_cooldown_hours
             limit.amount = current  # a due pending change is settled first

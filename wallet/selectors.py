@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db.models import Q
 
 from players.models import Player
-from wallet.models import Account, Deposit, Posting, Wallet, Withdrawal
+from tenants.selectors import payment_policy
+from wallet.models import Account, Deposit, Posting, Wallet, Withdrawal, WithdrawalState
 
 TX_MODELS = {"deposit": Deposit, "withdrawal": Withdrawal}
 
@@ -18,6 +19,16 @@ def player_wallets(player: Player) -> list[Wallet]:
     for currency in player.tenant.allowed_currencies:
         wallets.setdefault(currency, Wallet(player=player, tenant_id=player.tenant_id, currency=currency))
     return sorted(wallets.values(), key=lambda w: w.currency)
+
+
+def cancel_allowed(player: Player, transactions) -> bool:
+    """Whether the player may cancel those of `transactions` that await review (the casino's rule).
+
+    The casino's policy is read only when one of them awaits review: a page of history
+    without a cancelable withdrawal costs no query.
+    """
+    awaiting = any(tx.TX_TYPE == "withdrawal" and tx.state == WithdrawalState.REQUESTED for tx in transactions)
+    return awaiting and payment_policy(player.tenant).player_cancel_allowed
 
 
 def player_transaction(player: Player, tx_id, tx_type: str | None = None):

@@ -1,4 +1,4 @@
-"""Serializer fields for money: decimal strings in, decimal strings out."""
+"""Serializer fields for money (decimal strings in, decimal strings out) and strict JSON scalars."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -28,6 +28,28 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: "7", 7.0 and true are refused, not coerced (DRF's IntegerField takes them)."""
+
+    default_error_messages = {"type": "Must be a whole number such as 7, not text or a fraction."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: "yes", 1 and "true" are refused, not coerced."""
+
+    default_error_messages = {"type": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("type")
+        return data
 
 
 def currency_field(**kwargs) -> serializers.ChoiceField:

@@ -42,6 +42,24 @@ class ProblemSerializer(serializers.Serializer):
     )
     min_amount = serializers.CharField(required=False, help_text="VALIDATION_ERROR below the tenant's smallest amount.")
     max_amount = serializers.CharField(required=False, help_text="VALIDATION_ERROR above the tenant's largest amount.")
+    kind = serializers.CharField(
+        required=False,
+        help_text="PLAYER_EXCLUDED, EXCLUSION_WOULD_SHORTEN: the exclusion's kind (timeout, self_exclusion, "
+        "operator_block, register); PLAYER_LIMIT_EXCEEDED: the limit's kind (deposit, loss).",
+    )
+    ends_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="PLAYER_EXCLUDED, EXCLUSION_WOULD_SHORTEN: when the exclusion in force ends; null: never.",
+    )
+    period = serializers.CharField(required=False, help_text="PLAYER_LIMIT_EXCEEDED: day, week or month (rolling).")
+    threshold = serializers.CharField(
+        required=False, help_text="KYC_REQUIRED on a deposit: the deposits from which identity must be verified."
+    )
+    deposited = serializers.CharField(required=False, help_text="KYC_REQUIRED on a deposit: completed deposits so far.")
+    kyc_status = serializers.CharField(
+        required=False, help_text="KYC_REQUIRED on a withdrawal: the player's status (unverified, pending, rejected)."
+    )
 
 
 def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:
@@ -67,17 +85,21 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         "or lone surrogates) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
         401: "No or invalid token (AUTHENTICATION_REQUIRED), or a webhook signature that does not hold "
         "(WEBHOOK_SIGNATURE_INVALID).",
-        403: "The caller may not do this (PERMISSION_DENIED: not a player, or an operator role too low) or the "
-        "tenant is suspended (TENANT_SUSPENDED).",
+        403: "The caller may not do this (PERMISSION_DENIED: not a player, or an operator role too low), the "
+        "tenant is suspended (TENANT_SUSPENDED), the player is excluded from deposits and play (PLAYER_EXCLUDED), "
+        "must verify their identity first (KYC_REQUIRED), or may not cancel a withdrawal at this casino "
+        "(WITHDRAWAL_CANCEL_DISABLED).",
         404: "No such object for this player (NOT_FOUND); other players' and tenants' ids alike.",
         405: "Method not allowed (METHOD_NOT_ALLOWED).",
         406: "Only JSON is served (NOT_ACCEPTABLE).",
         413: "The request body is over 1 MiB (PAYLOAD_TOO_LARGE); it was not read and nothing was done.",
         409: "Illegal state transition (ILLEGAL_TRANSACTION_STATE_TRANSITION), the same Idempotency-Key still "
-        "being processed (IDEMPOTENCY_REQUEST_IN_PROGRESS), the four-eyes rule (FOUR_EYES_VIOLATION), or a "
-        "payout retry refused (PAYOUT_RETRY_LIMIT_REACHED, PAYOUT_COOLDOWN_ACTIVE).",
+        "being processed (IDEMPOTENCY_REQUEST_IN_PROGRESS), the four-eyes rule (FOUR_EYES_VIOLATION), a "
+        "payout retry refused (PAYOUT_RETRY_LIMIT_REACHED, PAYOUT_COOLDOWN_ACTIVE), or a player's exclusion "
+        "that would end sooner than the one in force (EXCLUSION_WOULD_SHORTEN).",
         415: "Send application/json (UNSUPPORTED_MEDIA_TYPE).",
-        422: "Refused: insufficient funds, a tenant limit, or an Idempotency-Key reused for another request.",
+        422: "Refused: insufficient funds, a tenant limit, the player's own limit (PLAYER_LIMIT_EXCEEDED), or an "
+        "Idempotency-Key reused for another request.",
         429: "Too many requests from this player, or too many refused webhook signatures from this address "
         "(RATE_LIMITED); see Retry-After.",
         500: "Unexpected error (INTERNAL_ERROR); no trace is returned; retrying with the same key is safe.",
@@ -102,6 +124,18 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "A unique value (1-255 visible ASCII characters, e.g. a UUID) per intended operation. "
         "Repeating it with the same request returns the first response with Idempotent-Replayed: true; "
         "with a different request it is refused (422 IDEMPOTENCY_KEY_REUSED). Kept for 24 hours."
+    ),
+)
+
+IDEMPOTENCY_KEY_OPTIONAL = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "Optional here (this operation moves no money). When sent, it is held to the same contract as on money "
+        "operations: the same key with the same request returns the first response with Idempotent-Replayed: "
+        "true, so a retry after a dropped connection does the thing once."
     ),
 )
 
@@ -140,6 +174,57 @@ ILLEGAL = problem_example(
     from_state="approved",
     to_state="canceled",
     tx_type="withdrawal",
+)
+
+PLAYER_EXCLUDED = problem_example(
+    "Player excluded",
+    "PLAYER_EXCLUDED",
+    403,
+    "Excluded (timeout) until 2026-12-08T10:00:00+00:00: no deposits or play.",
+    kind="timeout",
+    ends_at="2026-12-08T10:00:00+00:00",
+)
+PLAYER_LIMIT_EXCEEDED = problem_example(
+    "Player limit exceeded",
+    "PLAYER_LIMIT_EXCEEDED",
+    422,
+    "Your deposit limit of 100.00 EUR per day would be exceeded: 80.00 used, 50.00 requested.",
+    kind="deposit",
+    period="day",
+    limit="100.00",
+    used="80.00",
+    requested="50.00",
+    currency="EUR",
+)
+KYC_REQUIRED_DEPOSIT = problem_example(
+    "Identity verification required",
+    "KYC_REQUIRED",
+    403,
+    "Your deposits reached the amount from which we must verify your identity before you deposit more.",
+    threshold="2000.00",
+    deposited="2000.00",
+    currency="EUR",
+)
+KYC_REQUIRED_WITHDRAWAL = problem_example(
+    "Identity verification required",
+    "KYC_REQUIRED",
+    403,
+    "Your identity must be verified before you can withdraw.",
+    kyc_status="unverified",
+)
+CANCEL_DISABLED = problem_example(
+    "Withdrawals cannot be canceled",
+    "WITHDRAWAL_CANCEL_DISABLED",
+    403,
+    "This casino does not let players cancel a withdrawal.",
+)
+EXCLUSION_WOULD_SHORTEN = problem_example(
+    "An exclusion can only be extended",
+    "EXCLUSION_WOULD_SHORTEN",
+    409,
+    "A longer exclusion is already in force; a new one can only extend it.",
+    kind="self_exclusion",
+    ends_at="2027-06-01T10:00:00+00:00",
 )
 
 

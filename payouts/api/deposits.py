@@ -35,7 +35,12 @@ class DepositCreateView(PlayerAPIView):
         responses={
             201: DepositSerializer,
             **schema.error_responses(
-                *schema.WRITE_ERRORS, examples={400: [schema.BAD_AMOUNT], 422: [schema.LIMIT_EXCEEDED]}
+                *schema.WRITE_ERRORS,
+                examples={
+                    400: [schema.BAD_AMOUNT],
+                    403: [schema.PLAYER_EXCLUDED, schema.KYC_REQUIRED_DEPOSIT],
+                    422: [schema.LIMIT_EXCEEDED, schema.PLAYER_LIMIT_EXCEEDED],
+                },
             ),
         },
         tags=["player"],

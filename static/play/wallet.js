@@ -2,7 +2,8 @@
 // should call it. Every money action is one user intent with one Idempotency-Key; the
 // button is locked while it is in flight; only network errors, 5xx answers and "the
 // same request is still being processed" are retried, always with the same key, so a
-// retry can never do the thing twice.
+// retry can never do the thing twice. A limit is set with PUT, which needs no key: sending
+// it again sets the same limit. Taking a break sends a key too (optional there).
 (() => {
   "use strict";
   const app = document.getElementById("app");
@@ -27,14 +28,12 @@
     return { status: response.status, body: await response.json().catch(() => ({})) };
   }
 
-  async function post(path, body, key) {
+  async function send(method, path, body, key) {
+    const sent = { ...headers, "Content-Type": "application/json" };
+    if (key) sent["Idempotency-Key"] = key;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const response = await fetch(API + path, {
-          method: "POST",
-          headers: { ...headers, "Content-Type": "application/json", "Idempotency-Key": key },
-          body: JSON.stringify(body),
-        });
+        const response = await fetch(API + path, { method, headers: sent, body: JSON.stringify(body) });
         const data = await response.json().catch(() => ({}));
         const retriable =
           response.status >= 500 || (response.status === 409 && data.error_code === "IDEMPOTENCY_REQUEST_IN_PROGRESS");
@@ -47,13 +46,22 @@
     }
   }
 
+  const post = (path, body, key) => send("POST", path, body, key);
+  const put = (path, body) => send("PUT", path, body, null);
+  const when = (iso) => new Date(iso).toLocaleString(document.documentElement.lang);
+
   function explain(problem) {
     let code = problem.error_code;
     if (code === "VALIDATION_ERROR" && problem.min_amount) code = "AMOUNT_TOO_SMALL";
     if (code === "VALIDATION_ERROR" && problem.max_amount) code = "AMOUNT_TOO_LARGE";
+    if (code === "VALIDATION_ERROR" && problem.errors && problem.errors.days) code = "DAYS_OUT_OF_RANGE";
+    if (code === "KYC_REQUIRED" && problem.threshold) code = "KYC_REQUIRED_DEPOSIT";
+    if ((code === "PLAYER_EXCLUDED" || code === "EXCLUSION_WOULD_SHORTEN") && !problem.ends_at) code += "_FOR_GOOD";
     const template = T[code] || T.UNKNOWN;
     const values = { ...problem };
-    for (const name of ["action", "tx_type", "from_state"]) if (values[name]) values[name] = T[values[name]] || values[name];
+    for (const name of ["action", "tx_type", "from_state", "kind"]) if (values[name]) values[name] = T[values[name]] || values[name];
+    if (values.period) values.period = T[`period_${values.period}`] || values.period;
+    if (values.ends_at) values.ends_at = when(values.ends_at);
     return fill(template, values);
   }
 
@@ -102,15 +110,15 @@
     const tr = document.createElement("tr");
     tr.dataset.id = tx.id;
     tr.dataset.state = tx.state;
-    const when = new Date(tx.created_at).toLocaleString(document.documentElement.lang);
-    tr.append(cell(when), cell(T[tx.type] || tx.type), cell(`${tx.amount} ${tx.currency}`, "num"), cell(T[tx.state] || tx.state));
+    tr.append(cell(when(tx.created_at)), cell(T[tx.type] || tx.type), cell(`${tx.amount} ${tx.currency}`, "num"), cell(T[tx.state] || tx.state));
     const actions = document.createElement("td");
     const receipt = document.createElement("button");
     receipt.className = "link";
     receipt.textContent = T.receipt;
     receipt.addEventListener("click", () => showReceipt(tx.id));
     actions.append(receipt);
-    if (tx.type === "withdrawal" && tx.state === "requested") {
+    if (tx.cancelable) {
+      // Only where the casino allows reverse withdrawals, and only while it awaits review.
       const cancel = document.createElement("button");
       cancel.textContent = T.cancel;
       cancel.dataset.testid = "cancel";
@@ -134,10 +142,10 @@
     return body.results;
   }
 
-  function emptyRow() {
+  function emptyRow(text = T.nothing, columns = 5) {
     const tr = document.createElement("tr");
-    const td = cell(T.nothing, "muted");
-    td.colSpan = 5;
+    const td = cell(text, "muted");
+    td.colSpan = columns;
     tr.append(td);
     return tr;
   }
@@ -147,7 +155,7 @@
     const box = document.getElementById("receipt");
     if (status !== 200) return notice(explain(body), "error");
     const lines = [`${body.reference} · ${T[body.type] || body.type} · ${body.amount} ${body.currency} · ${T[body.state] || body.state}`];
-    for (const step of body.timeline) lines.push(`${new Date(step.at).toLocaleString(document.documentElement.lang)} → ${T[step.state] || step.state}`);
+    for (const step of body.timeline) lines.push(`${when(step.at)} → ${T[step.state] || step.state}`);
     if (body.balance_after) lines.push(fill(T.balance_after, body.balance_after));
     box.textContent = lines.join("\n");
     box.hidden = false;
@@ -182,6 +190,7 @@
         return;
       }
       notice(explain(body), "error");
+      if (body.error_code === "PLAYER_EXCLUDED") await loadExclusions();
       await refresh();
     });
   });
@@ -202,6 +211,140 @@
   });
 
   document.getElementById("more").addEventListener("click", () => loadHistory(true));
+
+  // Responsible gambling: the player's own limits, breaks and self-exclusion. Dates are
+  // shown in the player's language and time zone.
+  const limitForm = document.getElementById("limit-form");
+  const confirmBox = document.getElementById("exclusion-confirm");
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  let pendingExclusion = null; // what the confirmation step starts: its request and its one key
+
+  const limitWords = (limit) => ({
+    kind: T[`limit_${limit.kind}`] || limit.kind,
+    period: T[`period_${limit.period}`] || limit.period,
+    currency: limit.currency,
+  });
+
+  function limitRow(limit) {
+    const tr = document.createElement("tr");
+    Object.assign(tr.dataset, { currency: limit.currency, kind: limit.kind, period: limit.period });
+    let waiting = T.no_change;
+    if (limit.pending) {
+      const template = limit.pending.amount === null ? T.pending_removal : T.pending_raise;
+      waiting = fill(template, { ...limit.pending, currency: limit.currency, effective_at: when(limit.pending.effective_at) });
+    }
+    const words = limitWords(limit);
+    const amount = limit.amount === null ? T.no_change : `${limit.amount} ${limit.currency}`;
+    tr.append(cell(words.kind, "kind"), cell(words.period), cell(amount, "num amount"), cell(waiting, "pending"));
+    return tr;
+  }
+
+  async function loadLimits() {
+    const { status, body } = await get("limits/");
+    if (status !== 200) return notice(explain(body), "error");
+    const rows = document.getElementById("limit-rows");
+    rows.replaceChildren(...(body.limits.length ? body.limits.map(limitRow) : [emptyRow(T.no_limits, 4)]));
+  }
+
+  function exclusionStatus(exclusion) {
+    const forGood = exclusion.ends_at === null;
+    const template = T[`status_${exclusion.kind}${forGood ? "_for_good" : ""}`] || T.PLAYER_EXCLUDED;
+    return fill(template, { kind: T[exclusion.kind] || exclusion.kind, ends_at: forGood ? "" : when(exclusion.ends_at) });
+  }
+
+  async function loadExclusions() {
+    const { status, body } = await get("exclusions/");
+    if (status !== 200) return notice(explain(body), "error");
+    // The one that lasts longest is the one that matters: one without an end, else the latest end.
+    const ends = (e) => (e.ends_at === null ? Infinity : new Date(e.ends_at).getTime());
+    const [longest] = body.exclusions.filter((e) => e.active).sort((a, b) => ends(b) - ends(a));
+    const box = document.getElementById("exclusion-status");
+    box.hidden = !longest;
+    box.textContent = longest ? exclusionStatus(longest) : "";
+    box.dataset.kind = longest ? longest.kind : "";
+  }
+
+  function limitNotice(limit) {
+    const words = limitWords(limit);
+    if (limit.pending) {
+      const template = limit.pending.amount === null ? T.limit_removal_pending : T.limit_raise_pending;
+      const effective_at = when(limit.pending.effective_at);
+      return fill(template, { ...words, amount: limit.pending.amount, current: limit.amount, effective_at });
+    }
+    return limit.amount === null ? fill(T.limit_none, words) : fill(T.limit_set, { ...words, amount: limit.amount });
+  }
+
+  async function saveLimit(amount) {
+    const body = { currency: limitForm.currency.value, kind: limitForm.kind.value, period: limitForm.period.value, amount };
+    const { status, body: answer } = await put("limits/", body);
+    if (status === 200) {
+      notice(limitNotice(answer), "ok");
+      limitForm.amount.value = "";
+    } else {
+      notice(explain(answer), "error");
+    }
+    await loadLimits();
+  }
+
+  limitForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    locked(limitForm.querySelector("button[type=submit]"), () => saveLimit(limitForm.amount.value.trim()));
+  });
+  const removeButton = document.getElementById("limit-remove");
+  removeButton.addEventListener("click", () => locked(removeButton, () => saveLimit(null)));
+
+  function askToConfirm(form) {
+    const forGood = Boolean(form.permanent && form.permanent.checked);
+    const days = Number(form.days.value);
+    if (!forGood && !(Number.isInteger(days) && days >= Number(form.days.min) && days <= Number(form.days.max))) {
+      return notice(T.DAYS_OUT_OF_RANGE, "error");
+    }
+    const kind = form.dataset.kind;
+    const ends_at = forGood ? "" : when(new Date(Date.now() + days * DAY_MS).toISOString());
+    document.getElementById("confirm-title").textContent = fill(T[`confirm_${kind}${forGood ? "_for_good" : ""}`], { ends_at });
+    const effects = [forGood ? T.effect_for_good : fill(T.effect_until, { ends_at }), T.effect_withdrawals, T.effect_final];
+    document.getElementById("confirm-effects").replaceChildren(
+      ...effects.map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+      }),
+    );
+    pendingExclusion = { body: forGood ? { kind, permanent: true } : { kind, days }, key: newIdempotencyKey() };
+    confirmBox.hidden = false;
+    document.getElementById("confirm-yes").focus();
+  }
+
+  for (const form of document.querySelectorAll(".exclusion-form")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      askToConfirm(form);
+    });
+  }
+  const permanent = document.querySelector("#self-exclusion-form input[name=permanent]");
+  permanent.addEventListener("change", () => {
+    permanent.form.days.disabled = permanent.checked;
+  });
+
+  document.getElementById("confirm-no").addEventListener("click", () => {
+    pendingExclusion = null;
+    confirmBox.hidden = true;
+  });
+  const confirmButton = document.getElementById("confirm-yes");
+  confirmButton.addEventListener("click", () =>
+    locked(confirmButton, async () => {
+      if (!pendingExclusion) return;
+      const { status, body } = await post("exclusions/", pendingExclusion.body, pendingExclusion.key);
+      pendingExclusion = null;
+      confirmBox.hidden = true;
+      if (status === 201) notice(exclusionStatus(body), "ok");
+      else notice(explain(body), "error");
+      await loadExclusions();
+    }),
+  );
+
+  loadLimits();
+  loadExclusions();
 
   // After the player comes back from the PSP's checkout the webhook may still be on its
   // way: look again for a while as long as a deposit is waiting for payment.

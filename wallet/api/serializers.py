@@ -3,7 +3,16 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.fields import AmountField, amount_in_minor_units, currency_field, money_text
+from core.api.fields import (
+    AmountField,
+    StrictBooleanField,
+    StrictIntegerField,
+    amount_in_minor_units,
+    currency_field,
+    money_text,
+)
+from players.exclusions import PLAYERS_OWN, SELF_EXCLUSION_DAYS, TIMEOUT_DAYS
+from players.models import Exclusion, LimitKind, LimitPeriod
 from wallet.models import DepositState, WithdrawalState
 from wallet.selectors import balance_after
 
@@ -59,6 +68,9 @@ class TransactionSerializer(serializers.Serializer):
     the rest of the request's Python. A test checks both list the same keys.
     """
 
+    # `cancelable` needs the casino's rule, which the view passes in the context
+    # (`cancel_allowed`, wallet.selectors.cancel_allowed); without it nothing is cancelable.
+
     id = serializers.UUIDField()
     type = serializers.SerializerMethodField()
     reference = serializers.CharField()
@@ -67,9 +79,20 @@ class TransactionSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=ALL_STATES)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    cancelable = serializers.SerializerMethodField(
+        help_text="The player may cancel it now (POST withdrawals/<id>/cancel/): a withdrawal awaiting review, "
+        "at a casino that allows reverse withdrawals. Always false for deposits."
+    )
 
     def get_type(self, tx) -> str:
         return tx.TX_TYPE
+
+    def get_cancelable(self, tx) -> bool:
+        return (
+            tx.TX_TYPE == "withdrawal"
+            and tx.state == WithdrawalState.REQUESTED
+            and bool(self.context.get("cancel_allowed"))
+        )
 
     def get_amount(self, tx) -> str:
         return money_text(tx.amount, tx.currency)
@@ -84,6 +107,7 @@ class TransactionSerializer(serializers.Serializer):
             "state": str(tx.state),
             "created_at": _iso(tx.created_at),
             "updated_at": _iso(tx.updated_at),
+            "cancelable": self.get_cancelable(tx),
             **self.extra_representation(tx),
         }
 
@@ -165,3 +189,90 @@ class ReceiptSerializer(TransactionSerializer):
         if balances is None:
             return None
         return {name: money_text(value, tx.currency) for name, value in balances.items()}
+
+
+# Player protection: the player's own limits and exclusions (ARCHITECTURE section 13).
+
+
+class PendingLimitSerializer(serializers.Serializer):
+    amount = serializers.CharField(allow_null=True, help_text="The raised limit; null: the limit's removal.")
+    effective_at = serializers.DateTimeField(help_text="When it applies (after the casino's cooling-off).")
+
+
+class LimitSerializer(serializers.Serializer):
+    """A limit as the player sees it now: the amount in force, and a raise or removal waiting."""
+
+    currency = serializers.CharField()
+    kind = serializers.ChoiceField(choices=LimitKind.choices)
+    period = serializers.ChoiceField(
+        choices=LimitPeriod.choices, help_text="A rolling window: day = 24 hours, week = 7 days, month = 30 days."
+    )
+    amount = serializers.CharField(allow_null=True, help_text="The limit in force; null: none.")
+    pending = PendingLimitSerializer(
+        allow_null=True, help_text="A raise or removal waiting for its cooling-off; `amount` applies until then."
+    )
+
+    def to_representation(self, view):
+        pending = None
+        if view.pending:
+            pending = {
+                "amount": money_text(view.pending_amount, view.currency),
+                "effective_at": _iso(view.pending_effective_at),
+            }
+        return {
+            "currency": view.currency,
+            "kind": view.kind,
+            "period": view.period,
+            "amount": money_text(view.amount, view.currency),
+            "pending": pending,
+        }
+
+
+class LimitListSerializer(serializers.Serializer):
+    limits = LimitSerializer(many=True)
+
+
+class LimitUpdateSerializer(serializers.Serializer):
+    currency = currency_field()
+    kind = serializers.ChoiceField(choices=LimitKind.choices)
+    period = serializers.ChoiceField(choices=LimitPeriod.choices)
+    amount = AmountField(allow_null=True, help_text="The new limit as a decimal string; null removes the limit.")
+
+    def validate(self, attrs):
+        attrs["amount_minor"] = None if attrs["amount"] is None else amount_in_minor_units(attrs)
+        return attrs
+
+
+class ExclusionCreateSerializer(serializers.Serializer):
+    """A break (timeout) or a self-exclusion: `days`, or `permanent` for a self-exclusion."""
+
+    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in PLAYERS_OWN])
+    days = StrictIntegerField(
+        required=False,
+        min_value=TIMEOUT_DAYS[0],
+        max_value=SELF_EXCLUSION_DAYS[1],
+        help_text=f"timeout: {TIMEOUT_DAYS[0]} to {TIMEOUT_DAYS[1]} days; self_exclusion: "
+        f"{SELF_EXCLUSION_DAYS[0]} to {SELF_EXCLUSION_DAYS[1]} days (or permanent instead).",
+    )
+    permanent = StrictBooleanField(required=False, default=False, help_text="self_exclusion only, without days.")
+
+
+class NewExclusionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Exclusion.Kind.choices)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True, help_text="null: permanent.")
+
+
+class ExclusionSerializer(NewExclusionSerializer):
+    """One of the player's exclusions: a break, a self-exclusion, or a block by the casino."""
+
+    # `active` is decided at the context's `now`, one moment for the whole list.
+    active = serializers.SerializerMethodField(help_text="In force now: no deposits or play.")
+
+    def get_active(self, exclusion) -> bool:
+        return exclusion.is_active(self.context["now"])
+
+
+class ExclusionListSerializer(serializers.Serializer):
+    exclusions = ExclusionSerializer(many=True, help_text="Newest first, at most the 100 most recent.")

@@ -46,6 +46,10 @@ class PlayerAPIView(APIView):
     def idempotency_scope(self, request, **kwargs) -> tuple[int, int]:
         return self.player.tenant_id, request.user.pk
 
+    def transaction_context(self, *transactions) -> dict:
+        """What the transaction serializers need to say whether each one is `cancelable`."""
+        return {"cancel_allowed": selectors.cancel_allowed(self.player, transactions)}
+
     def owned(self, tx_id, tx_type: str):
         found = selectors.player_transaction(self.player, tx_id, tx_type)
         if found is None:
@@ -86,7 +90,11 @@ class WithdrawalListView(PlayerAPIView):
             201: WithdrawalSerializer,
             **schema.error_responses(
                 *schema.WRITE_ERRORS,
-                examples={400: [schema.BAD_AMOUNT], 422: [schema.INSUFFICIENT, schema.LIMIT_EXCEEDED]},
+                examples={
+                    400: [schema.BAD_AMOUNT],
+                    403: [schema.KYC_REQUIRED_WITHDRAWAL],
+                    422: [schema.INSUFFICIENT, schema.LIMIT_EXCEEDED],
+                },
             ),
         },
         tags=["player"],
@@ -101,19 +109,26 @@ class WithdrawalListView(PlayerAPIView):
             currency=payload.validated_data["currency"],
             actor=self.actor(),
         )
-        return Response(WithdrawalSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
+        context = self.transaction_context(withdrawal)
+        return Response(WithdrawalSerializer(withdrawal, context=context).data, status=status.HTTP_201_CREATED)
 
 
 class WithdrawalCancelView(PlayerAPIView):
     @extend_schema(
         operation_id="withdrawals_cancel",
         summary="Cancel a withdrawal awaiting review",
-        description="Held money returns to available. Canceling a canceled withdrawal changes nothing.",
+        description=(
+            "Held money returns to available. Canceling a canceled withdrawal changes nothing. A casino that "
+            "allows no reverse withdrawals refuses it (403 WITHDRAWAL_CANCEL_DISABLED); a withdrawal's "
+            "`cancelable` says beforehand whether the player may cancel it."
+        ),
         parameters=[schema.IDEMPOTENCY_KEY],
         request=CancelRequestSerializer,
         responses={
             200: WithdrawalSerializer,
-            **schema.error_responses(*schema.WRITE_ERRORS, examples={409: [schema.ILLEGAL]}),
+            **schema.error_responses(
+                *schema.WRITE_ERRORS, examples={403: [schema.CANCEL_DISABLED], 409: [schema.ILLEGAL]}
+            ),
         },
         tags=["player"],
     )
@@ -123,7 +138,7 @@ class WithdrawalCancelView(PlayerAPIView):
         payload.is_valid(raise_exception=True)
         withdrawal = self.owned(withdrawal_id, "withdrawal")
         withdrawal = services.cancel_withdrawal(withdrawal, actor=self.actor(), reason=payload.validated_data["reason"])
-        return Response(WithdrawalSerializer(withdrawal).data)
+        return Response(WithdrawalSerializer(withdrawal, context=self.transaction_context(withdrawal)).data)
 
 
 class TransactionQuerySerializer(serializers.Serializer):
@@ -163,7 +178,8 @@ class TransactionListView(PlayerAPIView):
             next_params = request.query_params.copy()
             next_params["cursor"] = encode_cursor(last.created_at, last.id)
             next_url = reverse("api:transactions", request=request) + "?" + next_params.urlencode()
-        return Response({"results": TransactionSerializer(page, many=True).data, "next": next_url})
+        results = TransactionSerializer(page, many=True, context=self.transaction_context(*page)).data
+        return Response({"results": results, "next": next_url})
 
 
 class ReceiptView(PlayerAPIView):
@@ -178,4 +194,4 @@ class ReceiptView(PlayerAPIView):
         tx = selectors.player_transaction(self.player, transaction_id)
         if tx is None:
             raise Http404
-        return Response(ReceiptSerializer(tx).data)
+        return Response(ReceiptSerializer(tx, context=self.transaction_context(tx)).data)

@@ -86,6 +86,71 @@ def ui_messages() -> dict:
         "more": _("Show more"),
         "nothing": _("No transactions yet."),
         "balance_after": _("Balance after: %(available)s available, %(held)s held"),
+        # Player protection: refusals, then the responsible gambling section.
+        "PLAYER_EXCLUDED": _(
+            "No deposits or play during your %(kind)s, until %(ends_at)s. You can still withdraw your money."
+        ),
+        "PLAYER_EXCLUDED_FOR_GOOD": _(
+            "No deposits or play: your %(kind)s has no end date. You can still withdraw your money."
+        ),
+        "PLAYER_LIMIT_EXCEEDED": _(
+            "This would go over your own %(kind)s limit of %(limit)s %(currency)s per %(period)s: %(used)s used, "
+            "%(requested)s asked for."
+        ),
+        "KYC_REQUIRED": _("Please verify your identity first; the casino needs it before you withdraw."),
+        "KYC_REQUIRED_DEPOSIT": _(
+            "Your deposits reached %(threshold)s %(currency)s: please verify your identity before you deposit more."
+        ),
+        "EXCLUSION_WOULD_SHORTEN": _(
+            "Your %(kind)s already runs until %(ends_at)s. It cannot be shortened; a new one must end later."
+        ),
+        "EXCLUSION_WOULD_SHORTEN_FOR_GOOD": _("Your %(kind)s has no end date; it cannot be shortened."),
+        "WITHDRAWAL_CANCEL_DISABLED": _("This casino does not allow a withdrawal to be canceled once it is requested."),
+        "DAYS_OUT_OF_RANGE": _("Please choose a number of days within the range shown."),
+        "loss": _("loss"),
+        "timeout": _("break"),
+        "self_exclusion": _("self-exclusion"),
+        "operator_block": _("block by the casino"),
+        "register": _("listing in the national exclusion register"),
+        "limit_deposit": _("deposit limit"),
+        "limit_loss": _("loss limit"),
+        "period_day": _("24 hours"),
+        "period_week": _("7 days"),
+        "period_month": _("30 days"),
+        "no_limits": _("You have set no limits."),
+        "no_change": _("none"),
+        "pending_raise": _("%(amount)s %(currency)s from %(effective_at)s"),
+        "pending_removal": _("no limit from %(effective_at)s"),
+        "limit_set": _("Your %(kind)s of %(amount)s %(currency)s per %(period)s applies now."),
+        "limit_raise_pending": _(
+            "Your %(kind)s per %(period)s becomes %(amount)s %(currency)s on %(effective_at)s; until then "
+            "%(current)s %(currency)s applies."
+        ),
+        "limit_removal_pending": _(
+            "Your %(kind)s per %(period)s will be removed on %(effective_at)s; until then %(current)s %(currency)s "
+            "applies."
+        ),
+        "limit_none": _("You have no %(kind)s per %(period)s in %(currency)s."),
+        "status_timeout": _("You are taking a break until %(ends_at)s: no deposits or play. You can still withdraw."),
+        "status_self_exclusion": _(
+            "You have excluded yourself until %(ends_at)s: no deposits or play. You can still withdraw."
+        ),
+        "status_self_exclusion_for_good": _(
+            "You have excluded yourself permanently: no deposits or play. You can still withdraw."
+        ),
+        "status_operator_block": _(
+            "The casino has stopped deposits and play on your account until %(ends_at)s. You can still withdraw."
+        ),
+        "status_operator_block_for_good": _(
+            "The casino has stopped deposits and play on your account until further notice. You can still withdraw."
+        ),
+        "confirm_timeout": _("Take a break until %(ends_at)s?"),
+        "confirm_self_exclusion": _("Exclude yourself until %(ends_at)s?"),
+        "confirm_self_exclusion_for_good": _("Exclude yourself permanently?"),
+        "effect_until": _("You cannot deposit or play until %(ends_at)s."),
+        "effect_for_good": _("You can never deposit or play here again."),
+        "effect_withdrawals": _("You can still withdraw your money."),
+        "effect_final": _("It cannot be undone or shortened, not even by the casino's support."),
     }
 
 

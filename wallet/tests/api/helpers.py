@@ -1,8 +1,10 @@
 """Small helpers shared by the player API tests: URLs, clients, problem checks, balances."""
 
 import json
+import re
 import uuid
 
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -17,6 +19,9 @@ WALLET = "/api/v1/wallet/"
 DEPOSITS = "/api/v1/deposits/"
 WITHDRAWALS = "/api/v1/withdrawals/"
 TRANSACTIONS = "/api/v1/transactions/"
+LIMITS = "/api/v1/limits/"
+EXCLUSIONS = "/api/v1/exclusions/"
+PASSWORD = "correct-horse-battery"  # tenants.tests.factories.UserFactory
 
 
 def deposit_url(tx_id) -> str:
@@ -46,6 +51,18 @@ def client_for(player_or_user) -> APIClient:
     return client
 
 
+def page_session_client(player) -> APIClient:
+    """An APIClient with the token the player page hands its script: sign in on the page, read it there."""
+    browser = Client()
+    signed_in = browser.post("/play/login/", {"username": player.user.username, "password": PASSWORD})
+    assert signed_in.status_code == 302, signed_in.content[:300]
+    token = re.search(r'data-token="([^"]+)"', browser.get("/play/").content.decode()).group(1)
+    assert token.startswith("ps_")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
 def new_key() -> str:
     return f"test-{uuid.uuid4()}"
 
@@ -69,6 +86,15 @@ def withdrawal_request(client, amount="25.00", currency="EUR", **kwargs):
 
 def cancel_request(client, tx_id, body=None, **kwargs):
     return post_money(client, cancel_url(tx_id), body or {}, **kwargs)
+
+
+def put_limit(client, currency="EUR", kind="deposit", period="day", amount="100.00", **headers):
+    body = {"currency": currency, "kind": kind, "period": period, "amount": amount}
+    return client.put(LIMITS, body, format="json", **headers)
+
+
+def post_exclusion(client, body: dict, **headers):
+    return client.post(EXCLUSIONS, body, format="json", **headers)
 
 
 def assert_problem(response, status: int, error_code: str) -> dict:

@@ -15,7 +15,7 @@ from .helpers import TRANSACTIONS, assert_validation_error, deposit_request, wit
 pytestmark = pytest.mark.django_db
 
 DAY_ONE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-ITEM_KEYS = {"id", "type", "reference", "amount", "currency", "state", "created_at", "updated_at"}
+ITEM_KEYS = {"id", "type", "reference", "amount", "currency", "state", "created_at", "updated_at", "cancelable"}
 
 
 @pytest.fixture

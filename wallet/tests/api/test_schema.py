@@ -5,10 +5,27 @@ import json
 import pytest
 
 from core.api.problems import known_problem_types
+from players.models import KycStatus
+from players.tests.factories import PlayerFactory
+from tenants.models import CurrencyLimit, PaymentPolicy
 from wallet.tests.builders import deposit_in_state, withdrawal_in_state
 from wallet.tests.factories import fund
 
-from .helpers import TRANSACTIONS, WALLET, assert_problem, deposit_request, deposit_url, receipt_url, withdrawal_request
+from .helpers import (
+    EXCLUSIONS,
+    LIMITS,
+    TRANSACTIONS,
+    WALLET,
+    assert_problem,
+    cancel_request,
+    client_for,
+    deposit_request,
+    deposit_url,
+    post_exclusion,
+    put_limit,
+    receipt_url,
+    withdrawal_request,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +40,11 @@ READS = [
     ("/api/v1/deposits/{deposit_id}/", "get"),
     ("/api/v1/transactions/", "get"),
     ("/api/v1/transactions/{transaction_id}/", "get"),
+    ("/api/v1/limits/", "get"),
+    ("/api/v1/exclusions/", "get"),
 ]
+# Writes that move no money: no Idempotency-Key required (docs/idempotency.md).
+PROTECTION_WRITES = [("/api/v1/limits/", "put"), ("/api/v1/exclusions/", "post")]
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -53,7 +74,7 @@ def test_the_schema_is_openapi_3_as_json_by_accept_header_or_format(client, docu
 
 
 def test_every_player_operation_is_documented(document):
-    for path, method in MONEY_POSTS + READS:
+    for path, method in MONEY_POSTS + READS + PROTECTION_WRITES:
         assert method in document["paths"].get(path, {}), f"{method.upper()} {path} missing"
 
 
@@ -72,11 +93,23 @@ def test_reads_do_not_ask_for_an_idempotency_key(document, path, method):
     assert "Idempotency-Key" not in {p["name"] for p in parameters}
 
 
-@pytest.mark.parametrize(("path", "method"), MONEY_POSTS + READS)
+def test_writes_that_move_no_money_do_not_require_an_idempotency_key(document):
+    put_parameters = document["paths"]["/api/v1/limits/"]["put"].get("parameters", [])
+    assert "Idempotency-Key" not in {p["name"] for p in put_parameters}
+    post_parameters = document["paths"]["/api/v1/exclusions/"]["post"]["parameters"]
+    (key,) = [p for p in post_parameters if p["name"] == "Idempotency-Key"]
+    assert key["in"] == "header" and not key.get("required", False)
+
+
+@pytest.mark.parametrize(("path", "method"), MONEY_POSTS + READS + PROTECTION_WRITES)
 def test_error_responses_are_problem_json(document, path, method):
     responses = document["paths"][path][method]["responses"]
     errors = {status: body for status, body in responses.items() if int(status) >= 400}
-    expected = {"400", "401", "403", "404", "409", "415", "422", "429", "500"} if method == "post" else {"401", "404"}
+    expected = {"401", "404"}
+    if (path, method) in MONEY_POSTS:
+        expected = {"400", "401", "403", "404", "409", "415", "422", "429", "500"}
+    elif (path, method) in PROTECTION_WRITES:
+        expected = {"400", "401", "403", "415", "429", "500"}
     assert expected <= set(errors)
     for status, body in errors.items():
         assert set(body["content"]) == {PROBLEM_JSON}, f"{method} {path} {status}"
@@ -139,6 +172,57 @@ def test_responses_have_exactly_the_documented_fields(api, player, document):
     receipt_schema = _response_schema(document, "/api/v1/transactions/{transaction_id}/", "get", 200)
     for tx in (deposit["id"], withdrawal["id"], paid.pk, completed.pk):
         _assert_matches(api.get(receipt_url(tx)).json(), receipt_schema)
+
+
+def test_protection_responses_have_exactly_the_documented_fields(api, document):
+    # given a limit with a raise waiting, and a break
+    put_limit(api, amount="100.00")
+    limit = put_limit(api, amount="200.00").json()
+    created = post_exclusion(api, {"kind": "timeout", "days": 3})
+    assert created.status_code == 201
+    # then every answer has the documented shape
+    limit_schema = _response_schema(document, "/api/v1/limits/", "put", 200)
+    _assert_matches(limit, limit_schema)
+    _assert_matches(limit["pending"], _component(document, limit_schema["properties"]["pending"]["allOf"][0]))
+    listed = api.get(LIMITS).json()
+    list_schema = _response_schema(document, "/api/v1/limits/", "get", 200)
+    _assert_matches(listed, list_schema)
+    _assert_matches(listed["limits"][0], _component(document, list_schema["properties"]["limits"]["items"]))
+    _assert_matches(created.json(), _response_schema(document, "/api/v1/exclusions/", "post", 201))
+    exclusions = api.get(EXCLUSIONS).json()
+    exclusions_schema = _response_schema(document, "/api/v1/exclusions/", "get", 200)
+    _assert_matches(exclusions, exclusions_schema)
+    _assert_matches(
+        exclusions["exclusions"][0], _component(document, exclusions_schema["properties"]["exclusions"]["items"])
+    )
+
+
+def test_player_protection_problems_have_only_documented_members(api, player, tenant, document):
+    problem = document["components"]["schemas"]["Problem"]
+    bodies = {}
+    requested = withdrawal_in_state("requested", player=player)
+    # over the player's own limit
+    put_limit(api, amount="10.00")
+    bodies["PLAYER_LIMIT_EXCEEDED"] = deposit_request(api, "20.00")
+    # a deposit past the KYC threshold, unverified; a withdrawal, unverified
+    unverified = PlayerFactory(tenant=tenant, kyc_status=KycStatus.UNVERIFIED)
+    CurrencyLimit.objects.update_or_create(
+        policy=PaymentPolicy.objects.get(tenant=tenant), currency="EUR", defaults={"kyc_deposit_threshold": 1_00}
+    )
+    fund(unverified, 5_00)
+    bodies["KYC_REQUIRED deposit"] = deposit_request(client_for(unverified), "1.00")
+    bodies["KYC_REQUIRED withdrawal"] = withdrawal_request(client_for(unverified), "1.00")
+    # a cancel where reverse withdrawals are forbidden
+    PaymentPolicy.objects.filter(tenant=tenant).update(player_cancel_allowed=False)
+    bodies["WITHDRAWAL_CANCEL_DISABLED"] = cancel_request(api, requested.pk)
+    # a shorter exclusion, then a deposit while excluded
+    post_exclusion(api, {"kind": "timeout", "days": 10})
+    bodies["EXCLUSION_WOULD_SHORTEN"] = post_exclusion(api, {"kind": "timeout", "days": 2})
+    bodies["PLAYER_EXCLUDED"] = deposit_request(api, "1.00")
+    for name, response in bodies.items():
+        body = json.loads(response.content)
+        assert body["error_code"] == name.split()[0], (name, body)
+        assert set(body) <= set(problem["properties"]), (name, set(body) - set(problem["properties"]))
 
 
 def test_problems_have_only_documented_members(api, player, document):

@@ -133,6 +133,12 @@ def test_odd_searches_find_nothing_and_never_fail(viewer, player, query):
     assert body_of(response)["results"] == []
 
 
+@pytest.mark.parametrize("query", ["²", "9" * 40])
+def test_odd_player_filters_in_the_review_queue_never_fail(viewer, player, query):
+    response = as_operator(viewer).get(f"{ADMIN_API}/withdrawals/", {"player": query})
+    assert response.status_code == 200 and body_of(response)["results"] == []
+
+
 # --- the player's page -----------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from players.kyc import set_kyc_status
 from players.limits import set_player_limit
 from players.models import Exclusion, KycCheck, KycStatus, Player, RegisterListing
 from players.tests.factories import PlayerFactory
+from tenants.models import PaymentPolicy, PolicyChange
 from wallet.tests.builders import set_limits, withdrawal_in_state
 from wallet.tests.factories import fund
 from wallet.tests.invariants import expect_no_change
@@ -407,3 +408,61 @@ def test_the_player_page_in_turkish(finance, ursula, protected):
     for turkish in ("Kimlik (KYC)", "Doğrulama bekleniyor", "Oyuncunun koyduğu limitler", "Operatör engeli", "Mola"):
         assert turkish in text, turkish
     assert "Identity (KYC)" not in text
+
+
+# --- the payment policy's player-protection controls -------------------------------------
+
+POLICY = "/console/policy/"
+
+
+def _policy_form(**changes) -> dict:
+    form = {
+        "payout_retry_limit": 3,
+        "payout_cooldown_seconds": 0,
+        "limits-TOTAL_FORMS": 1,
+        "limits-INITIAL_FORMS": 1,
+        "limits-0-currency": "EUR",
+    }
+    return {**form, **changes}
+
+
+def test_the_policy_page_shows_and_saves_the_protection_controls(admin, admin2, tenant):
+    client = sign_in(admin)
+    page = client.get(POLICY).content.decode()
+    for name in (
+        "kyc_required_for_withdrawal",
+        "player_cancel_allowed",
+        "velocity_withdrawals_per_day",
+        "limit_increase_cooldown_hours",
+        "limits-0-kyc_deposit_threshold",
+        "limits-0-auto_approve_below",
+    ):
+        assert f'name="{name}"' in page, name
+    # when an admin tightens them (no reverse withdrawals, fewer requests before a flag, a longer cooling-off,
+    # a KYC amount), then they apply at once
+    tightened = _policy_form(
+        kyc_required_for_withdrawal="yes",
+        player_cancel_allowed="no",
+        velocity_withdrawals_per_day=2,
+        limit_increase_cooldown_hours=48,
+        **{"limits-0-kyc_deposit_threshold": "2000.00"},
+        reason="UK rules",
+    )
+    assert messages_after(client, client.post(POLICY, tightened)) == ["The payment policy is saved."]
+    policy = PaymentPolicy.objects.get(tenant=tenant)
+    assert (policy.player_cancel_allowed, policy.velocity_withdrawals_per_day) == (False, 2)
+    assert policy.limit_increase_cooldown_hours == 48
+    assert policy.currency_limits.get(currency="EUR").kyc_deposit_threshold == 2000_00
+    # and the page shows what was saved
+    page = client.get(POLICY)
+    assert page.context["form"].initial["player_cancel_allowed"] == "no"
+    assert 'value="2000.00"' in page.content.decode()
+    # when she sets an amount below which withdrawals are approved automatically (a loosening), it waits
+    loosened = {**tightened, "limits-0-auto_approve_below": "50.00", "reason": "Small payouts faster"}
+    (waiting,) = messages_after(client, client.post(POLICY, loosened))
+    assert waiting.startswith("Your change loosens a control")
+    assert policy.currency_limits.get(currency="EUR").auto_approve_below is None
+    # and applies once a second admin approves it
+    change = PolicyChange.objects.get(tenant=tenant, state="pending_approval")
+    sign_in(admin2).post(f"{POLICY}changes/{change.pk}/approve/", {"reason": "Agreed"})
+    assert policy.currency_limits.get(currency="EUR").auto_approve_below == 50_00

@@ -122,6 +122,12 @@ def test_every_role_reads_kyc_limits_exclusions_and_flags(role, staff, ursula, p
     assert "First withdrawal" in text and mine.reference in text and withdrawal.reference not in text
 
 
+def test_the_search_shows_each_players_kyc_status(viewer, ursula, player):
+    response = sign_in(viewer).get("/console/players/")
+    rows = dict(re.findall(r"<tr><td>(\d+)</td>(.*?)</tr>", response.content.decode(), re.S))
+    assert "Unverified" in rows[str(ursula.pk)] and "Verified" in rows[str(player.pk)]
+
+
 def test_a_viewer_gets_no_forms(viewer, ursula, protected):
     response = sign_in(viewer).get(page_url(ursula))
     for testid in ("kyc-form", "block-form", f"lift-{protected['block'].pk}"):

@@ -43,12 +43,17 @@ def player_protection(player: Player, *, now: datetime | None = None) -> Protect
     return Protection(
         kyc_status=player.kyc_status,
         kyc_updated_at=player.kyc_updated_at,
-        kyc_history=list(KycCheck.objects.filter(player=player).order_by("-created_at", "-id")[:HISTORY]),
+        kyc_history=kyc_history(player),
         limits=limits_of(player, now=now),
         in_force=exclusion_in_force(player, now),
         active=active,
         past=past,
     )
+
+
+def kyc_history(player: Player) -> list[KycCheck]:
+    """The player's KYC changes, newest first (the latest HISTORY)."""
+    return list(KycCheck.objects.filter(player=player).order_by("-created_at", "-id")[:HISTORY])
 
 
 def as_of(exclusion: Exclusion, now: datetime) -> Exclusion:

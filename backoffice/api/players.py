@@ -18,7 +18,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from backoffice.player_context import find_player, player_context, players_matching
-from backoffice.player_protection import as_of, find_exclusion, player_protection
+from backoffice.player_protection import as_of, find_exclusion, kyc_history
 from core.api import schema
 from core.idempotency import idempotent
 from players.exclusions import block_player, lift_block
@@ -140,8 +140,7 @@ class PlayerKycView(PlayerAPIView):
             reason=data["reason"],
             document_ref=data["document_ref"],
         )
-        history = player_protection(player).kyc_history
-        return Response(KycSerializer({"player": player, "history": history}).data)
+        return Response(KycSerializer({"player": player, "history": kyc_history(player)}).data)
 
 
 class PlayerBlockView(PlayerAPIView):

@@ -8,8 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.actors import ActorType
 from payouts.models import WebhookEvent
+from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
 from tenants.models import OperatorMembership, PolicyChange, Tenant
+from wallet import risk
 from wallet.models import Account, DepositState, LedgerEvent, PayoutAttempt, WithdrawalState
 
 LABELS: dict[str, dict] = {
@@ -26,6 +28,18 @@ LABELS: dict[str, dict] = {
     "run_status": dict(ReconciliationRun.Status.choices),
     "policy_change": dict(PolicyChange.State.choices),
     "tenant_status": dict(Tenant.Status.choices),
+    "kyc": dict(KycStatus.choices),
+    "exclusion_kind": dict(Exclusion.Kind.choices),
+    "limit_kind": dict(LimitKind.choices),
+    "limit_period": dict(LimitPeriod.choices),
+    # What a withdrawal's risk flag tells finance to look at (wallet.risk).
+    "risk_flag": {
+        risk.FIRST_WITHDRAWAL: _("First withdrawal"),
+        risk.VELOCITY: _("Many requests in 24 hours"),
+        risk.FAST_CASHOUT: _("Fast cash-out: deposited recently, little play"),
+        risk.LARGE: _("Large: two approvals"),
+        risk.KYC_CHANGED_RECENTLY: _("KYC status changed in the last 3 days"),
+    },
     "check": {
         "withdrawal_ledger_events": _("Withdrawals against their ledger events"),
         "deposit_ledger_events": _("Deposits against their ledger events"),
@@ -52,8 +66,9 @@ LABELS: dict[str, dict] = {
     },
 }
 
-# A before/after state in the audit trail may be any of these.
+# A before/after state in the audit trail may be any of these (a KYC change's too).
 LABELS["any_state"] = {
+    **LABELS["kyc"],
     **LABELS["state"],
     **LABELS["payout_status"],
     **LABELS["finding_status"],
@@ -88,6 +103,16 @@ ACTIONS = {
     "reconciliation.run_failed": _("Reconciliation failed"),
     "reconciliation.run_abandoned": _("Reconciliation run abandoned"),
     "reconciliation.run_refused": _("Reconciliation refused: a run is in progress"),
+    "kyc.status_changed": _("KYC status changed"),
+    "exclusion.started": _("Exclusion started (break, self-exclusion or operator block)"),
+    "exclusion.lifted": _("Operator block lifted"),
+    "player_limit.set": _("Player limit set"),
+    "player_limit.lowered": _("Player limit lowered"),
+    "player_limit.raise_requested": _("Player limit raise requested (waits for the cooling-off)"),
+    "player_limit.raise_canceled": _("Pending player limit raise canceled"),
+    "deposit.refused": _("Deposit refused (exclusion or KYC)"),
+    "withdrawal.refused": _("Withdrawal refused (KYC)"),
+    "withdrawal.auto_approved": _("Withdrawal approved automatically"),
 }
 
 # Actions named after the state a thing entered: "<kind>.<state>".

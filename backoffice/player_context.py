@@ -1,7 +1,9 @@
-"""What an operator should know about a player beside a decision: who they are, what they moved.
+"""What an operator should know about a player beside a decision: who they are, what they moved,
+and what protects them (KYC, limits, exclusions: backoffice.player_protection).
 
 Lifetime figures count money that really moved: completed deposits in, paid withdrawals
-out; withdrawals still open (requested to payout_failed) are shown apart.
+out; withdrawals still open (requested to payout_failed) are shown apart. Earlier
+withdrawals carry their risk flags.
 """
 
 from dataclasses import dataclass, field
@@ -9,6 +11,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from backoffice.player_protection import Protection, player_protection
+from backoffice.selectors import whole_number
 from players.models import Player
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 
@@ -41,6 +45,7 @@ class PlayerContext:
     account_age_days: int
     wallets: list
     totals: list[CurrencyTotals]
+    protection: Protection
     previous_withdrawals: list = field(default_factory=list)
     recent: list = field(default_factory=list)
 
@@ -79,24 +84,31 @@ def player_context(player: Player, *, exclude=None, recent: int = 10, previous: 
         account_age_days=(timezone.now() - player.created_at).days,
         wallets=list(Wallet.objects.filter(player=player).order_by("currency")),
         totals=[totals[currency] for currency in sorted(totals)],
+        protection=player_protection(player),
         previous_withdrawals=list(others[:previous]),
         recent=history[:recent],
     )
 
 
-def find_players(scope, query: str, *, limit: int = 50):
-    """Players of the operator's tenant whose username, name, external reference or id matches."""
+def players_matching(scope, query: str):
+    """Players of the operator's tenant whose username, name, external reference or id matches, newest first."""
     rows = scope.filter(Player.objects.select_related("user", "tenant")).order_by("-created_at", "-id")
     query = query.strip()
     if query:
         match = Q(user__username__icontains=query) | Q(display_name__icontains=query) | Q(external_ref__iexact=query)
-        if query.isdigit():
-            match |= Q(pk=int(query))
+        if whole_number(query) is not None:
+            match |= Q(pk=whole_number(query))
         rows = rows.filter(match)
-    return rows[:limit]
+    return rows
+
+
+def find_players(scope, query: str, *, limit: int = 50):
+    return players_matching(scope, query)[:limit]
 
 
 def find_player(scope, player_id) -> Player | None:
-    if not str(player_id).isdigit():
+    """One player of the operator's tenant, or None (unknown ids and other tenants' players alike)."""
+    pk = whole_number(str(player_id))
+    if pk is None:
         return None
-    return scope.filter(Player.objects.select_related("user", "tenant")).filter(pk=int(player_id)).first()
+    return scope.filter(Player.objects.select_related("user", "tenant")).filter(pk=pk).first()

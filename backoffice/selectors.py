@@ -34,7 +34,18 @@ class QueueFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     awaiting_second_approval: bool | None = None
+    flags: tuple[str, ...] = ()  # risk flags: withdrawals carrying any of them
     ordering: str = "created_at"
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a row id if it is one (ASCII digits, at most 18), else None.
+
+    str.isdigit() also takes "²", which int() refuses (a 500), and a number past bigint
+    would reach PostgreSQL; neither is an id.
+    """
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def amount_bounds(currency: str, **texts: str | None) -> dict[str, int]:
@@ -107,8 +118,8 @@ def withdrawal_queue(scope: OperatorScope, filters: QueueFilter):
     if filters.player:
         term = filters.player.strip()
         match = Q(player__user__username__icontains=term) | Q(player__display_name__icontains=term)
-        if term.isdigit():
-            match |= Q(player_id=int(term))
+        if whole_number(term) is not None:
+            match |= Q(player_id=whole_number(term))
         base = base.filter(match)
     if filters.currency:
         base = base.filter(currency=filters.currency)
@@ -122,6 +133,8 @@ def withdrawal_queue(scope: OperatorScope, filters: QueueFilter):
         base = base.filter(created_at__lt=filters.created_before)
     if filters.awaiting_second_approval is not None:
         base = base.filter(awaiting_second_approval=filters.awaiting_second_approval)
+    if filters.flags:
+        base = base.filter(risk_flags__overlap=list(filters.flags))
     counts = {row["state"]: row["n"] for row in base.order_by().values("state").annotate(n=Count("id"))}
     rows = base.filter(state__in=filters.states) if filters.states else base
     ordering = filters.ordering if filters.ordering in QUEUE_ORDERINGS else "created_at"

@@ -282,9 +282,11 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalStateEnum": "wallet.models.transactions.WithdrawalState",
         "TransactionStateEnum": "wallet.api.serializers.ALL_STATES",
         "CurrencyEnum": "core.money.CURRENCY_CODES",
+        "KycStatusEnum": "players.models.KycStatus",
+        "ExclusionKindEnum": "players.models.Exclusion.Kind",
         "LimitKindEnum": "players.models.LimitKind",
         "LimitPeriodEnum": "players.models.LimitPeriod",
-        "ExclusionKindEnum": "players.exclusions.Kind",
+        "RiskFlagEnum": "wallet.risk.FLAGS",
     },
     # Security schemes come from each view's authentication: players.auth, tenants.auth.
     "POSTPROCESSING_HOOKS": [

@@ -105,8 +105,10 @@ def lift_block(exclusion, *, actor: Actor, reason: str) -> Exclusion:
             raise ExclusionNotLiftable(
                 "Only an operator block can be lifted; the player's own exclusion runs until it ends.", kind=found.kind
             )
-        if found.lifted_at is not None:
-            return found  # lifting it again changes nothing
+        if found.lifted_at is not None or not found.is_active(timezone.now()):
+            # Lifting it again, or lifting a block that already ended by itself, changes nothing:
+            # the audit trail never says a block was lifted that no longer held.
+            return found
         found.lifted_at, found.lifted_by_label, found.lift_reason = timezone.now(), actor.label[:150], reason
         found.save(update_fields=["lifted_at", "lifted_by_label", "lift_reason"])
         _audit(found, actor, "exclusion.lifted", reason)

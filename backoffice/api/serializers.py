@@ -1,10 +1,14 @@
 """Operator API representations. Amounts are decimal strings with their currency."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import AmountField, money_text
 from wallet.models import WithdrawalState
+from wallet.risk import FLAGS
+
+RISK_FLAGS_HELP = "What finance should look at, computed when the withdrawal was requested."
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -35,6 +39,7 @@ class OperatorWithdrawalSerializer(serializers.Serializer):
     approvals_required = serializers.IntegerField()
     approved_by = serializers.ListField(child=serializers.CharField(), help_text="Who approved, in order.")
     awaiting_second_approval = serializers.BooleanField()
+    risk_flags = serializers.ListField(child=serializers.ChoiceField(choices=FLAGS), help_text=RISK_FLAGS_HELP)
 
     def get_amount(self, withdrawal) -> str:
         return money_text(withdrawal.amount, withdrawal.currency)
@@ -60,6 +65,10 @@ class QueueQuerySerializer(serializers.Serializer):
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     awaiting_second_approval = serializers.BooleanField(required=False, allow_null=True, default=None)
+    flag = serializers.CharField(
+        required=False,
+        help_text=f"Withdrawals carrying this risk flag (several, comma-separated: any of them). {', '.join(FLAGS)}.",
+    )
     ordering = serializers.ChoiceField(
         choices=["created_at", "-created_at", "amount", "-amount"], required=False, default="created_at"
     )
@@ -72,6 +81,13 @@ class QueueQuerySerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(f"Unknown states: {', '.join(unknown)}.")
         return states
+
+    def validate_flag(self, value):
+        flags = tuple(f.strip() for f in value.split(",") if f.strip())
+        unknown = [f for f in flags if f not in FLAGS]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown risk flags: {', '.join(unknown)}.")
+        return flags
 
 
 class CurrencyLimitSerializer(serializers.Serializer):
@@ -227,9 +243,14 @@ class SnapshotTransactionSerializer(serializers.Serializer):
     state = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    risk_flags = serializers.SerializerMethodField(help_text=f"{RISK_FLAGS_HELP} Always empty for a deposit.")
 
     def get_amount(self, tx) -> str:
         return money_text(tx.amount, tx.currency)
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=FLAGS)))
+    def get_risk_flags(self, tx):
+        return list(getattr(tx, "risk_flags", None) or [])
 
 
 class SnapshotWalletSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, policy, withdrawals
+from . import audit, players, policy, withdrawals
 
 urlpatterns = [
     path("admin/withdrawals/", withdrawals.WithdrawalQueueView.as_view(), name="admin-withdrawals"),
@@ -40,6 +40,19 @@ urlpatterns = [
         "admin/payment-policy/changes/<int:change_id>/reject/",
         policy.RejectPolicyChangeView.as_view(),
         name="admin-policy-change-reject",
+    ),
+    path("admin/players/", players.PlayerListView.as_view(), name="admin-players"),
+    path("admin/players/<str:player_id>/", players.PlayerDetailView.as_view(), name="admin-player"),
+    path("admin/players/<str:player_id>/kyc/", players.PlayerKycView.as_view(), name="admin-player-kyc"),
+    path(
+        "admin/players/<str:player_id>/exclusions/",
+        players.PlayerBlockView.as_view(),
+        name="admin-player-exclusions",
+    ),
+    path(
+        "admin/players/<str:player_id>/exclusions/<str:exclusion_id>/lift/",
+        players.LiftBlockView.as_view(),
+        name="admin-player-exclusion-lift",
     ),
     path("admin/transactions/<str:transaction_id>/snapshot/", audit.SnapshotView.as_view(), name="admin-snapshot"),
     path("admin/audit-events/", audit.AuditEventListView.as_view(), name="admin-audit-events"),

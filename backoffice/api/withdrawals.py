@@ -70,6 +70,7 @@ def _queue_filter(params) -> selectors.QueueFilter:
         created_after=params.get("created_after"),
         created_before=params.get("created_before"),
         awaiting_second_approval=params.get("awaiting_second_approval"),
+        flags=params.get("flag", ()),
         ordering=params["ordering"],
         **bounds,
     )

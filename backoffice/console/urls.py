@@ -20,6 +20,13 @@ urlpatterns = [
     path("transactions/<str:transaction_id>/", views_withdrawals.transaction_snapshot, name="snapshot"),
     path("players/", views_players.players, name="players"),
     path("players/<str:player_id>/", views_players.player_detail, name="player"),
+    path("players/<str:player_id>/kyc/", views_players.set_kyc, name="player-kyc"),
+    path("players/<str:player_id>/block/", views_players.block, name="player-block"),
+    path(
+        "players/<str:player_id>/exclusions/<str:exclusion_id>/lift/",
+        views_players.lift,
+        name="player-lift",
+    ),
     path("policy/", views_policy.policy, name="policy"),
     path(
         "policy/changes/<int:change_id>/<slug:decision>/",

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from backoffice import selectors
+from backoffice.labels import LABELS
 from backoffice.player_context import player_context
 from core import form_tokens as tokens
 from core.actors import Actor
@@ -52,6 +53,12 @@ class QueueFilterForm(forms.Form):
         label=gettext_lazy("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     awaiting_second_approval = forms.BooleanField(label=gettext_lazy("Awaiting second approval"), required=False)
+    flag = forms.MultipleChoiceField(
+        label=gettext_lazy("Risk flags (any of)"),
+        choices=list(LABELS["risk_flag"].items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     ordering = forms.ChoiceField(
         choices=[("created_at", ""), ("-created_at", ""), ("amount", ""), ("-amount", "")], required=False
     )
@@ -92,6 +99,7 @@ class QueueFilterForm(forms.Form):
             if data.get("created_before")
             else None,
             awaiting_second_approval=True if data.get("awaiting_second_approval") else None,
+            flags=tuple(data.get("flag") or ()),
             ordering=data.get("ordering") or "created_at",
         )
 

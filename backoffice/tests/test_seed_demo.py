@@ -5,14 +5,19 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.actors import Actor
 from core.models import AuditEvent
 from payouts.models import ProviderAccount
 from payouts.sandbox.models import SandboxMerchant
+from players.kyc import set_kyc_status
+from players.models import KycCheck, Player
 from tenants.models import OperatorToken
+from wallet.models import Withdrawal
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +51,8 @@ def test_the_json_keeps_its_shape(no_url_settings):
     for tenant in summary["tenants"]:
         assert set(tenant) == {"slug", "name", "currencies", "operators", "psp", "players"}
         assert [set(op) for op in tenant["operators"]] == [{"username", "password", "token", "role"}] * 5
-        assert {"username", "password", "token", "player_id", "balances"} == set(tenant["players"][0])
+        for player in tenant["players"]:
+            assert {"username", "password", "token", "player_id", "kyc_status", "balances"} == set(player)
         assert {"webhook_url", "webhook_signing_secret", "sandbox_url", "merchant_id"} <= set(tenant["psp"])
 
 
@@ -146,3 +152,32 @@ def test_the_printed_logins_name_every_token(no_url_settings):
     for person in people:
         line = next(line for line in text.splitlines() if f" {person['username']} " in line)
         assert person["token"] in line, line
+
+
+def test_most_players_are_verified_and_one_per_casino_is_not(no_url_settings):
+    summary = seed()
+    statuses = {t["slug"]: {p["username"]: p["kyc_status"] for p in t["players"]} for t in summary["tenants"]}
+    assert statuses == {
+        "aurora": {"aurora-alice": "verified", "aurora-bob": "verified", "aurora-carol": "unverified"},
+        "borealis": {"borealis-deniz": "verified", "borealis-emre": "unverified"},
+    }
+    # verified by the casino's finance operator, with a reason and a document reference, and audited
+    check = KycCheck.objects.get(player__user__username="aurora-alice")
+    assert (check.from_status, check.to_status, check.actor_label) == ("unverified", "verified", "aurora-finance")
+    assert check.reason and check.document_ref
+    assert AuditEvent.objects.filter(action="kyc.status_changed").count() == 3
+    # the unverified players deposited but asked for no withdrawal (the casinos require KYC for one)
+    assert not Withdrawal.objects.filter(player__user__username__in=["aurora-carol", "borealis-emre"]).exists()
+    assert Withdrawal.objects.filter(player__user__username="aurora-alice").count() == 3
+    assert summary["tenants"][0]["players"][2]["balances"]["EUR"]["available"] == "750.00"
+
+
+def test_running_again_keeps_a_kyc_status_an_operator_changed(no_url_settings):
+    seed()
+    alice = Player.objects.get(user__username="aurora-alice")
+    admin = get_user_model().objects.get(username="aurora-admin")
+    set_kyc_status(alice, status="rejected", actor=Actor.operator(admin), reason="Document expired")
+    # when seed_demo runs again, then alice stays rejected and nothing is checked again
+    again = seed()
+    assert again["tenants"][0]["players"][0]["kyc_status"] == "rejected"
+    assert KycCheck.objects.filter(player=alice).count() == 2

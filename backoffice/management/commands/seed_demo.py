@@ -1,5 +1,8 @@
 """Demo data: two tenants with operators of every role and players with some history.
 
+Every demo player's identity is verified (KYC) but one per tenant, who stays unverified:
+they can deposit (below the KYC amount) but not withdraw where the casino requires KYC.
+
 Safe to run again: existing users, tenants and histories are kept, and so are the URLs
 each casino's PSP account has (unless --base-url or --psp-url give new ones); passwords
 and tokens are the same every time, so scripts can rely on them (operators' API tokens
@@ -24,7 +27,8 @@ from core.money import format_amount
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
 from payouts.sandbox.models import SandboxMerchant
-from players.models import Player
+from players.kyc import set_kyc_status
+from players.models import KycCheck, KycStatus, Player
 from tenants.models import CurrencyLimit, OperatorMembership, OperatorToken, PaymentPolicy, Tenant
 from tenants.operator_tokens import OPERATOR_TOKEN_PREFIX, create_operator_token, revoke_operator_token
 from wallet import services
@@ -56,6 +60,7 @@ TENANTS = [
             },
         },
         "players": ["alice", "bob", "carol"],
+        "unverified": "carol",
     },
     {
         "slug": "borealis",
@@ -72,6 +77,7 @@ TENANTS = [
             "EUR": {"daily_deposit_limit": 300_000, "daily_withdraw_limit": 100_000, "min_amount": 1_000},
         },
         "players": ["deniz", "emre"],
+        "unverified": "emre",
     },
 ]
 
@@ -114,8 +120,12 @@ class Command(BaseCommand):
                     self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES
                 ]
                 players = [self._player(tenant, f"{spec['slug']}-{name}") for name in spec["players"]]
-            for player in players:
-                self._history(player["object"], spec["currencies"][0])
+                checker = Actor.operator(get_user_model().objects.get(username=f"{spec['slug']}-finance"))
+                for name, player in zip(spec["players"], players, strict=True):
+                    if name != spec["unverified"]:
+                        self._verify(player["object"], checker)
+            for name, player in zip(spec["players"], players, strict=True):
+                self._history(player["object"], spec["currencies"][0], withdrawals=name != spec["unverified"])
             summary["tenants"].append(
                 {
                     "slug": tenant.slug,
@@ -212,8 +222,23 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=user)  # the player's API token, for scripts
         return {**account, "token": token.key, "object": player}
 
-    def _history(self, player: Player, currency: str) -> None:
-        """A little history for a new player: two deposits, a failed one and three withdrawals."""
+    def _verify(self, player: Player, checker: Actor) -> None:
+        """Verify the player's identity, as the casino's finance operator would, unless it was ever checked
+        (an operator's later change in the demo is kept)."""
+        if KycCheck.objects.filter(player=player).exists():
+            return
+        set_kyc_status(
+            player,
+            status=KycStatus.VERIFIED,
+            actor=checker,
+            reason="Identity document and proof of address checked (demo data)",
+            document_ref=f"demo-docs/{player.user.username}",
+        )
+        player.refresh_from_db(fields=["kyc_status", "kyc_updated_at"])
+
+    def _history(self, player: Player, currency: str, *, withdrawals: bool = True) -> None:
+        """A little history for a new player: two deposits, a failed one and three withdrawals
+        (no withdrawals for the unverified player: the casino requires KYC for them)."""
         if Wallet.objects.filter(player=player).exists():
             return
         me, psp, ops = Actor.player(player.user), Actor.psp("sandbox"), Actor.system("seed_demo")
@@ -225,6 +250,8 @@ class Command(BaseCommand):
         failed = services.create_deposit(player=player, amount=10_000 * scale, currency=currency, actor=me)
         services.mark_deposit_pending(failed, actor=psp, provider_reference=f"seed-{failed.reference}")
         services.fail_deposit(failed, actor=psp, reason="Card declined by issuer")
+        if not withdrawals:
+            return
 
         paid = services.request_withdrawal(player=player, amount=5_000 * scale, currency=currency, actor=me)
         services.approve_withdrawal(paid, actor=ops, reason="Demo history")
@@ -242,7 +269,8 @@ class Command(BaseCommand):
             }
             for w in Wallet.objects.filter(player=obj)
         }
-        return {**player, "player_id": obj.pk, "balances": balances}
+        obj.refresh_from_db(fields=["kyc_status"])
+        return {**player, "player_id": obj.pk, "kyc_status": obj.kyc_status, "balances": balances}
 
     def _print_logins(self, summary: dict) -> None:
         w = self.stdout.write

@@ -36,7 +36,8 @@ def _pages(withdrawal, deposit) -> list[str]:
     return [
         QUEUE,
         f"{QUEUE}?state=approved&state=requested&player=a&currency=EUR&min_amount=1&max_amount=100"
-        "&created_after=2020-01-01&created_before=2099-12-31&awaiting_second_approval=on&ordering=-amount",
+        "&created_after=2020-01-01&created_before=2099-12-31&awaiting_second_approval=on&ordering=-amount"
+        "&flag=first_withdrawal&flag=large",
         detail_url(withdrawal.pk),
         snapshot_url(withdrawal.pk),
         snapshot_url(deposit.pk),
@@ -44,6 +45,8 @@ def _pages(withdrawal, deposit) -> list[str]:
         AUDIT,
         f"{AUDIT}?action=withdrawal.&actor_type=player&actor=p&day_from=2020-01-01&day_until=2099-12-31",
         API_TOKENS,
+        "/console/players/?q=a",
+        f"/console/players/{withdrawal.player_id}/",
     ]
 
 

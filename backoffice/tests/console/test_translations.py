@@ -67,11 +67,15 @@ def test_every_message_is_translated_with_its_placeholders(entry):
         assert set(PLACEHOLDER.findall(text)) == expected, (entry["msgid"], text)
 
 
+# A literal as templatize writes it: u'...', or u"..." when the text holds an apostrophe.
+_LITERAL = r"""u('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+
+
 def _template_messages(path: Path) -> set[str]:
     code = templatize(path.read_text(encoding="utf-8"), origin=str(path))
     found = set()
-    for call in re.finditer(r"\bn?gettext\(((?:u'(?:[^'\\]|\\.)*'(?:, )?)+)", code):
-        found |= {ast.literal_eval(literal) for literal in re.findall(r"u('(?:[^'\\]|\\.)*')", call.group(1))}
+    for call in re.finditer(rf"\bn?gettext\(((?:{_LITERAL}(?:, )?)+)", code):
+        found |= {ast.literal_eval(literal) for literal in re.findall(_LITERAL, call.group(1))}
     return found
 
 
@@ -100,6 +104,7 @@ def console_messages() -> set[str]:
         base / "payouts" / "models.py",
         base / "reconciliation" / "models.py",
         *(base / "wallet" / "models").glob("*.py"),
+        *(base / "players" / "models").glob("*.py"),  # KYC statuses, exclusion kinds, limit kinds and periods
     ]
     for path in console_code:
         texts |= _python_messages(path)
@@ -149,6 +154,15 @@ def test_every_console_template_string_is_marked_for_translation():
     base = Path(settings.BASE_DIR) / "templates" / "console"
     found = {path.name: untranslated_text(path.read_text(encoding="utf-8")) for path in base.glob("*.html")}
     assert {name: words for name, words in found.items() if words} == {}
+
+
+def test_template_texts_with_an_apostrophe_are_read_too(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "{% load i18n %}{% translate \"the player's own\" %}{% translate 'plain' %}"
+        "{% blocktranslate with a=b %}It's {{ a }}{% endblocktranslate %}"
+    )
+    assert _template_messages(page) == {"the player's own", "plain", "It's %(a)s"}
 
 
 def test_the_template_check_sees_a_bare_word():

@@ -1,0 +1,219 @@
+"""Operator API representations of players: search results, the player's page, KYC and exclusions.
+
+Amounts are decimal strings with their currency, like the rest of the operator API.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.api.fields import money_text
+from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
+from wallet.models import DepositState, WithdrawalState
+from wallet.risk import FLAGS
+
+RISK_FLAG = serializers.ChoiceField(choices=FLAGS)
+
+
+class PlayerQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=150,
+        default="",
+        help_text="Part of the username or name, the external reference, or the player's number.",
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class PlayerSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    display_name = serializers.CharField()
+    external_ref = serializers.CharField()
+    tenant = serializers.CharField(source="tenant.slug")
+    kyc_status = serializers.ChoiceField(choices=KycStatus.choices)
+    created_at = serializers.DateTimeField()
+
+
+class PlayerPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = PlayerSummarySerializer(many=True)
+
+
+class PlayerBalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+
+    def get_available(self, wallet) -> str:
+        return money_text(wallet.balance_available, wallet.currency)
+
+    def get_held(self, wallet) -> str:
+        return money_text(wallet.balance_held, wallet.currency)
+
+
+class KycCheckSerializer(serializers.Serializer):
+    from_status = serializers.ChoiceField(choices=KycStatus.choices)
+    to_status = serializers.ChoiceField(choices=KycStatus.choices)
+    reason = serializers.CharField()
+    document_ref = serializers.CharField()
+    actor_type = serializers.CharField()
+    actor_label = serializers.CharField(help_text="Who changed it.")
+    created_at = serializers.DateTimeField()
+
+
+class KycSerializer(serializers.Serializer):
+    """The player's KYC status and its history, newest first (the latest 100 changes)."""
+
+    player = serializers.IntegerField(source="player.pk")
+    status = serializers.ChoiceField(choices=KycStatus.choices, source="player.kyc_status")
+    updated_at = serializers.DateTimeField(source="player.kyc_updated_at", allow_null=True)
+    history = KycCheckSerializer(many=True)
+
+
+class PendingLimitSerializer(serializers.Serializer):
+    amount = serializers.CharField(allow_null=True, help_text="null: the player removes the limit.")
+    effective_at = serializers.DateTimeField(help_text="When it applies (the casino's cooling-off).")
+
+
+class LimitSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    kind = serializers.ChoiceField(choices=LimitKind.choices)
+    period = serializers.ChoiceField(choices=LimitPeriod.choices, help_text="A rolling window ending now.")
+    amount = serializers.SerializerMethodField(help_text="In force now; null: none (a raise of none may wait).")
+    pending = serializers.SerializerMethodField()
+
+    def get_amount(self, limit) -> str | None:
+        return money_text(limit.amount, limit.currency)
+
+    @extend_schema_field(PendingLimitSerializer(allow_null=True))
+    def get_pending(self, limit):
+        if not limit.pending:
+            return None
+        return {
+            "amount": money_text(limit.pending_amount, limit.currency),
+            "effective_at": serializers.DateTimeField().to_representation(limit.pending_effective_at),
+        }
+
+
+class ExclusionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Exclusion.Kind.choices)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True, help_text="null: permanent, or until lifted.")
+    reason = serializers.CharField(help_text="An operator block's reason; empty for the player's own.")
+    imposed_by = serializers.CharField(source="actor_label")
+    active = serializers.SerializerMethodField()
+    liftable = serializers.SerializerMethodField(help_text="An active operator block: an operator may lift it.")
+    lifted_at = serializers.DateTimeField(allow_null=True)
+    lifted_by = serializers.CharField(source="lifted_by_label")
+    lift_reason = serializers.CharField()
+
+    def get_active(self, exclusion) -> bool:
+        return bool(getattr(exclusion, "active", False))
+
+    def get_liftable(self, exclusion) -> bool:
+        return bool(getattr(exclusion, "liftable", False))
+
+
+class ExclusionInForceSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Exclusion.Kind.choices)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    exclusion = serializers.IntegerField(
+        source="pk", allow_null=True, help_text="null: a listing in the exclusion register, no exclusion of ours."
+    )
+
+
+class ExclusionsSerializer(serializers.Serializer):
+    in_force = ExclusionInForceSerializer(
+        allow_null=True, help_text="What refuses deposits and play now (the longest active, or the register)."
+    )
+    active = ExclusionSerializer(many=True)
+    past = ExclusionSerializer(many=True, help_text="Ended or lifted, newest first.")
+
+
+class TotalsSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    deposited = serializers.SerializerMethodField(help_text="Completed deposits.")
+    withdrawn = serializers.SerializerMethodField(help_text="Paid withdrawals.")
+    net = serializers.SerializerMethodField(help_text="Deposited less withdrawn; negative: the player is ahead.")
+    withdrawing = serializers.SerializerMethodField(help_text="Withdrawals still open.")
+    deposits = serializers.IntegerField()
+    withdrawals = serializers.IntegerField()
+
+    def get_deposited(self, totals) -> str:
+        return money_text(totals.deposited, totals.currency)
+
+    def get_withdrawn(self, totals) -> str:
+        return money_text(totals.withdrawn, totals.currency)
+
+    def get_net(self, totals) -> str:
+        text = money_text(abs(totals.net), totals.currency)
+        return f"-{text}" if totals.net < 0 else text
+
+    def get_withdrawing(self, totals) -> str:
+        return money_text(totals.withdrawing, totals.currency)
+
+
+class RecentTransactionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=["deposit", "withdrawal"], source="TX_TYPE")
+    reference = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    state = serializers.ChoiceField(choices=[*DepositState.choices, *WithdrawalState.choices])
+    created_at = serializers.DateTimeField()
+
+    def get_amount(self, tx) -> str:
+        return money_text(tx.amount, tx.currency)
+
+
+class RecentWithdrawalSerializer(RecentTransactionSerializer):
+    type = None
+    state = serializers.ChoiceField(choices=WithdrawalState.choices)
+    risk_flags = serializers.ListField(child=RISK_FLAG, help_text="Computed when it was requested.")
+
+
+class PlayerDetailSerializer(serializers.Serializer):
+    """`source` is a backoffice.player_context.PlayerContext."""
+
+    id = serializers.IntegerField(source="player.pk")
+    username = serializers.CharField(source="player.user.username")
+    display_name = serializers.CharField(source="player.display_name")
+    external_ref = serializers.CharField(source="player.external_ref")
+    tenant = serializers.CharField(source="player.tenant.slug")
+    created_at = serializers.DateTimeField(source="player.created_at")
+    account_age_days = serializers.IntegerField()
+    balances = PlayerBalanceSerializer(many=True, source="wallets")
+    kyc = serializers.SerializerMethodField()
+    limits = LimitSerializer(many=True, source="protection.limits")
+    exclusions = ExclusionsSerializer(source="protection")
+    totals = TotalsSerializer(many=True, help_text="Lifetime, per currency.")
+    recent_transactions = RecentTransactionSerializer(many=True, source="recent")
+    recent_withdrawals = RecentWithdrawalSerializer(many=True, source="previous_withdrawals")
+
+    @extend_schema_field(KycSerializer)
+    def get_kyc(self, context):
+        return KycSerializer({"player": context.player, "history": context.protection.kyc_history}).data
+
+
+class KycRequestSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=KycStatus.choices)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", help_text="Why; required, never blank."
+    )
+    document_ref = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, default="", help_text="Where the documents are kept."
+    )
+
+
+class BlockRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", help_text="Why; required, never blank."
+    )
+    days = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=3650, help_text="null: until lifted."
+    )

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from backoffice.player_protection import Protection, player_protection
-from backoffice.selectors import whole_number
+from core.ids import whole_number
 from players.models import Player
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 

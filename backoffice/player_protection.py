@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from backoffice.selectors import whole_number
+from core.ids import whole_number
 from players.exclusions import exclusion_in_force
 from players.limits import LimitView, limits_of
 from players.models import Exclusion, KycCheck, Player

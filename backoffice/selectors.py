@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 
 from core.errors import ValidationFailed
+from core.ids import whole_number
 from core.models import AuditEvent
 from core.money import AmountError, parse_amount
 from payouts.models import WebhookEvent
@@ -36,16 +37,6 @@ class QueueFilter:
     awaiting_second_approval: bool | None = None
     flags: tuple[str, ...] = ()  # risk flags: withdrawals carrying any of them
     ordering: str = "created_at"
-
-
-def whole_number(text: str) -> int | None:
-    """`text` as a row id if it is one (ASCII digits, at most 18), else None.
-
-    str.isdigit() also takes "²", which int() refuses (a 500), and a number past bigint
-    would reach PostgreSQL; neither is an id.
-    """
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def amount_bounds(currency: str, **texts: str | None) -> dict[str, int]:

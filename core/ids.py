@@ -19,3 +19,13 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62  # variant
     value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
     return uuid.UUID(int=value)
+
+
+def whole_number(text: str, *, max_digits: int = 18) -> int | None:
+    """`text` as a whole number if it is one (ASCII digits, at most `max_digits`), else None.
+
+    str.isdigit() also takes "²", which int() refuses (a 500), and a number past bigint
+    would reach PostgreSQL; neither is an id.
+    """
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None

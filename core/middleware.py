@@ -11,6 +11,7 @@ from django.middleware.locale import LocaleMiddleware
 
 from core.api.problems import json_problem, payload_too_large_detail
 from core.context import new_request_id, request_context
+from core.ids import whole_number
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -59,8 +60,7 @@ class RequestBodyLimitMiddleware:
 
 def _declared_length(request) -> int | None:
     value = request.META.get("CONTENT_LENGTH")
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+    return whole_number(value, max_digits=30) if isinstance(value, str) else None
 
 
 def _buffer_unsized_body(request, limit: int) -> bool:

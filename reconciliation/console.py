@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from core.actors import Actor
 from core.errors import DomainError, describe
+from core.ids import whole_number
 from reconciliation import selectors, services
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
 from tenants.access import operator_view
@@ -27,8 +28,9 @@ def overview(request):
     summary = selectors.summary(tenant_id)
     run = summary["last_succeeded"]
     runs = selectors.runs_covering(tenant_id)
-    if request.GET.get("run", "").isdigit():
-        run = runs.filter(pk=int(request.GET["run"])).first() or run
+    run_id = whole_number(request.GET.get("run", ""))
+    if run_id is not None:
+        run = runs.filter(pk=run_id).first() or run
     if run is not None and run != summary["last_succeeded"]:
         summary = {**summary, **selectors.counts_of(run, tenant_id)}  # the counts are those of the run shown
     filters = {name: request.GET.get(name, "") for name in ("status", "type", "severity")}
@@ -76,15 +78,16 @@ def start_run(request):
 @operator_view()
 def act_on_finding(request, finding_id, act):
     service = {"acknowledge": services.acknowledge_finding, "resolve": services.resolve_finding}.get(act)
-    if service is None or not finding_id.isdigit():
+    pk = whole_number(finding_id)
+    if service is None or pk is None:
         raise Http404
     # Not found before forbidden: another tenant's finding is 404 for every role.
-    if not request.operator.filter(Finding.objects.filter(pk=int(finding_id))).exists():
+    if not request.operator.filter(Finding.objects.filter(pk=pk)).exists():
         raise Http404
     if not request.operator.can(FINANCE):
         raise PermissionDenied(f"Your role ({request.operator.role}) may not do this.")
     try:
-        finding = service(int(finding_id), actor=Actor.operator(request.user), note=request.POST.get("note", ""))
+        finding = service(pk, actor=Actor.operator(request.user), note=request.POST.get("note", ""))
     except DomainError as error:
         messages.error(request, describe(error))
     else:

@@ -188,3 +188,10 @@ def test_every_post_needs_the_csrf_token(finance, one):
         assert client.post(url, {**data, "csrfmiddlewaretoken": csrf}).status_code == 302, url
     assert stored(one) == ("resolved", "Fixed.", finance.pk)
     assert ReconciliationRun.objects.filter(triggered_by="console").count() == 1
+
+
+@pytest.mark.parametrize("odd", ["²", "1²", "9" * 40])
+def test_odd_ids_in_the_reconciliation_page_are_not_found_never_a_server_error(finance, odd):
+    client = sign_in(finance)
+    assert client.get(f"/console/reconciliation/?run={odd}").status_code == 200
+    assert client.post(f"/console/reconciliation/findings/{odd}/acknowledge/", {}).status_code == 404

@@ -350,6 +350,10 @@ class Client(Api):
         if one is None or other is None:
             return
         same = (one.status, one.body) == (other.status, other.body)
+        if same and not _stored(one):
+            # a refusal before the money act (403 KYC_REQUIRED, 404) is not stored: each twin is refused alike
+            self.stats.replay("concurrent twins both refused, nothing stored")
+            return
         if same and (one.replayed or other.replayed):
             self.stats.replay("concurrent twins identical")
             return

@@ -74,12 +74,12 @@ class KycSerializer(serializers.Serializer):
     history = KycCheckSerializer(many=True)
 
 
-class PendingLimitSerializer(serializers.Serializer):
+class PlayerPendingLimitSerializer(serializers.Serializer):
     amount = serializers.CharField(allow_null=True, help_text="null: the player removes the limit.")
     effective_at = serializers.DateTimeField(help_text="When it applies (the casino's cooling-off).")
 
 
-class LimitSerializer(serializers.Serializer):
+class PlayerLimitSerializer(serializers.Serializer):
     currency = serializers.CharField()
     kind = serializers.ChoiceField(choices=LimitKind.choices)
     period = serializers.ChoiceField(choices=LimitPeriod.choices, help_text="A rolling window ending now.")
@@ -89,7 +89,7 @@ class LimitSerializer(serializers.Serializer):
     def get_amount(self, limit) -> str | None:
         return money_text(limit.amount, limit.currency)
 
-    @extend_schema_field(PendingLimitSerializer(allow_null=True))
+    @extend_schema_field(PlayerPendingLimitSerializer(allow_null=True))
     def get_pending(self, limit):
         if not limit.pending:
             return None
@@ -99,7 +99,7 @@ class LimitSerializer(serializers.Serializer):
         }
 
 
-class ExclusionSerializer(serializers.Serializer):
+class PlayerExclusionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Exclusion.Kind.choices)
     starts_at = serializers.DateTimeField()
@@ -131,8 +131,8 @@ class ExclusionsSerializer(serializers.Serializer):
     in_force = ExclusionInForceSerializer(
         allow_null=True, help_text="What refuses deposits and play now (the longest active, or the register)."
     )
-    active = ExclusionSerializer(many=True)
-    past = ExclusionSerializer(many=True, help_text="Ended or lifted, newest first.")
+    active = PlayerExclusionSerializer(many=True)
+    past = PlayerExclusionSerializer(many=True, help_text="Ended or lifted, newest first.")
 
 
 class TotalsSerializer(serializers.Serializer):
@@ -189,7 +189,7 @@ class PlayerDetailSerializer(serializers.Serializer):
     account_age_days = serializers.IntegerField()
     balances = PlayerBalanceSerializer(many=True, source="wallets")
     kyc = serializers.SerializerMethodField()
-    limits = LimitSerializer(many=True, source="protection.limits")
+    limits = PlayerLimitSerializer(many=True, source="protection.limits")
     exclusions = ExclusionsSerializer(source="protection")
     totals = TotalsSerializer(many=True, help_text="Lifetime, per currency.")
     recent_transactions = RecentTransactionSerializer(many=True, source="recent")

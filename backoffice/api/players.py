@@ -28,10 +28,10 @@ from tenants.operators import FINANCE
 
 from .player_serializers import (
     BlockRequestSerializer,
-    ExclusionSerializer,
     KycRequestSerializer,
     KycSerializer,
     PlayerDetailSerializer,
+    PlayerExclusionSerializer,
     PlayerPageSerializer,
     PlayerQuerySerializer,
     PlayerSummarySerializer,
@@ -150,7 +150,7 @@ class PlayerBlockView(PlayerAPIView):
         description=ROLE_AND_REASON + " Withdrawals and reads go on while the player is blocked.",
         parameters=[schema.IDEMPOTENCY_KEY],
         request=BlockRequestSerializer,
-        responses={201: ExclusionSerializer, **WRITE_ERRORS},
+        responses={201: PlayerExclusionSerializer, **WRITE_ERRORS},
         tags=["operator"],
     )
     @idempotent("admin.players.block")
@@ -161,7 +161,7 @@ class PlayerBlockView(PlayerAPIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         block = block_player(player, actor=self.actor(), reason=data["reason"], days=data["days"])
-        return Response(ExclusionSerializer(_shown(player, block.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(PlayerExclusionSerializer(_shown(player, block.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class LiftBlockView(PlayerAPIView):
@@ -171,7 +171,7 @@ class LiftBlockView(PlayerAPIView):
         description=ROLE_AND_REASON + " Lifting a block already lifted, or ended, changes nothing (200).",
         parameters=[schema.IDEMPOTENCY_KEY],
         request=ReasonSerializer,
-        responses={200: ExclusionSerializer, **LIFT_ERRORS},
+        responses={200: PlayerExclusionSerializer, **LIFT_ERRORS},
         tags=["operator"],
     )
     @idempotent("admin.players.lift")
@@ -184,7 +184,7 @@ class LiftBlockView(PlayerAPIView):
         payload = ReasonSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         lift_block(exclusion, actor=self.actor(), reason=payload.validated_data["reason"])
-        return Response(ExclusionSerializer(_shown(player, exclusion.pk)).data)
+        return Response(PlayerExclusionSerializer(_shown(player, exclusion.pk)).data)
 
 
 def _shown(player, exclusion_id):

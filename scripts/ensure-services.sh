@@ -9,6 +9,21 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 
+# Streaming replication from 127.0.0.1: tests/test_streaming_replica.py copies this cluster with
+# pg_basebackup and starts a replica beside it (docs/scaling.md). PostgreSQL 15's defaults already
+# allow it (wal_level=replica, max_wal_senders=10); pg_hba.conf needs a `replication` line, since
+# `all` does not cover replication connections. Added once, then a reload (no restart).
+hba="$(psql -h 127.0.0.1 -U postgres -XAtc 'SHOW hba_file')"
+if ! grep -qE '^[[:space:]]*host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba" 2>/dev/null; then
+  if [ -w "$hba" ]; then
+    echo "Allowing replication connections from 127.0.0.1 in $hba ..."
+    printf 'host replication all 127.0.0.1/32 trust\n' >>"$hba"
+    psql -h 127.0.0.1 -U postgres -XAtc 'SELECT pg_reload_conf()' >/dev/null
+  else
+    echo "note: $hba has no replication line for 127.0.0.1 and is not writable here; the streaming replica test will skip"
+  fi
+fi
+
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "Starting Redis ..."
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no

@@ -46,6 +46,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
+from django.http import Http404
 
 log = logging.getLogger(__name__)
 
@@ -253,19 +254,28 @@ def fall_back(work: Callable[[str], T], alias: str, what: str) -> tuple[T, str]:
 
 def reads(view):
     """For a view that only reads (a list, a report, an export): its reads through read_alias()
-    come from the replica when it is healthy and the browser has not just written (PIN_COOKIE),
-    and the view runs again on the primary if the replica fails during it."""
+    come from the replica when it is healthy and the browser has not just written (PIN_COOKIE).
+
+    The view runs again on the primary if the replica fails during it, and if it answers 404
+    there: what the replica has not got may only not have arrived yet (a run an API client
+    started a moment ago), and the primary has the last word.
+    """
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         request = next((arg for arg in args if hasattr(arg, "COOKIES")), None)
-        pinned = request is not None and PIN_COOKIE in request.COOKIES
+        chosen = PRIMARY if request is not None and PIN_COOKIE in request.COOKIES else choose()
 
         def run(alias):
             with reading(alias):
                 return view(*args, **kwargs)
 
-        return fall_back(run, PRIMARY if pinned else choose(), view.__qualname__)[0]
+        try:
+            return fall_back(run, chosen, view.__qualname__)[0]
+        except Http404:
+            if chosen == PRIMARY:
+                raise
+        return run(PRIMARY)
 
     return wrapped
 

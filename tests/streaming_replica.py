@@ -75,10 +75,10 @@ class StreamingReplica:
         )
         if backup.returncode != 0:
             message = backup.stderr.strip()
-            if "pg_hba.conf" in message and "replication" in message:
+            if "pg_hba.conf" in message or "authentication failed" in message:
                 raise Unavailable(
-                    "the primary's pg_hba.conf has no `replication` line for 127.0.0.1 "
-                    f"(scripts/ensure-services.sh adds one): {message}"
+                    "the primary refuses replication connections from 127.0.0.1 "
+                    f"(scripts/ensure-services.sh allows them in pg_hba.conf): {message}"
                 )
             raise RuntimeError(f"pg_basebackup failed: {message}")
         self._configure()

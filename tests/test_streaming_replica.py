@@ -238,6 +238,14 @@ def test_reconciliation_reads_one_snapshot_on_the_replica_only_when_it_has_every
     # then the run reads the primary, which has every commit: no finding, false or missed
     assert run.status == "succeeded" and run.findings_count == 0
     assert run.stats["database"] == replica.PRIMARY
+    # and an API client asking for that run's findings at once gets them: the replica has no such
+    # run yet, and what it has not got is looked for on the primary before answering 404
+    settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 60
+    api = client_for(operator_user(tenant, VIEWER))
+    with statements_on(replica.REPLICA) as seen:
+        listed = api.get(f"/api/v1/admin/reconciliation/runs/{run.pk}/findings/")
+    assert listed.status_code == 200 and listed.json()["count"] == 0
+    assert touching(seen, "reconciliation_reconciliationrun")
 
     # and the stale replica's own snapshot is consistent all the same: balances, ledger and states
     # of each transaction are replayed together, so the cross-table checks find nothing there either

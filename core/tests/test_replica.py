@@ -9,7 +9,7 @@ import logging
 
 import pytest
 from django.db import OperationalError, connections, transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
 from core import replica
@@ -127,6 +127,22 @@ def test_a_view_whose_replica_fails_runs_again_on_the_primary(healthy, caplog, m
     assert response.content == b"ok"
     assert calls == [REPLICA, PRIMARY]
     assert "failed during" in caplog.text and "connection refused" in caplog.text
+
+
+def test_what_the_replica_has_not_got_is_looked_for_on_the_primary(healthy):
+    calls = []
+
+    @replica.reads
+    def findings(request, run_id):
+        calls.append(replica.read_alias())
+        if replica.read_alias() == REPLICA or run_id == "unknown":
+            raise Http404
+        return HttpResponse("found")
+
+    assert findings(RequestFactory().get("/"), "just-started").content == b"found"
+    assert calls == [REPLICA, PRIMARY]
+    with pytest.raises(Http404):  # and what the primary has not got either is not found
+        findings(RequestFactory().get("/"), "unknown")
 
 
 def test_a_failure_on_the_primary_is_not_hidden(healthy):

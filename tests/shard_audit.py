@@ -7,7 +7,7 @@ cross shards), its primary key (a per-table sequence, or a UUID) and its trigger
 by migrations, so on every shard that is migrated). With a database at hand, `cross_tenant_rows`
 counts rows whose foreign key points at another tenant's row: none may exist.
 
-    DJANGO_SETTINGS_MODULE=config.settings python -m tests.shard_audit [--data]
+    scripts/local-env.sh .venv/bin/python -m tests.shard_audit [--data]
 
 prints the table (and, with --data, the cross-tenant row counts of the database in DATABASE_URL).
 tests/test_shard_readiness.py keeps this audit and docs/scaling.md in step with the models.
@@ -158,8 +158,11 @@ def report(tables: list[Table]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    import os
+
     import django
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     tables = audit()
     print(report(tables))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backoffice.player_protection import Protection, player_protection
 from core.ids import whole_number
+from core.replica import read_alias
 from players.models import Player
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 
@@ -92,7 +93,8 @@ def player_context(player: Player, *, exclude=None, recent: int = 10, previous: 
 
 def players_matching(scope, query: str):
     """Players of the operator's tenant whose username, name, external reference or id matches, newest first."""
-    rows = scope.filter(Player.objects.select_related("user", "tenant")).order_by("-created_at", "-id")
+    rows = scope.filter(Player.objects.using(read_alias()).select_related("user", "tenant"))
+    rows = rows.order_by("-created_at", "-id")
     query = query.strip()
     if query:
         match = Q(user__username__icontains=query) | Q(display_name__icontains=query) | Q(external_ref__iexact=query)

@@ -2,6 +2,10 @@
 
 Every read goes through an OperatorScope, so a tenant's operator never sees another
 tenant's rows. Shared by the operator API and the console.
+
+The queue and the audit trail read from `core.replica.read_alias()`: the replica in a
+view that opted in with `@replica.reads` (the lists), the primary everywhere else (the
+withdrawal page and the decisions, which act on what they read).
 """
 
 import uuid
@@ -17,6 +21,7 @@ from core.errors import ValidationFailed
 from core.ids import whole_number
 from core.models import AuditEvent
 from core.money import AmountError, parse_amount
+from core.replica import read_alias
 from payouts.models import WebhookEvent
 from tenants.models import CurrencyLimit
 from tenants.operators import OperatorScope
@@ -77,7 +82,7 @@ def withdrawals_for(scope: OperatorScope):
     )
     approvers = WithdrawalApproval.objects.filter(withdrawal=OuterRef("pk")).order_by("created_at", "id")
     queryset = (
-        scope.filter(Withdrawal.objects.all())
+        scope.filter(Withdrawal.objects.using(read_alias()))
         .select_related("player__user", "tenant")
         .annotate(
             approval_count=Coalesce(Subquery(approvals, output_field=IntegerField()), Value(0)),
@@ -191,7 +196,7 @@ class AuditFilter:
 
 def audit_events(scope: OperatorScope, filters: AuditFilter, *, before_id: int | None = None):
     """The audit trail, newest first, as a keyset-paginated queryset (by id)."""
-    rows = scope.filter(AuditEvent.objects.all())
+    rows = scope.filter(AuditEvent.objects.using(read_alias()))
     if filters.action:  # "withdrawal." matches every withdrawal action
         if filters.action.endswith("."):
             rows = rows.filter(action__startswith=filters.action)

@@ -133,6 +133,30 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=env_bool("DATABASE_SERVER_SIDE_BINDING", True),
     prepare_threshold=int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")),
 )
+# A streaming replica for reads that may be a few seconds stale: console lists, the operator
+# API's lists, reports and reconciliation (core/replica.py, docs/scaling.md). Unset: every read
+# is the primary's. Money writes, reads under a lock and reads inside a transaction never go there.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    )
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"]["OPTIONS"],
+        # A replica that does not answer is given up quickly: its reads go to the primary.
+        "connect_timeout": int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")),
+    }
+    # The test runner neither creates nor flushes it: it is a copy of the primary.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    # After a browser's write, its reads come from the primary for a few seconds (read your writes).
+    MIDDLEWARE.append("core.replica.PrimaryAfterWriteMiddleware")
+# Beyond this replay lag reads go to the primary; probed at most this often per process.
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+DATABASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "2"))
+# Writes go to the primary whichever server a row was read from; only the primary is migrated.
+DATABASE_ROUTERS = ["core.replica.PrimaryRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core import replica
 from core.api import schema
 from core.errors import ValidationFailed
 from reconciliation import selectors, services
@@ -121,6 +122,7 @@ class SummaryView(OperatorAPIView):
         responses={200: SummarySerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
         tags=["operator"],
     )
+    @replica.reads
     def get(self, request):
         return Response(SummarySerializer(selectors.summary(_tenant_id(self.scope))).data)
 
@@ -139,6 +141,7 @@ class FindingListView(OperatorAPIView):
         responses={200: FindingPageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
         tags=["operator"],
     )
+    @replica.reads
     def get(self, request, run_id):
         run = selectors.runs_covering(_tenant_id(self.scope)).filter(pk=_int(run_id)).first()
         if run is None:

@@ -9,7 +9,9 @@ derived from the tables the services follow: `wallet.ledger.BALANCE_EFFECTS` (le
 each money event) and EVENTS_BY_STATE below (docs/state-machine.md).
 
 The checks are run by reconciliation.services inside one REPEATABLE READ, READ ONLY
-transaction, so they all see the same snapshot of the books.
+transaction, so they all see the same snapshot of the books. They read through
+`core.replica.reading_connection()`: the server the run's snapshot is on (the replica, or
+the primary), never one statement here and another there.
 """
 
 import queue
@@ -20,8 +22,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 
+from core import replica
 from core.money import format_amount
 from reconciliation.models import FindingType, Severity
 from tenants.models import PaymentPolicy
@@ -117,7 +120,7 @@ class CheckResult:
 
 
 def rows(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with replica.reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -464,10 +467,11 @@ def run_checks(
         todo.put((index, check))
     results: list[CheckResult | None] = [None] * len(checks)
     errors: list[BaseException] = []
+    alias = replica.read_alias()  # the server of the caller's snapshot: every session reads there
 
     def session() -> None:
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            with replica.reading(alias), transaction.atomic(using=alias), connections[alias].cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")  # a utility statement: no parameters
                 cursor.execute("SELECT set_config('jit', 'off', true)")
@@ -482,7 +486,7 @@ def run_checks(
         except BaseException as error:  # noqa: BLE001 - handed to the calling thread below
             errors.append(error)
         finally:
-            connection.close()
+            connections[alias].close()
 
     threads = [threading.Thread(target=session, name=f"reconciliation-{n}") for n in range(min(sessions, len(checks)))]
     for thread in threads:
@@ -505,6 +509,6 @@ def _timed(check: Callable[[Scope], list[Found]], scope: Scope) -> CheckResult:
         return execute(sql, params, many, context)
 
     start = time.perf_counter()
-    with connection.execute_wrapper(count):
+    with replica.reading_connection().execute_wrapper(count):
         findings = check(scope)
     return CheckResult(check.__name__, findings, time.perf_counter() - start, len(statements))

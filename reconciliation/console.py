@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import replica
 from core.actors import Actor
 from core.errors import DomainError, describe
 from core.ids import whole_number
@@ -23,6 +24,7 @@ def _tenant_id(request):
 
 
 @operator_view()
+@replica.reads
 def overview(request):
     tenant_id = _tenant_id(request)
     summary = selectors.summary(tenant_id)

@@ -3,18 +3,22 @@
 A tenant's books are checked by its own runs and by all-tenants runs (the nightly
 one); an operator sees both kinds, with only their tenant's findings. `tenant_id=None`
 is the platform's view: every run and every finding.
+
+They read from `core.replica.read_alias()`: the replica in the pages and endpoints that
+opted in with `@replica.reads`, the primary everywhere else.
 """
 
 from collections import Counter, defaultdict
 
 from django.db.models import Count, F, Min, Q, QuerySet
 
+from core.replica import read_alias
 from reconciliation.models import Finding, ReconciliationRun
 
 
 def runs_covering(tenant_id: int | None) -> QuerySet:
     """Runs that checked this tenant's books, newest first."""
-    runs = ReconciliationRun.objects.select_related("tenant").order_by("-started_at", "-id")
+    runs = ReconciliationRun.objects.using(read_alias()).select_related("tenant").order_by("-started_at", "-id")
     if tenant_id is None:
         return runs
     return runs.filter(Q(tenant_id=tenant_id) | Q(tenant__isnull=True))
@@ -28,7 +32,7 @@ def findings_of(
     type: str = "",
     severity: str = "",
 ) -> QuerySet:
-    findings = Finding.objects.filter(run=run).order_by("id")
+    findings = Finding.objects.using(read_alias()).filter(run=run).order_by("id")
     if tenant_id is not None:
         findings = findings.filter(tenant_id=tenant_id)
     for field, value in (("status", status), ("type", type), ("severity", severity)):
@@ -53,7 +57,8 @@ def as_seen_by(runs, tenant_id: int | None) -> list:
         return runs
     counts = defaultdict(lambda: {"n": 0, "open": 0, "type": Counter(), "severity": Counter()})
     rows = (
-        Finding.objects.filter(run_id__in=shared, tenant_id=tenant_id)
+        Finding.objects.using(read_alias())
+        .filter(run_id__in=shared, tenant_id=tenant_id)
         .values("run_id", "type", "severity")
         .annotate(
             n=Count("id"),

@@ -10,7 +10,10 @@ A run, for one tenant or all of them:
 2. records the run (`running`) and its audit event, and commits;
 3. reads the PSP settlement reports if asked (network calls, outside any transaction);
 4. runs every check in ONE REPEATABLE READ, READ ONLY transaction: each is one SQL
-   statement over the whole dataset, and all of them see the same snapshot;
+   statement over the whole dataset, and all of them see the same snapshot, on one server:
+   the streaming replica if it has replayed everything the primary had committed when the
+   checks start (core.replica.snapshot_server), else the primary; if the replica fails
+   during the checks they run again on the primary;
 5. stores the findings (COPY), the counts and the audit event in one transaction;
 6. after commit, alerts (log and e-mail to the tenant's admins) when there are findings.
 
@@ -29,10 +32,11 @@ from datetime import date
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import replica
 from core.actors import Actor, ActorType
 from core.audit import record_event, record_in_own_transaction
 from core.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
@@ -116,15 +120,20 @@ def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_f
     try:
         reports = _settlement_reports(tenant_id, settlement_date, settlement_file)
         scope = Scope(tenant_id=tenant_id, as_of=run.started_at)
+        todo = list(checks.CHECKS)
+        if settlement_date is not None:
+            todo.append(_settlement_check(reports, settlement_date))
         started = time.perf_counter()
-        with snapshot() as exported:
-            todo = list(checks.CHECKS)
-            if settlement_date is not None:
-                todo.append(_settlement_check(reports, settlement_date))
-            results = checks.run_checks(scope, todo, snapshot_id=exported, sessions=sessions, work_mem=WORK_MEM)
+
+        def check(alias):
+            with snapshot(alias) as exported:
+                found = checks.run_checks(scope, todo, snapshot_id=exported, sessions=sessions, work_mem=WORK_MEM)
+                return found, exported
+
+        (results, exported), server = replica.fall_back(check, replica.snapshot_server(), "a reconciliation run")
         snapshot_seconds = time.perf_counter() - started
         used = sessions if exported is not None else 1
-        return _finish(run, results, reports, snapshot_seconds, used, actor=actor)
+        return _finish(run, results, reports, snapshot_seconds, used, server, actor=actor)
     except Exception as error:
         _fail(run, error, actor=actor)
         raise
@@ -281,17 +290,19 @@ def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementRepor
 
 
 @contextmanager
-def snapshot():
-    """One REPEATABLE READ, READ ONLY transaction: every check sees the same books.
+def snapshot(alias: str = replica.PRIMARY):
+    """One REPEATABLE READ, READ ONLY transaction on `alias`: every check sees the same books.
 
-    Yields the exported snapshot's id, which other sessions can adopt while this
-    transaction stays open. Called inside a caller's transaction (tests do this), it
+    Yields the exported snapshot's id, which other sessions of the same server can adopt
+    while this transaction stays open; the checks read through this server meanwhile
+    (core.replica.reading). Called inside a caller's transaction (tests do this), it
     runs in that transaction's snapshot instead, as a savepoint, and exports nothing:
     the caller's uncommitted rows are visible to no other session.
     """
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        with connection.cursor() as cursor:
+    db = connections[alias]
+    outermost = not db.in_atomic_block
+    with transaction.atomic(using=alias), replica.reading(alias):
+        with db.cursor() as cursor:
             exported = None
             if outermost:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -303,7 +314,9 @@ def snapshot():
         yield exported
 
 
-def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, sessions: int, *, actor: Actor):
+def _finish(
+    run, results: list[CheckResult], reports, snapshot_seconds: float, sessions: int, server: str, *, actor: Actor
+):
     found = list({f.key: f for result in results for f in result.findings}.values())
     now = timezone.now()
     with transaction.atomic():
@@ -320,6 +333,7 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
         run.stats = {
             "snapshot_seconds": round(snapshot_seconds, 4),
             "sessions": sessions,
+            "database": server,  # where the snapshot was read: "replica" or "default" (the primary)
             "checks": {
                 r.name: {"seconds": round(r.seconds, 4), "findings": len(r.findings), "statements": r.statements}
                 for r in results

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from backoffice import selectors
+from core import replica
 from core.actors import ActorType
 from core.api import schema
 from core.errors import ValidationFailed
@@ -49,6 +50,7 @@ class AuditEventListView(OperatorAPIView):
         responses={200: AuditPageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
         tags=["operator"],
     )
+    @replica.reads
     def get(self, request):
         params = request.query_params
         actor_type = params.get("actor_type", "")

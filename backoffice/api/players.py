@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from backoffice.player_context import find_player, player_context, players_matching
 from backoffice.player_protection import as_of, find_exclusion, kyc_history
+from core import replica
 from core.api import schema
 from core.idempotency import idempotent
 from players.exclusions import block_player, lift_block
@@ -65,6 +66,7 @@ class PlayerListView(OperatorAPIView):
         responses={200: PlayerPageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
         tags=["operator"],
     )
+    @replica.reads
     def get(self, request):
         query = PlayerQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

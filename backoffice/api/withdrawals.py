@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from backoffice import selectors
+from core import replica
 from core.api import schema
 from core.idempotency import idempotent
 from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
@@ -41,6 +42,7 @@ class WithdrawalQueueView(OperatorAPIView):
         responses={200: QueuePageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
         tags=["operator"],
     )
+    @replica.reads
     def get(self, request):
         query = QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

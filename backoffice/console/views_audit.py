@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from backoffice import selectors
+from core import replica
 from tenants.access import operator_view
 
 PAGE = 50
@@ -31,6 +32,7 @@ class AuditFilterForm(forms.Form):
 
 
 @operator_view()
+@replica.reads
 def audit(request):
     form = AuditFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}

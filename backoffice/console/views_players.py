@@ -22,7 +22,7 @@ from backoffice.labels import label
 from backoffice.player_context import find_player, find_players, player_context
 from backoffice.player_protection import find_exclusion
 from backoffice.templatetags.console import when
-from core import form_tokens
+from core import form_tokens, replica
 from core.actors import Actor
 from core.errors import DomainError, describe
 from players.exclusions import block_player, lift_block
@@ -48,6 +48,7 @@ class BlockForm(forms.Form):
 
 
 @operator_view()
+@replica.reads  # the search list; the player page, where operators act, reads the primary
 def players(request):
     query = request.GET.get("q", "").strip()[:150]
     rows = find_players(request.operator, query)

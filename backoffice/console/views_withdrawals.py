@@ -23,6 +23,7 @@ from backoffice import selectors
 from backoffice.labels import LABELS
 from backoffice.player_context import player_context
 from core import form_tokens as tokens
+from core import replica
 from core.actors import Actor
 from core.errors import DomainError, ValidationFailed, describe
 from core.money import CURRENCY_CODES
@@ -105,6 +106,7 @@ class QueueFilterForm(forms.Form):
 
 
 @operator_view()
+@replica.reads  # a list: a few seconds stale at most; the withdrawal page and decisions read the primary
 def queue(request):
     tenant = request.operator.tenant
     form = QueueFilterForm(request.GET or None, currencies=tenant.allowed_currencies if tenant else CURRENCY_CODES)

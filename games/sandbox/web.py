@@ -268,6 +268,7 @@ class SandboxGameApp:
             "win_pending": f"{reels}: you won {win} {currency}; the casino has not confirmed it yet.",
             "rolled_back": f"The casino did not answer; your bet of {bet} {currency} was returned.",
             "rollback_pending": f"The casino did not answer; your bet of {bet} {currency} is being returned.",
+            "win_refused": f"{reels}: the casino refused the win ({found.get('error_code')}).",
         }.get(found["state"], _refusal_text(found.get("error_code")))
 
 

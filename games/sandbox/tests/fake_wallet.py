@@ -118,6 +118,7 @@ class FakeWallet:
 
 class _Handler(BaseHTTPRequestHandler):
     wallet: FakeWallet
+    wbufsize = 64 * 1024  # headers and body leave in one write (no Nagle / delayed-ACK pause)
 
     def do_POST(self):  # noqa: N802 - http.server's name
         prefix = f"/api/v1/games/{self.wallet.slug}/"

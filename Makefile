@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 SANDBOX_PSP_PORT ?= 8001
+SANDBOX_GAME_PORT ?= 8002
 # The demo runs over plain HTTP without authenticator apps; production keeps both on.
 OPERATOR_2FA_REQUIRED ?= 0
 export SANDBOX_PSP_URL ?= http://127.0.0.1:$(SANDBOX_PSP_PORT)
+# Where the sandbox game answers: seed_demo puts it into each demo casino's game launch URL.
+export SANDBOX_GAME_URL ?= http://127.0.0.1:$(SANDBOX_GAME_PORT)
 # Runs a command with var/local.env in its environment: the machine's DJANGO_SECRET_KEY, a
 # random one written the first time (the product refuses to start without a key).
 LOCAL_ENV := scripts/local-env.sh
@@ -44,8 +47,10 @@ run: seed
 	@echo "Player:     http://127.0.0.1:$(PORT)/play/  (e.g. aurora-alice / $${DEMO_PASSWORD:-demo-pass-2026})"
 	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
-	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP). Ctrl-C stops them all."
+	@echo "Sandbox game: http://127.0.0.1:$(SANDBOX_GAME_PORT)/  (a slot machine; opened from the player page, daily report /reports/daily.csv)"
+	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP), game (sandbox game). Ctrl-C stops them all."
 	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
+		SANDBOX_GAME_PORT=$(SANDBOX_GAME_PORT) SANDBOX_GAME_URL=http://127.0.0.1:$(SANDBOX_GAME_PORT) \
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
 		$(LOCAL_ENV) $(BIN)/honcho start -f Procfile
 

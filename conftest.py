@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests. Tests run on the real PostgreSQL and Redis."""
 
+import os
+
 import pytest
 
 from config.celery import app as celery_app
@@ -9,6 +11,13 @@ from core.actors import Actor
 # starts a real worker (payouts/tests/worker.py). Tenants from the factories have no
 # PSP account, so an approval does not pay out unless the test gives them one.
 celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sandbox_game_dir(tmp_path_factory):
+    """seed_demo registers the demo casinos with the sandbox game (its providers.json, under
+    SANDBOX_GAME_DIR): tests do it in a directory of their own, never in the checkout's var/."""
+    os.environ["SANDBOX_GAME_DIR"] = str(tmp_path_factory.mktemp("sandbox_game"))
 
 
 @pytest.fixture(autouse=True)

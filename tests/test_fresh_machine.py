@@ -76,5 +76,5 @@ def test_make_test_and_ci_use_the_same_installer():
 
 def test_the_readme_names_the_ports():
     readme = (REPO / "README.md").read_text()
-    for name in ("PORT", "SANDBOX_PSP_PORT"):
+    for name in ("PORT", "SANDBOX_PSP_PORT", "SANDBOX_GAME_PORT"):
         assert f"`{name}`" in readme, name

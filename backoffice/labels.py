@@ -12,7 +12,7 @@ from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
 from tenants.models import OperatorMembership, PolicyChange, Tenant
 from wallet import risk
-from wallet.models import Account, DepositState, LedgerEvent, PayoutAttempt, WithdrawalState
+from wallet.models import Account, DepositState, LedgerEvent, PaymentMethodKind, PayoutAttempt, WithdrawalState
 
 LABELS: dict[str, dict] = {
     "state": {**dict(DepositState.choices), **dict(WithdrawalState.choices)},
@@ -32,6 +32,7 @@ LABELS: dict[str, dict] = {
     "exclusion_kind": dict(Exclusion.Kind.choices),
     "limit_kind": dict(LimitKind.choices),
     "limit_period": dict(LimitPeriod.choices),
+    "method_kind": dict(PaymentMethodKind.choices),
     # What a withdrawal's risk flag tells finance to look at (wallet.risk).
     "risk_flag": {
         risk.FIRST_WITHDRAWAL: _("First withdrawal"),
@@ -39,6 +40,8 @@ LABELS: dict[str, dict] = {
         risk.FAST_CASHOUT: _("Fast cash-out: deposited recently, little play"),
         risk.LARGE: _("Large: two approvals"),
         risk.KYC_CHANGED_RECENTLY: _("KYC status changed in the last 3 days"),
+        risk.NEW_PAYMENT_METHOD: _("New payment method: first used in the last 24 hours"),
+        risk.SHARED_PAYMENT_METHOD: _("Shared payment method: the same card or account as another customer"),
     },
     "check": {
         "withdrawal_ledger_events": _("Withdrawals against their ledger events"),
@@ -63,6 +66,7 @@ LABELS: dict[str, dict] = {
         "user": _("User"),
         "finding": _("Reconciliation finding"),
         "reconciliationrun": _("Reconciliation run"),
+        "paymentmethod": _("Payment method"),
     },
 }
 
@@ -111,8 +115,9 @@ ACTIONS = {
     "player_limit.raise_requested": _("Player limit raise requested (waits for the cooling-off)"),
     "player_limit.raise_canceled": _("Pending player limit raise canceled"),
     "deposit.refused": _("Deposit refused (exclusion or KYC)"),
-    "withdrawal.refused": _("Withdrawal refused (KYC)"),
+    "withdrawal.refused": _("Withdrawal refused (KYC, closed loop or account restriction)"),
     "withdrawal.auto_approved": _("Withdrawal approved automatically"),
+    "payment_method.added": _("Payment method first used"),
 }
 
 # Actions named after the state a thing entered: "<kind>.<state>".

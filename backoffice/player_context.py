@@ -15,7 +15,11 @@ from backoffice.player_protection import Protection, player_protection
 from core.ids import whole_number
 from core.replica import read_alias
 from players.models import Player
-from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
+from tenants.selectors import payment_policy
+from wallet.closed_loop import allowances
+from wallet.methods import player_methods
+from wallet.models import Deposit, DepositState, PaymentMethod, Wallet, Withdrawal, WithdrawalState
+from wallet.protection import open_receivables
 
 OPEN_WITHDRAWAL_STATES = (
     WithdrawalState.REQUESTED,
@@ -41,6 +45,16 @@ class CurrencyTotals:
 
 
 @dataclass
+class MethodContext:
+    """A payment method as finance reads it: its net deposits, and how many other players of the
+    casino have an instrument with the same fingerprint (shared_payment_method)."""
+
+    method: PaymentMethod
+    net_deposited: list[tuple[str, int]]
+    shared_with: int = 0
+
+
+@dataclass
 class PlayerContext:
     player: Player
     account_age_days: int
@@ -49,13 +63,19 @@ class PlayerContext:
     protection: Protection
     previous_withdrawals: list = field(default_factory=list)
     recent: list = field(default_factory=list)
+    methods: list[MethodContext] = field(default_factory=list)
+    receivables: list[tuple[str, int]] = field(default_factory=list)  # owed after chargebacks: restricted
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.receivables)
 
 
 def player_context(player: Player, *, exclude=None, recent: int = 10, previous: int = 10) -> PlayerContext:
     """Lifetime totals per currency, balances, earlier withdrawals and the latest transactions."""
     totals: dict[str, CurrencyTotals] = {}
     deposits = (
-        Deposit.objects.filter(player=player, state=DepositState.COMPLETED)
+        Deposit.objects.filter(player=player, state__in=(DepositState.COMPLETED, DepositState.CHARGEBACK_REVERSED))
         .values("currency")
         .annotate(total=Sum("amount"), n=Count("id"))
     )
@@ -88,7 +108,23 @@ def player_context(player: Player, *, exclude=None, recent: int = 10, previous: 
         protection=player_protection(player),
         previous_withdrawals=list(others[:previous]),
         recent=history[:recent],
+        methods=payment_methods(player),
+        receivables=open_receivables(player.pk),
     )
+
+
+def payment_methods(player: Player) -> list[MethodContext]:
+    """The player's methods with their net deposits and how many other players share each fingerprint."""
+    views = player_methods(player)
+    fingerprints = {view.method.fingerprint for view in views if view.method.fingerprint}
+    shared = dict(
+        PaymentMethod.objects.filter(tenant_id=player.tenant_id, fingerprint__in=fingerprints)
+        .exclude(player=player)
+        .values("fingerprint")
+        .annotate(players=Count("player", distinct=True))
+        .values_list("fingerprint", "players")
+    )
+    return [MethodContext(view.method, view.net_deposited, shared.get(view.method.fingerprint, 0)) for view in views]
 
 
 def players_matching(scope, query: str):
@@ -114,3 +150,26 @@ def find_player(scope, player_id) -> Player | None:
     if pk is None:
         return None
     return scope.filter(Player.objects.select_related("user", "tenant")).filter(pk=pk).first()
+
+
+@dataclass
+class Destination:
+    """Where a withdrawal goes, and the closed-loop figures of its wallet now (wallet.closed_loop)."""
+
+    method: PaymentMethod | None
+    closed_loop: bool
+    currency: str
+    allowances: list = field(default_factory=list)
+
+
+def destination(withdrawal: Withdrawal) -> Destination:
+    """The withdrawal's destination and what each of the player's methods may receive from its wallet now
+    (this withdrawal, while in flight, already counts against its destination's net deposits)."""
+    closed_loop = payment_policy(withdrawal.tenant).closed_loop
+    wallet = Wallet.objects.get(pk=withdrawal.wallet_id)
+    return Destination(
+        method=withdrawal.payment_method,
+        closed_loop=closed_loop,
+        currency=withdrawal.currency,
+        allowances=allowances(wallet, closed_loop=closed_loop),
+    )

@@ -83,7 +83,7 @@ def withdrawals_for(scope: OperatorScope):
     approvers = WithdrawalApproval.objects.filter(withdrawal=OuterRef("pk")).order_by("created_at", "id")
     queryset = (
         scope.filter(Withdrawal.objects.using(read_alias()))
-        .select_related("player__user", "tenant")
+        .select_related("player__user", "tenant", "payment_method")
         .annotate(
             approval_count=Coalesce(Subquery(approvals, output_field=IntegerField()), Value(0)),
             approved_by=ArraySubquery(approvers.values("operator__username")),
@@ -149,7 +149,9 @@ def find_transaction(scope: OperatorScope, tx_id):
     if pk is None:
         return None
     for model in (Withdrawal, Deposit):
-        found = scope.filter(model.objects.select_related("player__user", "tenant")).filter(pk=pk).first()
+        found = (
+            scope.filter(model.objects.select_related("player__user", "tenant", "payment_method")).filter(pk=pk).first()
+        )
         if found is not None:
             return found
     return None

@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
         "LimitKindEnum": "players.models.LimitKind",
         "LimitPeriodEnum": "players.models.LimitPeriod",
         "RiskFlagEnum": "wallet.risk.FLAGS",
+        "PaymentMethodKindEnum": "wallet.models.methods.PaymentMethodKind",
     },
     # Security schemes come from each view's authentication: players.auth, tenants.auth.
     "POSTPROCESSING_HOOKS": [

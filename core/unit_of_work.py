@@ -194,14 +194,17 @@ class UnitOfWork:
         sql = f"UPDATE {meta.db_table} SET {', '.join(assignments)} WHERE {pk_column} = %s"
         return self.add_step(sql, values, model=type(obj), step=f"update {meta.object_name} {obj.pk}")
 
-    def change_balance(self, wallet, *, available: int = 0, held: int = 0) -> None:
+    def change_balance(self, wallet, *, available: int = 0, held: int = 0, receivable: int = 0) -> None:
         """Move a locked wallet's balances; one UPDATE per wallet is sent at flush."""
         wallet.balance_available += available
         wallet.balance_held += held
+        if receivable:
+            wallet.balance_receivable += receivable
         wallet.updated_at = self.now
-        delta = self._wallet_deltas.setdefault(wallet.pk, [0, 0])
+        delta = self._wallet_deltas.setdefault(wallet.pk, [0, 0, 0])
         delta[0] += available
         delta[1] += held
+        delta[2] += receivable
         self._wallets[wallet.pk] = wallet
         self._wallet_model = type(wallet)
 
@@ -209,8 +212,8 @@ class UnitOfWork:
         """Send everything queued as one statement, inside the caller's transaction."""
         if not connection.in_atomic_block:
             raise UnitOfWorkMisuse("flush() outside transaction.atomic(): the service's row locks are not held.")
-        for wallet_id, (available, held) in self._wallet_deltas.items():
-            self._queue_balance_update(wallet_id, available, held)
+        for wallet_id, (available, held, receivable) in self._wallet_deltas.items():
+            self._queue_balance_update(wallet_id, available, held, receivable)
         self._wallet_deltas.clear()
         if not self._steps:
             return
@@ -226,16 +229,18 @@ class UnitOfWork:
         except DatabaseError as error:
             raise type(error)(f"{_failing_steps(error, steps)}: {error}") from error
 
-    def _queue_balance_update(self, wallet_id, available: int, held: int) -> None:
+    def _queue_balance_update(self, wallet_id, available: int, held: int, receivable: int = 0) -> None:
         model = self._wallet_model
         table = model._meta.db_table
         if (table, wallet_id) in self._updated:
             raise UnitOfWorkMisuse(f"Wallet {wallet_id} was updated and had its balance changed in one flush.")
         self._updated.add((table, wallet_id))
+        # The receivable (section 16) moves rarely: the statement of every other payment stays as it was.
+        owed = ", balance_receivable = balance_receivable + %s" if receivable else ""
         self.add_step(
             f"UPDATE {table} SET balance_available = balance_available + %s, "
-            "balance_held = balance_held + %s, updated_at = %s WHERE id = %s",
-            [available, held, self.now, wallet_id],
+            f"balance_held = balance_held + %s{owed}, updated_at = %s WHERE id = %s",
+            [available, held, *([receivable] if receivable else []), self.now, wallet_id],
             model=model,
             step=f"balance of wallet {wallet_id}",
         )

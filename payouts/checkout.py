@@ -28,7 +28,12 @@ def start_checkout(deposit) -> Deposit:
     provider = provider_for(deposit.tenant)
     actor = Actor.system("checkout")
     try:
-        session = provider.create_payment(reference=str(deposit.pk), amount=deposit.amount, currency=deposit.currency)
+        session = provider.create_payment(
+            reference=str(deposit.pk),
+            amount=deposit.amount,
+            currency=deposit.currency,
+            customer=str(deposit.player_id),
+        )
     except ProviderRejected as refusal:
         # The PSP answered no: the deposit was at the provider and failed there.
         log.warning("PSP refused deposit %s: %s", deposit.pk, refusal)

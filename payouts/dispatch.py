@@ -17,7 +17,7 @@ from payouts.providers import PayoutStatus, ProviderRejected, provider_for
 from tenants.selectors import payment_policy
 from wallet import services
 from wallet.errors import PayoutCooldownActive
-from wallet.models import PayoutAttempt, Withdrawal, WithdrawalState
+from wallet.models import PaymentMethod, PayoutAttempt, Withdrawal, WithdrawalState
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,11 @@ def dispatch_payout(withdrawal_id) -> str:
         return "attempt already finished"
     try:
         answer = provider.create_payout(
-            idempotency_key=key, amount=withdrawal.amount, currency=withdrawal.currency, reference=withdrawal.reference
+            idempotency_key=key,
+            amount=withdrawal.amount,
+            currency=withdrawal.currency,
+            reference=withdrawal.reference,
+            destination=destination_of(withdrawal),
         )
     except ProviderRejected as refusal:
         services.record_payout_failed(
@@ -63,6 +67,13 @@ def dispatch_payout(withdrawal_id) -> str:
         services.note_payout_error(attempt, error=f"{type(error).__name__}: {error}")
         raise
     return record_status(attempt, answer, actor=Actor.psp(provider.name))
+
+
+def destination_of(withdrawal: Withdrawal) -> str:
+    """The PSP token of the withdrawal's payment method; empty for a withdrawal without one."""
+    if withdrawal.payment_method_id is None:
+        return ""
+    return PaymentMethod.objects.values_list("token", flat=True).get(pk=withdrawal.payment_method_id)
 
 
 def _claim(withdrawal: Withdrawal, account: ProviderAccount) -> PayoutAttempt | None:

@@ -36,7 +36,8 @@ from payouts.models import ProviderAccount, WebhookEvent
 from payouts.providers import InvalidWebhook, MalformedWebhook, WebhookMessage, accounts_for, provider_for
 from wallet import services
 from wallet.errors import IllegalTransactionStateTransition, PayoutOutcomeConflict
-from wallet.models import Deposit, DepositState, PayoutAttempt
+from wallet.methods import InvalidMethod, MethodDetails
+from wallet.models import Deposit, DepositState, PayoutAttempt, WithdrawalState
 from wallet.services import complete_deposit, fail_deposit, mark_deposit_pending
 from wallet.services.common import lock_deposit, lock_withdrawal
 
@@ -188,6 +189,9 @@ def _apply(event: WebhookEvent, message: WebhookMessage, actor: Actor) -> tuple[
         "payment.failed": _payment_failed,
         "payout.succeeded": _payout_succeeded,
         "payout.failed": _payout_failed,
+        "payment.charged_back": _payment_charged_back,
+        "payment.chargeback_reversed": _chargeback_reversed,
+        "payout.returned": _payout_returned,
     }.get(message.event_type)
     if handler is None:
         return Outcome.UNSUPPORTED, f"Event type {message.event_type!r} is not handled"
@@ -216,21 +220,37 @@ def _mismatch(tx, data: dict) -> str:
     return ""
 
 
+# Deposits whose payment succeeded (a later dispute does not undo that it did).
+_CREDITED = (DepositState.COMPLETED, DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
+
+
 def _payment_succeeded(event, data, actor) -> tuple[str, str]:
     deposit = _deposit_for(event, data)
     if deposit is None:
         return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
     if problem := _mismatch(deposit, data):
         return Outcome.MISMATCH, problem
-    if deposit.state == DepositState.COMPLETED:
+    if deposit.state in _CREDITED:
         return Outcome.NO_CHANGE, "Deposit already completed"
     if deposit.state == DepositState.FAILED:
         # Money arrived for a deposit we closed: never lost, never silently credited.
         return Outcome.CONFLICT, "Payment succeeded at the PSP after the deposit was closed as failed"
     if deposit.state == DepositState.CREATED:  # the webhook overtook our own bookkeeping
         mark_deposit_pending(deposit, actor=actor, provider_reference=str(data.get("payment_id", "")))
-    complete_deposit(deposit, actor=actor, reason=f"PSP event {event.event_id}")
-    return Outcome.APPLIED, "Deposit completed"
+    method, note = _method_of(data)
+    complete_deposit(deposit, actor=actor, reason=f"PSP event {event.event_id}", method=method)
+    return Outcome.APPLIED, "Deposit completed" + note
+
+
+def _method_of(data: dict) -> tuple[MethodDetails | None, str]:
+    """The payment method the PSP reports (none is fine); one we cannot read is noted, not fatal:
+    the money arrived either way."""
+    if "payment_method" not in data:
+        return None, ""
+    try:
+        return MethodDetails.from_psp(data["payment_method"]), ""
+    except InvalidMethod as error:
+        return None, f"; payment method not recorded: {error}"
 
 
 def _payment_failed(event, data, actor) -> tuple[str, str]:
@@ -241,7 +261,7 @@ def _payment_failed(event, data, actor) -> tuple[str, str]:
         return Outcome.MISMATCH, problem
     if deposit.state == DepositState.FAILED:
         return Outcome.NO_CHANGE, "Deposit already failed"
-    if deposit.state == DepositState.COMPLETED:
+    if deposit.state in _CREDITED:
         return Outcome.STALE, "A failure after completion is not applied"
     if deposit.state == DepositState.CREATED:
         mark_deposit_pending(deposit, actor=actor, provider_reference=str(data.get("payment_id", "")))
@@ -299,3 +319,77 @@ def _payout_failed(event, data, actor) -> tuple[str, str]:
         return Outcome.CONFLICT, refusal.detail
     dispatch.schedule_automatic_retry(attempt.withdrawal_id)
     return Outcome.APPLIED, "Payout failed; money stays held"
+
+
+# Disputes (section 16): out of order is safe. A chargeback implies the payment succeeded, and a
+# reversal implies the chargeback: the steps a late or lost event would have taken are applied
+# first, in order, so the deposit never moves backwards and ends where the latest news puts it.
+
+
+def _ensure_completed(deposit: Deposit, event: WebhookEvent, data: dict, actor: Actor) -> None:
+    """A dispute about a payment we have not seen succeed: its success overtook us; apply it first."""
+    if deposit.state == DepositState.CREATED:
+        mark_deposit_pending(deposit, actor=actor, provider_reference=str(data.get("payment_id", "")))
+    if deposit.state in (DepositState.CREATED, DepositState.PENDING_PROVIDER):
+        method, _ = _method_of(data)
+        complete_deposit(
+            deposit, actor=actor, reason=f"PSP event {event.event_id} (the success came late)", method=method
+        )
+        deposit.refresh_from_db(fields=["state"])
+
+
+def _payment_charged_back(event, data, actor) -> tuple[str, str]:
+    deposit = _deposit_for(event, data)
+    if deposit is None:
+        return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
+    if problem := _mismatch(deposit, data):
+        return Outcome.MISMATCH, problem  # a partial chargeback is not handled: an operator looks
+    if deposit.state == DepositState.CHARGED_BACK:
+        return Outcome.NO_CHANGE, "Deposit already charged back"
+    if deposit.state == DepositState.CHARGEBACK_REVERSED:
+        return Outcome.NO_CHANGE, "The chargeback's reversal came first; the chargeback is already applied"
+    if deposit.state == DepositState.FAILED:
+        return Outcome.CONFLICT, "A chargeback of a payment we closed as failed: nothing was credited to take back"
+    _ensure_completed(deposit, event, data, actor)
+    services.charge_back_deposit(deposit, actor=actor, reason=_dispute_reason(event, data, "Charged back"))
+    return Outcome.APPLIED, "Deposit charged back"
+
+
+def _chargeback_reversed(event, data, actor) -> tuple[str, str]:
+    deposit = _deposit_for(event, data)
+    if deposit is None:
+        return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
+    if problem := _mismatch(deposit, data):
+        return Outcome.MISMATCH, problem
+    if deposit.state == DepositState.CHARGEBACK_REVERSED:
+        return Outcome.NO_CHANGE, "Chargeback already reversed"
+    if deposit.state == DepositState.FAILED:
+        return Outcome.CONFLICT, "A chargeback reversal for a payment we closed as failed"
+    _ensure_completed(deposit, event, data, actor)
+    reason = _dispute_reason(event, data, "Chargeback reversed")
+    if deposit.state == DepositState.COMPLETED:  # the chargeback itself has not reached us yet
+        services.charge_back_deposit(deposit, actor=actor, reason=f"{reason} (the chargeback came late)")
+    services.reverse_chargeback(deposit, actor=actor, reason=reason)
+    return Outcome.APPLIED, "Chargeback reversed"
+
+
+def _dispute_reason(event: WebhookEvent, data: dict, default: str) -> str:
+    return f"{str(data.get('reason') or default)[:500]} (PSP event {event.event_id})"
+
+
+def _payout_returned(event, data, actor) -> tuple[str, str]:
+    """The bank sent a paid payout back (section 16). A return that overtakes the payout's success
+    records the success first; one of a payout recorded as failed contradicts it."""
+    attempt = _attempt_for(event, data)
+    if attempt is None:
+        return Outcome.UNKNOWN_OBJECT, f"No payout attempt {data.get('idempotency_key')!r} for this tenant"
+    if problem := _mismatch(attempt.withdrawal, data):
+        return Outcome.MISMATCH, problem
+    if attempt.withdrawal.state == WithdrawalState.RETURNED:
+        return Outcome.NO_CHANGE, "Payout already returned"
+    reason = f"{str(data.get('reason') or 'Returned by the beneficiary bank')[:500]} (PSP event {event.event_id})"
+    try:
+        services.record_payout_returned(attempt, actor=actor, reason=reason)
+    except (PayoutOutcomeConflict, IllegalTransactionStateTransition) as refusal:
+        return Outcome.CONFLICT, refusal.detail
+    return Outcome.APPLIED, "Payout returned; the money is available again"

@@ -37,6 +37,7 @@ SEVERITY: dict[str, str] = {
     FindingType.LEDGER_EVENT_STATE_MISMATCH: Severity.HIGH,
     FindingType.WALLET_AVAILABLE_MISMATCH: Severity.CRITICAL,
     FindingType.WALLET_HELD_MISMATCH: Severity.CRITICAL,
+    FindingType.WALLET_RECEIVABLE_MISMATCH: Severity.CRITICAL,
     FindingType.UNBALANCED_JOURNAL_ENTRY: Severity.CRITICAL,
     FindingType.DUPLICATE_PAYOUT_SUCCESS: Severity.CRITICAL,
     FindingType.PAYOUT_ATTEMPT_STATE_MISMATCH: Severity.HIGH,
@@ -50,18 +51,30 @@ SEVERITY: dict[str, str] = {
     FindingType.SETTLEMENT_REPORT_UNAVAILABLE: Severity.MEDIUM,
 }
 
+# Deposits whose money was credited once (later disputes leave their deposit_completed in place).
+_CREDITED = (DepositState.COMPLETED, DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
+# Withdrawals that were paid out once (a bank's later return leaves its withdraw_paid in place).
+_PAID_OUT = (WithdrawalState.PAID, WithdrawalState.RETURNED)
 # How many of each money event a transaction in each state has been through.
 EVENTS_BY_STATE: dict[str, dict[str, dict[str, int]]] = {
     "withdrawal": {
         state: {
             LedgerEvent.WITHDRAW_REQUESTED: 1,
             LedgerEvent.WITHDRAW_RELEASED: int(state in (WithdrawalState.REJECTED, WithdrawalState.CANCELED)),
-            LedgerEvent.WITHDRAW_PAID: int(state == WithdrawalState.PAID),
+            LedgerEvent.WITHDRAW_PAID: int(state in _PAID_OUT),
+            LedgerEvent.WITHDRAW_RETURNED: int(state == WithdrawalState.RETURNED),
         }
         for state in WithdrawalState.values
     },
     "deposit": {
-        state: {LedgerEvent.DEPOSIT_COMPLETED: int(state == DepositState.COMPLETED)} for state in DepositState.values
+        state: {
+            LedgerEvent.DEPOSIT_COMPLETED: int(state in _CREDITED),
+            LedgerEvent.DEPOSIT_CHARGED_BACK: int(
+                state in (DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
+            ),
+            LedgerEvent.CHARGEBACK_REVERSED: int(state == DepositState.CHARGEBACK_REVERSED),
+        }
+        for state in DepositState.values
     },
 }
 # The state whose one event has a finding type of its own (design, section 10).
@@ -222,27 +235,35 @@ def deposit_ledger_events(scope: Scope) -> list[Found]:
 
 
 def wallet_balances(scope: Scope) -> list[Found]:
-    """Each wallet's available and held balances equal the sums of their postings."""
+    """Each wallet's available, held and receivable balances equal the sums of their postings.
+
+    The receivable account sits below zero in the ledger (what the player owes); the wallet keeps
+    it above zero, so its expected value is minus the postings' sum.
+    """
     sql = f"""
         WITH ledger AS (
             SELECT p.wallet_id,
                    sum(p.amount) FILTER (WHERE p.account = '{Account.PLAYER_AVAILABLE}')::bigint AS available,
-                   sum(p.amount) FILTER (WHERE p.account = '{Account.PLAYER_HELD}')::bigint AS held
+                   sum(p.amount) FILTER (WHERE p.account = '{Account.PLAYER_HELD}')::bigint AS held,
+                   (-sum(p.amount) FILTER (WHERE p.account = '{Account.PLAYER_RECEIVABLE}'))::bigint AS owed
             FROM wallet_posting p
             WHERE p.wallet_id IS NOT NULL{scope.only("p")}
             GROUP BY p.wallet_id
         )
         SELECT w.id, w.tenant_id, w.player_id, w.currency, w.balance_available, COALESCE(l.available, 0),
-               w.balance_held, COALESCE(l.held, 0)
+               w.balance_held, COALESCE(l.held, 0), w.balance_receivable, COALESCE(l.owed, 0)
         FROM wallet_wallet w LEFT JOIN ledger l ON l.wallet_id = w.id
         WHERE (w.balance_available <> COALESCE(l.available, 0)
-               OR w.balance_held <> COALESCE(l.held, 0)){scope.only("w")}
+               OR w.balance_held <> COALESCE(l.held, 0)
+               OR w.balance_receivable <> COALESCE(l.owed, 0)){scope.only("w")}
     """
     found = []
-    for pk, tenant_id, player_id, currency, available, ledger_available, held, ledger_held in rows(sql, scope.params):
+    for pk, tenant_id, player_id, currency, *balances in rows(sql, scope.params):
+        available, ledger_available, held, ledger_held, owed, ledger_owed = balances
         for kind, actual, expected, account in (
             (FindingType.WALLET_AVAILABLE_MISMATCH, available, ledger_available, Account.PLAYER_AVAILABLE),
             (FindingType.WALLET_HELD_MISMATCH, held, ledger_held, Account.PLAYER_HELD),
+            (FindingType.WALLET_RECEIVABLE_MISMATCH, owed, ledger_owed, Account.PLAYER_RECEIVABLE),
         ):
             if actual == expected:
                 continue
@@ -268,7 +289,10 @@ def wallet_balances(scope: Scope) -> list[Found]:
 
 
 if {len(legs) for legs in BALANCE_EFFECTS.values()} != {2}:
-    raise RuntimeError("journal_entries() tests balance as min + max = 0, which needs two legs per money event")
+    raise RuntimeError("journal_entries() screens balance as min + max = 0, which needs two legs per money event")
+# The receivable (wallet.ledger) can add a third posting to an entry; the screen passes those to the
+# detail statement, which keeps only the ones whose postings really do not sum to zero.
+MAX_LEGS = 3
 
 
 def journal_entries(scope: Scope) -> list[Found]:
@@ -296,11 +320,14 @@ def journal_entries(scope: Scope) -> list[Found]:
     ((without_postings, bad_ids),) = rows(screen, scope.params)
     no_postings = " OR NOT EXISTS (SELECT 1 FROM wallet_posting p WHERE p.entry_id = e.id)" if without_postings else ""
     details = f"""
-        SELECT e.id, e.tenant_id, e.currency, e.event_type, COALESCE(e.deposit_id, e.withdrawal_id),
-               COALESCE((SELECT sum(p.amount) FROM wallet_posting p WHERE p.entry_id = e.id), 0)::bigint,
-               (SELECT count(*) FROM wallet_posting p WHERE p.entry_id = e.id)
-        FROM wallet_journalentry e
-        WHERE (e.id = ANY(%(bad)s){no_postings}){scope.only("e")}
+        SELECT * FROM (
+            SELECT e.id, e.tenant_id, e.currency, e.event_type, COALESCE(e.deposit_id, e.withdrawal_id),
+                   COALESCE((SELECT sum(p.amount) FROM wallet_posting p WHERE p.entry_id = e.id), 0)::bigint AS total,
+                   (SELECT count(*) FROM wallet_posting p WHERE p.entry_id = e.id) AS legs
+            FROM wallet_journalentry e
+            WHERE (e.id = ANY(%(bad)s){no_postings}){scope.only("e")}
+        ) d
+        WHERE d.total <> 0 OR d.legs < 2 OR d.legs > {MAX_LEGS}
     """
     return [
         Found(
@@ -327,8 +354,13 @@ def journal_entries(scope: Scope) -> list[Found]:
 
 
 def payout_attempts(scope: Scope) -> list[Found]:
-    """At most one attempt per withdrawal succeeds, and the withdrawal's state agrees with its attempts."""
+    """At most one attempt per withdrawal succeeds, and the withdrawal's state agrees with its attempts.
+
+    A returned withdrawal was paid: its one succeeded attempt stays succeeded (a paid one marked by
+    hand has none, and nothing can return it).
+    """
     paid, pending = WithdrawalState.PAID, WithdrawalState.PAYOUT_PENDING
+    paid_out = _in(_PAID_OUT)
     sql = f"""
         WITH attempts AS (
             SELECT a.withdrawal_id, count(*) AS total,
@@ -345,7 +377,8 @@ def payout_attempts(scope: Scope) -> list[Found]:
                      WHERE s.withdrawal_id = w.id AND s.status = 'succeeded' ORDER BY s.number)
         FROM wallet_withdrawal w LEFT JOIN attempts a ON a.withdrawal_id = w.id
         WHERE (a.succeeded > 1
-               OR (a.succeeded = 1 AND w.state <> '{paid}')
+               OR (a.succeeded = 1 AND w.state NOT IN {paid_out})
+               OR (w.state = '{WithdrawalState.RETURNED}' AND COALESCE(a.succeeded, 0) = 0)
                OR (w.state = '{paid}' AND a.succeeded = 0)
                OR (a.pending > 0 AND w.state <> '{pending}')
                OR (w.state = '{pending}' AND COALESCE(a.pending, 0) = 0)){scope.only("w")}
@@ -366,9 +399,9 @@ def payout_attempts(scope: Scope) -> list[Found]:
                 Found(FindingType.DUPLICATE_PAYOUT_SUCCESS, tenant_id, "withdrawal", str(pk), 1, succeeded, detail)
             )
             continue
-        if succeeded == 1 and state != paid:
+        if succeeded == 1 and state not in _PAID_OUT:
             expected, actual = {"state": str(paid)}, {"state": state, "succeeded_attempts": 1}
-        elif state == paid and succeeded == 0:
+        elif state in _PAID_OUT and succeeded == 0:
             expected, actual = {"succeeded_attempts": 1}, {"state": state, "succeeded_attempts": 0}
         elif pending_count and state != pending:
             expected, actual = {"pending_attempts": 0}, {"state": state, "pending_attempts": pending_count}

@@ -27,6 +27,10 @@ class FindingType(models.TextChoices):
     # Ledger against itself and the wallets.
     WALLET_AVAILABLE_MISMATCH = "wallet_available_mismatch", _("Available balance differs from the ledger")
     WALLET_HELD_MISMATCH = "wallet_held_mismatch", _("Held balance differs from the ledger")
+    WALLET_RECEIVABLE_MISMATCH = (
+        "wallet_receivable_mismatch",
+        _("What the player owes (receivable) differs from the ledger"),
+    )
     UNBALANCED_JOURNAL_ENTRY = "unbalanced_journal_entry", _("Journal entry that does not balance")
     # Payouts.
     DUPLICATE_PAYOUT_SUCCESS = "duplicate_payout_success", _("More than one successful payout attempt")

@@ -2,7 +2,9 @@
 
 A settlement report (CSV: type,psp_id,reference,amount,currency,status) lists what
 the PSP settled for one merchant on one UTC day: payments (reference = our deposit
-id) and payouts (reference = our payout attempt id, the idempotency key we sent).
+id) and payouts (reference = our payout attempt id, the idempotency key we sent), and
+what came back later (section 16): chargebacks and chargeback reversals (reference: the
+deposit id) and payout returns (reference: the attempt id), on the day they happened.
 
 Reports are read before the reconciliation snapshot is opened (no network call inside
 a transaction), then compared with one SQL statement for every tenant at once: the
@@ -14,7 +16,8 @@ Disagreements:
   report does not list it;
 - settlement_amount_mismatch / settlement_currency_mismatch;
 - settlement_state_mismatch: the PSP's outcome differs from ours (paid at the PSP
-  but not completed here, a payout failed here but succeeded there, ...).
+  but not completed here, a payout failed here but succeeded there, a chargeback the
+  deposit does not show, ...).
 """
 
 import csv
@@ -31,13 +34,34 @@ from django.conf import settings
 from core.money import CURRENCY_EXPONENTS
 from reconciliation.checks import Found, Scope, money, rows
 from reconciliation.models import FindingType
-from wallet.models import DepositState
+from wallet.models import DepositState, WithdrawalState
 
 COLUMNS = ["type", "psp_id", "reference", "amount", "currency", "status"]
 PAYMENT, PAYOUT = "payment", "payout"
+CHARGEBACK, CHARGEBACK_REVERSAL, PAYOUT_RETURN = "chargeback", "chargeback_reversal", "payout_return"
+TYPES = (PAYMENT, PAYOUT, CHARGEBACK, CHARGEBACK_REVERSAL, PAYOUT_RETURN)
+DEPOSIT_TYPES = (PAYMENT, CHARGEBACK, CHARGEBACK_REVERSAL)  # their reference is our deposit id
 # The PSP's status that matches each of our outcomes.
-PAYMENT_STATUS = {DepositState.COMPLETED: "paid", DepositState.FAILED: "failed"}
+PAYMENT_STATUS = {
+    DepositState.COMPLETED: "paid",
+    DepositState.FAILED: "failed",
+    # A disputed payment was still paid (settled) on its day; the dispute is a later event.
+    DepositState.CHARGED_BACK: "paid",
+    DepositState.CHARGEBACK_REVERSED: "paid",
+}
+_SETTLED_DEPOSITS = "('completed', 'charged_back', 'chargeback_reversed')"
 PAYOUT_STATUS = {"succeeded": "succeeded", "failed": "failed", "pending": "pending"}
+# Disputes and returns (section 16): compared with the deposit's or the withdrawal's state.
+CHARGEBACK_STATUS = {DepositState.CHARGED_BACK: "charged_back", DepositState.CHARGEBACK_REVERSED: "charged_back"}
+REVERSAL_STATUS = {DepositState.CHARGEBACK_REVERSED: "reversed"}
+RETURN_STATUS = {WithdrawalState.RETURNED: "returned"}
+STATUS_BY_TYPE = {
+    PAYMENT: PAYMENT_STATUS,
+    PAYOUT: PAYOUT_STATUS,
+    CHARGEBACK: CHARGEBACK_STATUS,
+    CHARGEBACK_REVERSAL: REVERSAL_STATUS,
+    PAYOUT_RETURN: RETURN_STATUS,
+}
 
 
 class SettlementFormatError(ValueError):
@@ -78,8 +102,8 @@ def parse_rows(records) -> list[SettlementRow]:
     for number, record in enumerate(records, start=2):  # line 1 is the header
         try:
             kind = str(record["type"]).strip()
-            if kind not in (PAYMENT, PAYOUT):
-                raise ValueError(f"type must be {PAYMENT} or {PAYOUT}, not {kind!r}")
+            if kind not in TYPES:
+                raise ValueError(f"type must be one of {', '.join(TYPES)}, not {kind!r}")
             parsed.append(
                 SettlementRow(
                     type=kind,
@@ -178,17 +202,18 @@ _COMPARE = f"""
     -- every row of the reports, with our record of it if there is one (of any day)
     SELECT 'psp', r.tenant_id, r.type, r.psp_id, r.reference, r.amount, r.currency, r.status,
            COALESCE(d.id, w.id), COALESCE(d.amount, w.amount), COALESCE(d.currency, w.currency),
-           COALESCE(d.state, a.status), a.id
+           COALESCE(d.state, CASE WHEN r.type = '{PAYOUT_RETURN}' THEN w.state ELSE a.status END), a.id
     FROM psp r
-    LEFT JOIN wallet_deposit d ON r.type = '{PAYMENT}' AND d.id = r.ref AND d.tenant_id = r.tenant_id
-    LEFT JOIN payouts_payoutattempt a ON r.type = '{PAYOUT}' AND a.id = r.ref AND a.tenant_id = r.tenant_id
+    LEFT JOIN wallet_deposit d ON r.type IN {DEPOSIT_TYPES!r} AND d.id = r.ref AND d.tenant_id = r.tenant_id
+    LEFT JOIN payouts_payoutattempt a
+           ON r.type IN ('{PAYOUT}', '{PAYOUT_RETURN}') AND a.id = r.ref AND a.tenant_id = r.tenant_id
     LEFT JOIN wallet_withdrawal w ON w.id = a.withdrawal_id
     UNION ALL
     -- deposits we completed that day that no report lists
     SELECT 'ours', d.tenant_id, '{PAYMENT}', NULL, d.id::text, NULL, NULL, NULL,
            d.id, d.amount, d.currency, d.state, NULL
     FROM wallet_deposit d
-    WHERE d.tenant_id = ANY(%(tenants)s) AND d.state = '{DepositState.COMPLETED}'
+    WHERE d.tenant_id = ANY(%(tenants)s) AND d.state IN {_SETTLED_DEPOSITS}
       AND d.completed_at >= %(start)s AND d.completed_at < %(end)s
       AND NOT EXISTS (SELECT 1 FROM psp r WHERE r.type = '{PAYMENT}' AND r.ref = d.id AND r.tenant_id = d.tenant_id)
     UNION ALL
@@ -199,6 +224,28 @@ _COMPARE = f"""
     WHERE a.tenant_id = ANY(%(tenants)s) AND a.status = 'succeeded'
       AND a.completed_at >= %(start)s AND a.completed_at < %(end)s
       AND NOT EXISTS (SELECT 1 FROM psp r WHERE r.type = '{PAYOUT}' AND r.ref = a.id AND r.tenant_id = a.tenant_id)
+    UNION ALL
+    -- chargebacks and reversals we booked that day that no report lists
+    SELECT 'ours', d.tenant_id, CASE h.to_state WHEN '{DepositState.CHARGED_BACK}' THEN '{CHARGEBACK}'
+                                ELSE '{CHARGEBACK_REVERSAL}' END, NULL, d.id::text, NULL, NULL, NULL,
+           d.id, d.amount, d.currency, d.state, NULL
+    FROM wallet_deposittransition h JOIN wallet_deposit d ON d.id = h.deposit_id
+    WHERE h.tenant_id = ANY(%(tenants)s)
+      AND h.to_state IN ('{DepositState.CHARGED_BACK}', '{DepositState.CHARGEBACK_REVERSED}')
+      AND h.created_at >= %(start)s AND h.created_at < %(end)s
+      AND NOT EXISTS (SELECT 1 FROM psp r WHERE r.ref = d.id AND r.tenant_id = d.tenant_id
+                      AND r.type = CASE h.to_state WHEN '{DepositState.CHARGED_BACK}' THEN '{CHARGEBACK}'
+                                   ELSE '{CHARGEBACK_REVERSAL}' END)
+    UNION ALL
+    -- payouts returned here that day that no report lists
+    SELECT 'ours', a.tenant_id, '{PAYOUT_RETURN}', NULL, a.id::text, NULL, NULL, NULL,
+           w.id, w.amount, w.currency, w.state, a.id
+    FROM wallet_withdrawaltransition h JOIN wallet_withdrawal w ON w.id = h.withdrawal_id
+    JOIN payouts_payoutattempt a ON a.withdrawal_id = w.id AND a.status = 'succeeded'
+    WHERE h.tenant_id = ANY(%(tenants)s) AND h.to_state = '{WithdrawalState.RETURNED}'
+      AND h.created_at >= %(start)s AND h.created_at < %(end)s
+      AND NOT EXISTS (SELECT 1 FROM psp r WHERE r.type = '{PAYOUT_RETURN}' AND r.ref = a.id
+                      AND r.tenant_id = a.tenant_id)
 """
 
 
@@ -244,8 +291,8 @@ def _disagreements(day: date, record: tuple) -> list[Found]:
     """Classify one row of the comparison: ours alone, theirs alone, or both with differences."""
     side, tenant_id, kind, psp_id, reference, amount, currency, status = record[:8]
     tx_id, our_amount, our_currency, our_state, attempt_id = record[8:]
-    our_status = (PAYMENT_STATUS if kind == PAYMENT else PAYOUT_STATUS).get(our_state, our_state)
-    object_type = "deposit" if kind == PAYMENT else "withdrawal"
+    our_status = STATUS_BY_TYPE[kind].get(our_state, our_state)
+    object_type = "deposit" if kind in DEPOSIT_TYPES else "withdrawal"
     detail = {"day": day.isoformat(), "psp_id": psp_id, "reference": reference, "type": kind}
     if attempt_id is not None:
         detail["payout_attempt_id"] = str(attempt_id)
@@ -260,7 +307,8 @@ def _disagreements(day: date, record: tuple) -> list[Found]:
                 expected={"psp_status": our_status},
                 actual=None,
                 detail=detail,
-                key_suffix=reference,
+                # a deposit can miss its payment, its chargeback and its reversal: one finding each
+                key_suffix=reference if kind in (PAYMENT, PAYOUT) else f"{kind}:{reference}",
             )
         ]
     detail["psp_amount"] = money(amount, currency) if currency in CURRENCY_EXPONENTS else str(amount)

@@ -31,7 +31,7 @@ EXPECTED = {
     s.DEPOSIT_PAY: {"201", LIMIT, *PROTECTED},
     s.DEPOSIT_FAIL: {"201", LIMIT, *PROTECTED},
     s.DEPOSIT_ABANDON: {"201", LIMIT, *PROTECTED},
-    s.WITHDRAW: {"201", "422 INSUFFICIENT_FUNDS", LIMIT, "403 KYC_REQUIRED"},
+    s.WITHDRAW: {"201", "422 INSUFFICIENT_FUNDS", LIMIT, "403 KYC_REQUIRED", "422 CLOSED_LOOP_VIOLATION"},
     s.CANCEL: {"200", ILLEGAL, "403 WITHDRAWAL_CANCEL_DISABLED"},
     s.APPROVE: {"200", ILLEGAL, FOUR_EYES},
     s.REJECT: {"200", ILLEGAL},
@@ -47,6 +47,8 @@ EXPECTED = {
 }
 OPERATOR_PATHS = {s.APPROVE: "approve", s.REJECT: "reject", s.MARK_PAID: "mark-paid", s.RETRY_PAYOUT: "retry-payout"}
 SERVER_ERROR_RETRIES = 3
+# What players pay with at the checkout (ARCHITECTURE 16): one instrument per kind and player.
+METHOD_KINDS = ("card", "card", "bank_account", "ewallet")
 
 
 @dataclass
@@ -174,14 +176,41 @@ class Client(Api):
         return self._deposit(op, None)  # left open at the PSP; the drain fails it
 
     def _checkout(self, op: s.Op, url: str, outcome: str) -> None:
-        answer = self.post_json(url, {"outcome": outcome})
+        choice = {"method": METHOD_KINDS[op.index % len(METHOD_KINDS)]} if outcome == "paid" else {}
+        answer = self.post_json(url, {"outcome": outcome, **choice})
         self._classify("checkout", answer, op)
         if answer is not None and answer.status == 200 and answer.json().get("status") != outcome:
             self.stats.violation("unexpected_response", f"checkout {url} answered {answer.body[:200]!r}")
 
+    def _destination(self, op: s.Op) -> dict:
+        """The payment method a withdrawal names, none if the player has none: mostly the one that brought
+        the most into the currency (as a player would pick), every fourth step one chosen by the step,
+        which the closed loop may refuse (422 CLOSED_LOOP_VIOLATION, an outcome).
+
+        Payment methods appear when deposits complete, which the PSP's webhooks decide: the list is
+        read right before each withdrawal.
+        """
+        answer = self.send("GET", f"{self.world.web_url}/api/v1/payment-methods/", token=self._token(op))
+        if answer is None or answer.status != 200:
+            return {}
+        methods = [m for m in answer.json()["payment_methods"] if m["payout_capable"]]
+        if not methods:
+            return {}
+        if op.index % 4 == 0:
+            return {"payment_method": methods[op.index % len(methods)]["id"]}
+
+        def brought(method) -> float:
+            return max((float(n["amount"]) for n in method["net_deposited"] if n["currency"] == op.currency), default=0)
+
+        return {"payment_method": max(methods, key=brought)["id"]}
+
     def _withdraw(self, op: s.Op) -> str:
         token = self.world.player_tokens[op.player]
-        answer = self._money_post(op, "/api/v1/withdrawals/", {"amount": op.amount, "currency": op.currency}, token)
+        body = {"amount": op.amount, "currency": op.currency, **self._destination(op)}
+        answer = self._money_post(op, "/api/v1/withdrawals/", body, token)
+        if _needs_destination(answer):  # a deposit completed between the read and the request
+            body = {**body, **self._destination(op)}
+            answer = self._money_post(op, "/api/v1/withdrawals/", body, token, key_suffix="-m")
         if answer is not None and answer.status == 201:
             self.withdrawals[op.ref] = (answer.json()["id"], op.player)
         return self._classify(op.kind, answer, op)
@@ -189,13 +218,17 @@ class Client(Api):
     def _burst(self, op: s.Op, path: str, what: str) -> list[Response | None]:
         """`op.count` requests of the same player at once, each its own intent (its own key)."""
         url, token = self.world.web_url + path, self.world.player_tokens[op.player]
-        body = dumps({"amount": op.amount, "currency": op.currency})
+        destination = self._destination(op) if what == s.WITHDRAW else {}
+        body = dumps({"amount": op.amount, "currency": op.currency, **destination})
         answers: list[Response | None] = [None] * op.count
 
         def one(n: int) -> None:
-            key = f"{op.key(self.world.seed)}-b{n}"
-            answers[n] = self.send("POST", url, token=token, key=key, body=body)
-            self._keep(url, token, key, body, answers[n])
+            key, sent = f"{op.key(self.world.seed)}-b{n}", body
+            answers[n] = self.send("POST", url, token=token, key=key, body=sent)
+            if _needs_destination(answers[n]):  # a deposit completed between the read and the request
+                key, sent = f"{key}-m", dumps({"amount": op.amount, "currency": op.currency, **self._destination(op)})
+                answers[n] = self.send("POST", url, token=token, key=key, body=sent)
+            self._keep(url, token, key, sent, answers[n])
 
         threads = [threading.Thread(target=one, args=(n,)) for n in range(op.count)]
         for thread in threads:
@@ -299,8 +332,8 @@ class Client(Api):
 
     # -- idempotency checks -------------------------------------------------------------
 
-    def _money_post(self, op: s.Op, path: str, payload: dict, token: str) -> Response | None:
-        url, body, key = self.world.web_url + path, dumps(payload), op.key(self.world.seed)
+    def _money_post(self, op: s.Op, path: str, payload: dict, token: str, key_suffix: str = "") -> Response | None:
+        url, body, key = self.world.web_url + path, dumps(payload), op.key(self.world.seed) + key_suffix
         if op.replay == "concurrent":
             twin: list[Response | None] = []
 
@@ -390,6 +423,13 @@ def _different(payload: dict) -> dict:
         minor = int(payload["amount"].replace(".", "")) + 1
         return {**payload, "amount": currency.text(minor)}
     return {**payload, "reason": payload.get("reason", "") + " (changed)"}
+
+
+def _needs_destination(answer: Response | None) -> bool:
+    """400: the player has a payment method now and the request named none."""
+    if answer is None or answer.outcome != "400 VALIDATION_ERROR":
+        return False
+    return "payment_method" in (answer.json().get("errors") or {})
 
 
 def _joined(answers: list[Response | None]) -> str:

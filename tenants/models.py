@@ -97,6 +97,11 @@ class PaymentPolicy(models.Model):
     velocity_withdrawals_per_day = models.PositiveSmallIntegerField(
         default=3, help_text="More withdrawal requests than this in 24 hours flags the next one (velocity)."
     )
+    closed_loop = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Withdrawals go back to the methods that deposited, up to each one's net deposits (section 16).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -312,7 +312,7 @@ RANGES = {
     "limit_increase_cooldown_hours": (0, 24 * 90, " of hours"),
     "velocity_withdrawals_per_day": (1, 100, ""),
 }
-SWITCHES = ("kyc_required_for_withdrawal", "player_cancel_allowed")
+SWITCHES = ("kyc_required_for_withdrawal", "player_cancel_allowed", "closed_loop")
 
 
 def _validate(tenant: Tenant, controls: dict, rows: list[dict]) -> None:

@@ -91,3 +91,31 @@ class WithdrawalCancelDisabled(DomainError):
     status = 403
     title = "Withdrawals cannot be canceled"
     operator_message = _("Players of this casino cannot cancel a withdrawal; an operator can still reject it.")
+
+
+class ClosedLoopViolation(DomainError):
+    """The destination may not receive this much (closed loop), or cannot receive payouts at all.
+
+    `allowed` lists every payout-capable method of the player with what it may receive now
+    (decimal text); `reason` is `over_net_deposits` or `not_payout_capable`.
+    """
+
+    error_code = "CLOSED_LOOP_VIOLATION"
+    status = 422
+    title = "Closed loop: not to this payment method"
+    operator_message = _("Closed loop: this payment method may not receive this amount now.")
+
+
+class PlayerAccountRestricted(DomainError):
+    """The player owes the casino (a chargeback left a receivable): no withdrawals and no play until repaid.
+
+    `reason` is `receivable`; `receivables` lists what is owed per currency (decimal text).
+    """
+
+    error_code = "PLAYER_ACCOUNT_RESTRICTED"
+    status = 403
+    title = "Account restricted"
+    operator_message = _(
+        "The player's account is restricted: a chargeback left them owing the casino. No withdrawals or play "
+        "until deposits repay it; you can still reject a withdrawal, which repays it."
+    )

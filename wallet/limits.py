@@ -19,7 +19,14 @@ from wallet.errors import TenantPaymentLimitExceeded
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 
 # The design's counting table: which states use up the daily limit.
-DEPOSIT_STATES_COUNTED = (DepositState.CREATED, DepositState.PENDING_PROVIDER, DepositState.COMPLETED)
+DEPOSIT_STATES_COUNTED = (
+    DepositState.CREATED,
+    DepositState.PENDING_PROVIDER,
+    DepositState.COMPLETED,
+    # Deposited all the same: a later dispute does not give the day's limit back.
+    DepositState.CHARGED_BACK,
+    DepositState.CHARGEBACK_REVERSED,
+)
 WITHDRAWAL_STATES_COUNTED = (
     WithdrawalState.REQUESTED,
     WithdrawalState.APPROVED,

@@ -1,4 +1,5 @@
-"""The player's protections, as the money path applies them: exclusions, KYC, the player's own limits.
+"""The player's protections, as the money path applies them: exclusions, KYC, the player's own limits,
+and the account restriction while a chargeback's receivable is open.
 
 Called by the deposit and withdrawal services inside their transaction, after the wallet's
 lock: two deposits of one player and currency are serialized on it, so they cannot both
@@ -15,6 +16,7 @@ from players.errors import KycRequired, PlayerExcluded, PlayerLimitExceeded
 from players.exclusions import exclusion_in_force
 from players.limits import in_force
 from players.models import LimitKind, LimitPeriod, Player, PlayerLimit
+from wallet.errors import PlayerAccountRestricted
 from wallet.limits import DEPOSIT_STATES_COUNTED
 from wallet.models import Account, DepositState, LedgerEvent, Wallet
 
@@ -30,6 +32,41 @@ def ensure_not_excluded(player: Player, now: datetime) -> None:
             f"Excluded ({exclusion.kind}) until {ends or 'further notice'}: no deposits or play.",
             kind=exclusion.kind,
             ends_at=ends,
+        )
+
+
+RECEIVABLE = "receivable"
+
+
+def open_receivables(player_id: int) -> list[tuple[str, int]]:
+    """What the player owes the casino, per currency: [(currency, minor units)], none when nothing is owed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT currency, balance_receivable FROM wallet_wallet "
+            "WHERE player_id = %s AND balance_receivable > 0 ORDER BY currency",
+            [player_id],
+        )
+        return [(currency, int(amount)) for currency, amount in cursor.fetchall()]
+
+
+def ensure_not_restricted(player) -> None:
+    """Refuse withdrawals and play while the player owes the casino (PLAYER_ACCOUNT_RESTRICTED, 403).
+
+    A chargeback that the available balance could not cover leaves a receivable; it is repaid
+    by the player's next deposits (wallet.ledger), which are therefore never refused for it.
+    One indexed read of the player's wallets (the partial index wallet_receivable_open), in any
+    currency: a receivable in one currency restricts the whole account. The game wallet's bets
+    call this too.
+    """
+    owed = open_receivables(getattr(player, "pk", player))
+    if owed:
+        summary = ", ".join(f"{format_amount(amount, currency)} {currency}" for currency, amount in owed)
+        raise PlayerAccountRestricted(
+            f"The account is restricted until a chargeback is repaid ({summary} owed); deposits repay it.",
+            reason=RECEIVABLE,
+            receivables=[
+                {"currency": currency, "amount": format_amount(amount, currency)} for currency, amount in owed
+            ],
         )
 
 
@@ -50,8 +87,8 @@ def ensure_kyc_for_deposit(wallet: Wallet, threshold: int | None, verified: bool
 def completed_deposits(wallet: Wallet) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT COALESCE(SUM(amount), 0) FROM wallet_deposit WHERE wallet_id = %s AND state = %s",
-            [wallet.pk, DepositState.COMPLETED],
+            "SELECT COALESCE(SUM(amount), 0) FROM wallet_deposit WHERE wallet_id = %s AND state = ANY(%s)",
+            [wallet.pk, [DepositState.COMPLETED, DepositState.CHARGEBACK_REVERSED]],
         )
         return cursor.fetchone()[0]
 

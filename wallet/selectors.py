@@ -89,8 +89,8 @@ def balance_after(tx) -> dict | None:
     if latest is None:
         return None
     after = dict(postings.filter(entry_id=latest).values_list("account", "balance_after"))
-    # An event that touched only one player account leaves the other as it was before.
-    for account in (Account.PLAYER_AVAILABLE, Account.PLAYER_HELD):
+    # An event that touched only some player accounts leaves the others as they were before.
+    for account in (Account.PLAYER_AVAILABLE, Account.PLAYER_HELD, Account.PLAYER_RECEIVABLE):
         if account not in after:
             previous = (
                 Posting.objects.filter(wallet_id=tx.wallet_id, account=account, entry_id__lt=latest)
@@ -99,4 +99,8 @@ def balance_after(tx) -> dict | None:
                 .first()
             )
             after[account] = previous or 0
-    return {"available": after[Account.PLAYER_AVAILABLE], "held": after[Account.PLAYER_HELD]}
+    return {
+        "available": after[Account.PLAYER_AVAILABLE],
+        "held": after[Account.PLAYER_HELD],
+        "receivable": -after[Account.PLAYER_RECEIVABLE],  # the account sits below zero: what is owed
+    }

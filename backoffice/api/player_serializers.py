@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.api.fields import money_text
 from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
-from wallet.models import DepositState, WithdrawalState
+from wallet.models import DepositState, PaymentMethodKind, WithdrawalState
 from wallet.risk import FLAGS
 
 RISK_FLAG = serializers.ChoiceField(choices=FLAGS)
@@ -43,6 +43,15 @@ class PlayerPageSerializer(serializers.Serializer):
     results = PlayerSummarySerializer(many=True)
 
 
+class MethodNetSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+
+    def to_representation(self, pair):
+        currency, amount = pair
+        return {"currency": currency, "amount": money_text(amount, currency)}
+
+
 class PlayerBalanceSerializer(serializers.Serializer):
     currency = serializers.CharField()
     available = serializers.SerializerMethodField()
@@ -53,6 +62,16 @@ class PlayerBalanceSerializer(serializers.Serializer):
 
     def get_held(self, wallet) -> str:
         return money_text(wallet.balance_held, wallet.currency)
+
+    receivable = serializers.SerializerMethodField(help_text="Owed to the casino after chargebacks.")
+
+    def get_receivable(self, wallet) -> str:
+        return money_text(wallet.balance_receivable, wallet.currency)
+
+
+class RestrictionSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["receivable"], help_text="A chargeback left the player owing the casino.")
+    receivables = MethodNetSerializer(many=True, help_text="What is owed, per currency.")
 
 
 class KycCheckSerializer(serializers.Serializer):
@@ -177,6 +196,21 @@ class RecentWithdrawalSerializer(RecentTransactionSerializer):
     risk_flags = serializers.ListField(child=RISK_FLAG, help_text="Computed when it was requested.")
 
 
+class PlayerPaymentMethodSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="method.pk")
+    provider = serializers.CharField(source="method.provider")
+    kind = serializers.ChoiceField(source="method.kind", choices=PaymentMethodKind.choices)
+    label = serializers.CharField(source="method.label")
+    fingerprint = serializers.CharField(source="method.fingerprint")
+    payout_capable = serializers.BooleanField(source="method.payout_capable")
+    created_at = serializers.DateTimeField(source="method.created_at")
+    last_used_at = serializers.DateTimeField(source="method.last_used_at", allow_null=True)
+    net_deposited = MethodNetSerializer(many=True, help_text="Completed deposits less withdrawals paid or in flight.")
+    shared_with = serializers.IntegerField(
+        help_text="Other players of the casino with an instrument of the same fingerprint (shared_payment_method)."
+    )
+
+
 class PlayerDetailSerializer(serializers.Serializer):
     """`source` is a backoffice.player_context.PlayerContext."""
 
@@ -194,6 +228,16 @@ class PlayerDetailSerializer(serializers.Serializer):
     totals = TotalsSerializer(many=True, help_text="Lifetime, per currency.")
     recent_transactions = RecentTransactionSerializer(many=True, source="recent")
     recent_withdrawals = RecentWithdrawalSerializer(many=True, source="previous_withdrawals")
+    payment_methods = PlayerPaymentMethodSerializer(many=True, source="methods")
+    restriction = serializers.SerializerMethodField(
+        help_text="null, or why the player may not withdraw or play (an open receivable after a chargeback)."
+    )
+
+    @extend_schema_field(RestrictionSerializer(allow_null=True))
+    def get_restriction(self, context):
+        if not context.receivables:
+            return None
+        return RestrictionSerializer({"reason": "receivable", "receivables": context.receivables}).data
 
     @extend_schema_field(KycSerializer)
     def get_kyc(self, context):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import AmountField, money_text
-from wallet.models import WithdrawalState
+from wallet.models import PaymentMethodKind, WithdrawalState
 from wallet.risk import FLAGS
 
 RISK_FLAGS_HELP = "What finance should look at, computed when the withdrawal was requested."
@@ -21,6 +21,14 @@ class PlayerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField(source="user.username")
     display_name = serializers.CharField()
+
+
+class MethodRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=PaymentMethodKind.choices)
+    label = serializers.CharField()
+    fingerprint = serializers.CharField()
+    payout_capable = serializers.BooleanField()
 
 
 class OperatorWithdrawalSerializer(serializers.Serializer):
@@ -40,6 +48,7 @@ class OperatorWithdrawalSerializer(serializers.Serializer):
     approved_by = serializers.ListField(child=serializers.CharField(), help_text="Who approved, in order.")
     awaiting_second_approval = serializers.BooleanField()
     risk_flags = serializers.ListField(child=serializers.ChoiceField(choices=FLAGS), help_text=RISK_FLAGS_HELP)
+    payment_method = MethodRefSerializer(allow_null=True, help_text="The destination; null for one without.")
 
     def get_amount(self, withdrawal) -> str:
         return money_text(withdrawal.amount, withdrawal.currency)
@@ -118,6 +127,11 @@ class PaymentPolicySerializer(serializers.Serializer):
     )
     kyc_required_for_withdrawal = serializers.BooleanField(required=False)
     player_cancel_allowed = serializers.BooleanField(required=False, help_text="false: no reverse withdrawals.")
+    closed_loop = serializers.BooleanField(
+        required=False,
+        help_text="Withdrawals go back to the methods that deposited, up to each one's net deposits; turning it off "
+        "loosens the policy (maker-checker).",
+    )
     velocity_withdrawals_per_day = serializers.IntegerField(
         min_value=1, max_value=100, required=False, help_text="More requests than this in 24 hours: flag velocity."
     )
@@ -244,6 +258,9 @@ class SnapshotTransactionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     risk_flags = serializers.SerializerMethodField(help_text=f"{RISK_FLAGS_HELP} Always empty for a deposit.")
+    payment_method = MethodRefSerializer(
+        allow_null=True, help_text="A deposit: what the player paid with; a withdrawal: its destination."
+    )
 
     def get_amount(self, tx) -> str:
         return money_text(tx.amount, tx.currency)
@@ -263,6 +280,11 @@ class SnapshotWalletSerializer(serializers.Serializer):
 
     def get_held(self, wallet) -> str:
         return money_text(wallet.balance_held, wallet.currency)
+
+    receivable = serializers.SerializerMethodField(help_text="Owed to the casino after chargebacks.")
+
+    def get_receivable(self, wallet) -> str:
+        return money_text(wallet.balance_receivable, wallet.currency)
 
 
 class SnapshotSerializer(serializers.Serializer):

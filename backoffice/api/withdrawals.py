@@ -26,10 +26,14 @@ from .serializers import (
     SnapshotSerializer,
 )
 
-DECISION_ERRORS = schema.error_responses(400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500, 503)
+DECISION_ERRORS = schema.error_responses(
+    400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429, 500, 503, examples={403: [schema.ACCOUNT_RESTRICTED]}
+)
 DECISION_DESCRIPTION = (
     "Needs the finance or admin role and a non-blank reason (400 REVIEW_REASON_REQUIRED). "
-    "Asking for the state the withdrawal is already in changes nothing (200)."
+    "Asking for the state the withdrawal is already in changes nothing (200). Approving and marking paid are "
+    "refused while the player owes the casino after a chargeback (403 PLAYER_ACCOUNT_RESTRICTED); rejecting "
+    "releases the held money, which repays what is owed first."
 )
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views_api_tokens, views_audit, views_auth, views_players, views_policy, views_withdrawals
+from . import views_api_tokens, views_audit, views_auth, views_disputes, views_players, views_policy, views_withdrawals
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:queue"), name="home"),
@@ -27,6 +27,7 @@ urlpatterns = [
         views_players.lift,
         name="player-lift",
     ),
+    path("disputes/", views_disputes.disputes_page, name="disputes"),
     path("policy/", views_policy.policy, name="policy"),
     path(
         "policy/changes/<int:change_id>/<slug:decision>/",

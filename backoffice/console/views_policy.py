@@ -49,7 +49,9 @@ POLICY_LABELS = {
     "kyc_required_for_withdrawal": gettext_lazy("Withdrawals need verified identity (KYC)"),
     "player_cancel_allowed": gettext_lazy("Players may cancel a withdrawal (reverse withdrawals)"),
     "velocity_withdrawals_per_day": gettext_lazy("Withdrawal requests in 24 hours before a velocity flag"),
+    "closed_loop": gettext_lazy("Closed loop: pay back to the methods that deposited"),
 }
+SWITCH_CONTROLS = ("kyc_required_for_withdrawal", "player_cancel_allowed", "closed_loop")
 YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
 
@@ -71,6 +73,7 @@ class PolicyForm(forms.Form):
     player_cancel_allowed = forms.ChoiceField(
         label=POLICY_LABELS["player_cancel_allowed"], choices=YES_NO, required=False
     )
+    closed_loop = forms.ChoiceField(label=POLICY_LABELS["closed_loop"], choices=YES_NO, required=False)
     # Not required here: the service requires it only when something changes.
     reason = forms.CharField(label=gettext_lazy("Why the change"), max_length=500, required=False)
 
@@ -81,7 +84,7 @@ class PolicyForm(forms.Form):
             value = self.cleaned_data.get(name)
             if value in (None, ""):
                 continue
-            data[name] = value == "yes" if name in ("kyc_required_for_withdrawal", "player_cancel_allowed") else value
+            data[name] = value == "yes" if name in SWITCH_CONTROLS else value
         return data
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from backoffice import selectors
 from backoffice.labels import LABELS
-from backoffice.player_context import player_context
+from backoffice.player_context import destination, player_context
 from core import form_tokens as tokens
 from core import replica
 from core.actors import Actor
@@ -148,6 +148,7 @@ def withdrawal_detail(request, withdrawal_id):
             "actions": actions,
             "notes": notes,
             "player": player_context(withdrawal.player, exclude=withdrawal),
+            "destination": destination(withdrawal),
             "sla_seconds": SLA_SECONDS,
         },
     )

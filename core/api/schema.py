@@ -6,6 +6,16 @@ from rest_framework import serializers
 from .problems import PROBLEM_CONTENT_TYPE
 
 
+class AllowedDestinationSerializer(serializers.Serializer):
+    payment_method = serializers.CharField()
+    amount = serializers.CharField()
+
+
+class ReceivableSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details; `error_code` is stable, other members depend on it."""
 
@@ -60,6 +70,22 @@ class ProblemSerializer(serializers.Serializer):
     kyc_status = serializers.CharField(
         required=False, help_text="KYC_REQUIRED on a withdrawal: the player's status (unverified, pending, rejected)."
     )
+    payment_method = serializers.CharField(
+        required=False, help_text="CLOSED_LOOP_VIOLATION, NOT_FOUND of a destination: the payment method named."
+    )
+    reason = serializers.CharField(
+        required=False,
+        help_text="CLOSED_LOOP_VIOLATION: over_net_deposits or not_payout_capable; PLAYER_ACCOUNT_RESTRICTED: "
+        "receivable (a chargeback left the player owing the casino).",
+    )
+    receivables = ReceivableSerializer(
+        many=True, required=False, help_text="PLAYER_ACCOUNT_RESTRICTED: what the player owes, per currency."
+    )
+    allowed = AllowedDestinationSerializer(
+        many=True,
+        required=False,
+        help_text="CLOSED_LOOP_VIOLATION: each payout-capable method and the most it may receive now.",
+    )
 
 
 def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:
@@ -87,8 +113,9 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         "(WEBHOOK_SIGNATURE_INVALID).",
         403: "The caller may not do this (PERMISSION_DENIED: not a player, or an operator role too low), the "
         "tenant is suspended (TENANT_SUSPENDED), the player is excluded from deposits and play (PLAYER_EXCLUDED), "
-        "must verify their identity first (KYC_REQUIRED), or may not cancel a withdrawal at this casino "
-        "(WITHDRAWAL_CANCEL_DISABLED).",
+        "must verify their identity first (KYC_REQUIRED), may not cancel a withdrawal at this casino "
+        "(WITHDRAWAL_CANCEL_DISABLED), or owes the casino after a chargeback (PLAYER_ACCOUNT_RESTRICTED: no "
+        "withdrawals or play until deposits repay it).",
         404: "No such object for this player (NOT_FOUND); other players' and tenants' ids alike.",
         405: "Method not allowed (METHOD_NOT_ALLOWED).",
         406: "Only JSON is served (NOT_ACCEPTABLE).",
@@ -98,8 +125,9 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         "payout retry refused (PAYOUT_RETRY_LIMIT_REACHED, PAYOUT_COOLDOWN_ACTIVE), or a player's exclusion "
         "that would end sooner than the one in force (EXCLUSION_WOULD_SHORTEN).",
         415: "Send application/json (UNSUPPORTED_MEDIA_TYPE).",
-        422: "Refused: insufficient funds, a tenant limit, the player's own limit (PLAYER_LIMIT_EXCEEDED), or an "
-        "Idempotency-Key reused for another request.",
+        422: "Refused: insufficient funds, a tenant limit, the player's own limit (PLAYER_LIMIT_EXCEEDED), a "
+        "destination the closed-loop rule does not allow (CLOSED_LOOP_VIOLATION), or an Idempotency-Key reused for "
+        "another request.",
         429: "Too many requests from this player, or too many refused webhook signatures from this address "
         "(RATE_LIMITED); see Retry-After.",
         500: "Unexpected error (INTERNAL_ERROR); no trace is returned; retrying with the same key is safe.",
@@ -217,6 +245,36 @@ CANCEL_DISABLED = problem_example(
     "WITHDRAWAL_CANCEL_DISABLED",
     403,
     "This casino does not let players cancel a withdrawal.",
+)
+CLOSED_LOOP = problem_example(
+    "Closed loop: not to this payment method",
+    "CLOSED_LOOP_VIOLATION",
+    422,
+    "Visa •••• 4242 may receive at most 50.00 EUR now: money goes back to the methods it came from, up to what "
+    "each deposited; only winnings beyond that go anywhere.",
+    reason="over_net_deposits",
+    payment_method="0192c3d4-0000-7000-8000-00000000a001",
+    requested="80.00",
+    currency="EUR",
+    allowed=[
+        {"payment_method": "0192c3d4-0000-7000-8000-00000000a001", "amount": "50.00"},
+        {"payment_method": "0192c3d4-0000-7000-8000-00000000b002", "amount": "30.00"},
+    ],
+)
+ACCOUNT_RESTRICTED = problem_example(
+    "Account restricted",
+    "PLAYER_ACCOUNT_RESTRICTED",
+    403,
+    "The account is restricted until a chargeback is repaid (70.00 EUR owed); deposits repay it.",
+    reason="receivable",
+    receivables=[{"currency": "EUR", "amount": "70.00"}],
+)
+UNKNOWN_PAYMENT_METHOD = problem_example(
+    "No such payment method",
+    "NOT_FOUND",
+    404,
+    "No such payment method.",
+    payment_method="0192c3d4-0000-7000-8000-00000000ffff",
 )
 EXCLUSION_WOULD_SHORTEN = problem_example(
     "An exclusion can only be extended",

@@ -71,11 +71,18 @@ class WebhookMessage:
 class PaymentProvider(Protocol):
     name: str
 
-    def create_payment(self, *, reference: str, amount: int, currency: str) -> PaymentSession:
-        """Open a hosted checkout for our deposit `reference` (idempotent on it)."""
+    def create_payment(self, *, reference: str, amount: int, currency: str, customer: str = "") -> PaymentSession:
+        """Open a hosted checkout for our deposit `reference` (idempotent on it) for our player `customer`.
 
-    def create_payout(self, *, idempotency_key: str, amount: int, currency: str, reference: str) -> PayoutStatus:
-        """Ask the PSP to pay out; the same key never pays twice."""
+        The payment's outcome (webhook `payment.succeeded`) describes what the player paid with:
+        `payment_method` {token, kind, fingerprint, label, payout_capable}."""
+
+    def create_payout(
+        self, *, idempotency_key: str, amount: int, currency: str, reference: str, destination: str = ""
+    ) -> PayoutStatus:
+        """Ask the PSP to pay out to `destination` (a payment method's PSP token; empty: the PSP's
+        default for the merchant); the same key never pays twice. A destination the PSP does not
+        know, or cannot pay out to, is ProviderRejected."""
 
     def fetch_payout(self, *, idempotency_key: str) -> PayoutStatus:
         """The PSP's view of the payout sent with this key."""

@@ -27,21 +27,29 @@ class SandboxProvider:
 
     # -- contract -------------------------------------------------------------------
 
-    def create_payment(self, *, reference: str, amount: int, currency: str) -> PaymentSession:
+    def create_payment(self, *, reference: str, amount: int, currency: str, customer: str = "") -> PaymentSession:
         if self.account.base_url:
-            body = self._http("POST", "/v1/payments", {"reference": reference, "amount": amount, "currency": currency})
+            body = self._http(
+                "POST",
+                "/v1/payments",
+                {"reference": reference, "amount": amount, "currency": currency, "customer": customer},
+            )
             return PaymentSession(provider_reference=body["payment_id"], checkout_url=body["checkout_url"])
         from payouts.sandbox import engine
 
-        payment = engine.create_payment(self._merchant(), reference=reference, amount=amount, currency=currency)
+        payment = engine.create_payment(
+            self._merchant(), reference=reference, amount=amount, currency=currency, customer=customer
+        )
         return PaymentSession(payment.id, engine.checkout_url(payment, IN_PROCESS_CHECKOUT_BASE))
 
-    def create_payout(self, *, idempotency_key: str, amount: int, currency: str, reference: str) -> PayoutStatus:
+    def create_payout(
+        self, *, idempotency_key: str, amount: int, currency: str, reference: str, destination: str = ""
+    ) -> PayoutStatus:
         if self.account.base_url:
             body = self._http(
                 "POST",
                 "/v1/payouts",
-                {"amount": amount, "currency": currency, "reference": reference},
+                {"amount": amount, "currency": currency, "reference": reference, "destination": destination},
                 headers={"Idempotency-Key": idempotency_key},
             )
             return PayoutStatus(body["status"], body.get("payout_id", ""), body.get("reason", ""))
@@ -50,10 +58,17 @@ class SandboxProvider:
         merchant = self._merchant()
         try:
             payout = engine.create_payout(
-                merchant, idempotency_key=idempotency_key, amount=amount, currency=currency, reference=reference
+                merchant,
+                idempotency_key=idempotency_key,
+                amount=amount,
+                currency=currency,
+                reference=reference,
+                destination=destination,
             )
         except engine.SandboxUnavailable as error:
             raise ProviderUnavailable(str(error)) from None
+        except engine.SandboxRefused as error:
+            raise ProviderRejected(str(error)) from None
         self._in_process_latency(merchant)
         return PayoutStatus(PayoutStatus.PENDING, payout.id)
 

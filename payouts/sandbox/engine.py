@@ -6,6 +6,7 @@ per merchant (see `Behavior`) so every path of the product can be reached.
 """
 
 import base64
+import hashlib
 import json
 import secrets
 import urllib.error
@@ -17,13 +18,17 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from .models import Behavior, SandboxDelivery, SandboxMerchant, SandboxPayment, SandboxPayout
+from .models import Behavior, SandboxDelivery, SandboxInstrument, SandboxMerchant, SandboxPayment, SandboxPayout
 
 MAX_DELIVERY_ATTEMPTS = 10
 
 
 class SandboxUnavailable(Exception):
     """The sandbox pretends to be down (behavior 'unavailable'): nothing was created."""
+
+
+class SandboxRefused(Exception):
+    """The sandbox refuses the request itself (an unknown destination): nothing was created."""
 
 
 def new_id(prefix: str) -> str:
@@ -62,49 +67,164 @@ def checkout_url(payment: SandboxPayment, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/checkout/{payment.id}/"
 
 
-def create_payment(merchant: SandboxMerchant, *, reference: str, amount: int, currency: str) -> SandboxPayment:
+def create_payment(
+    merchant: SandboxMerchant, *, reference: str, amount: int, currency: str, customer: str = ""
+) -> SandboxPayment:
     """Open a payment for the merchant's `reference`; asking again returns the same one."""
     payment, _ = SandboxPayment.objects.get_or_create(
         merchant=merchant,
         reference=reference,
-        defaults={"id": new_id("pay"), "amount": amount, "currency": currency},
+        defaults={"id": new_id("pay"), "amount": amount, "currency": currency, "customer": customer[:64]},
     )
     return payment
 
 
-def complete_checkout(payment_id: str, outcome: str) -> SandboxPayment:
-    """The player pressed pay or fail. A finished payment stays as it is."""
+METHOD_KINDS = tuple(SandboxInstrument.Kind.values)
+_LABELS = {"card": "Visa •••• {last4}", "bank_account": "Bank account •••• {last4}", "ewallet": "E-wallet •••• {last4}"}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def instrument_for(
+    merchant: SandboxMerchant, customer: str, kind: str, fingerprint: str = "", *, payout_capable: bool = True
+) -> SandboxInstrument:
+    """The customer's instrument of `kind` (and `fingerprint`), made the first time it pays.
+
+    Without a fingerprint the customer has one instrument per kind; the same fingerprint for two
+    customers is the same card (one fingerprint, a token each), as at a real PSP.
+    """
+    if kind not in METHOD_KINDS:
+        raise ValueError(f"method must be one of {', '.join(METHOD_KINDS)}")
+    fingerprint = (fingerprint or "").strip()[:64] or "fp_" + _digest(merchant.merchant_id, customer, kind)[:20]
+    token = "pm_" + _digest(merchant.merchant_id, customer, kind, fingerprint)[:32]
+    digits = "".join(c for c in fingerprint if c.isdigit())
+    last4 = digits[-4:] if len(digits) >= 4 else f"{int(_digest(fingerprint)[:8], 16) % 10_000:04d}"
+    instrument, _ = SandboxInstrument.objects.get_or_create(
+        token=token,
+        defaults={
+            "merchant": merchant,
+            "customer": customer,
+            "kind": kind,
+            "fingerprint": fingerprint,
+            "label": _LABELS[kind].format(last4=last4),
+            "payout_capable": payout_capable,
+        },
+    )
+    return instrument
+
+
+def complete_checkout(
+    payment_id: str, outcome: str, *, method: str | None = None, fingerprint: str = "", payout_capable: bool = True
+) -> SandboxPayment:
+    """The player pressed pay (with a method: card, bank_account or ewallet) or fail.
+
+    A paid payment's webhook describes the method (token, fingerprint, label, payout_capable);
+    without one, it carries none (as before payment methods existed). A finished payment stays as
+    it is.
+    """
     if outcome not in ("paid", "failed"):
         raise ValueError("outcome must be 'paid' or 'failed'")
+    if method is not None and method not in METHOD_KINDS:
+        raise ValueError(f"method must be one of {', '.join(METHOD_KINDS)}")
     with transaction.atomic():
         payment = SandboxPayment.objects.select_for_update().select_related("merchant").get(pk=payment_id)
         if payment.status != SandboxPayment.Status.OPEN:
             return payment
+        if outcome == "paid" and method is not None:
+            customer = payment.customer or payment.reference
+            payment.instrument = instrument_for(
+                payment.merchant, customer, method, fingerprint, payout_capable=payout_capable
+            )
         payment.status = outcome
         payment.completed_at = timezone.now()
-        payment.save(update_fields=["status", "completed_at"])
+        payment.save(update_fields=["status", "completed_at", "instrument"])
         event = "payment.succeeded" if outcome == "paid" else "payment.failed"
         enqueue_webhook(payment.merchant, event, payment_data(payment))
         return payment
 
 
+class DisputeRefused(ValueError):
+    """The payment is not in a state this dispute step applies to."""
+
+
+DISPUTE_STEPS = {
+    # step: (the dispute it needs, the dispute it leaves, the webhook it sends)
+    "chargeback": ("", "charged_back", "payment.charged_back"),
+    "chargeback-reversal": ("charged_back", "chargeback_reversed", "payment.chargeback_reversed"),
+}
+
+
+def dispute(payment_id: str, step: str, *, merchant: SandboxMerchant | None = None, reason: str = "") -> SandboxPayment:
+    """A card holder's chargeback of a paid payment, or its reversal; a signed webhook tells the merchant.
+
+    Asking again for the step already taken changes nothing and sends nothing. With `merchant`, a
+    payment of another merchant is not found (SandboxPayment.DoesNotExist).
+    """
+    needs, leaves, event = DISPUTE_STEPS[step]
+    with transaction.atomic():
+        payments = SandboxPayment.objects.select_for_update().select_related("merchant")
+        if merchant is not None:
+            payments = payments.filter(merchant=merchant)
+        payment = payments.get(pk=payment_id)
+        if payment.dispute == leaves:
+            return payment
+        if payment.status != SandboxPayment.Status.PAID or payment.dispute != needs:
+            raise DisputeRefused(
+                f"payment {payment.id} is {payment.status}{' and ' + payment.dispute if payment.dispute else ''}: "
+                f"no {step}"
+            )
+        payment.dispute = leaves
+        stamp = "charged_back_at" if step == "chargeback" else "chargeback_reversed_at"
+        setattr(payment, stamp, timezone.now())
+        payment.save(update_fields=["dispute", stamp])
+        default = "Cardholder disputed the payment" if step == "chargeback" else "Dispute won by the merchant"
+        enqueue_webhook(payment.merchant, event, {**payment_data(payment), "reason": reason or default})
+        return payment
+
+
 def payment_data(payment: SandboxPayment) -> dict:
-    return {
+    data = {
         "payment_id": payment.id,
         "reference": payment.reference,
         "amount": payment.amount,
         "currency": payment.currency,
         "status": payment.status,
     }
+    if payment.dispute:
+        data["dispute"] = payment.dispute
+    if payment.instrument_id:
+        data["payment_method"] = instrument_data(payment.instrument)
+    return data
+
+
+def instrument_data(instrument: SandboxInstrument) -> dict:
+    return {
+        "token": instrument.token,
+        "kind": instrument.kind,
+        "fingerprint": instrument.fingerprint,
+        "label": instrument.label,
+        "payout_capable": instrument.payout_capable,
+    }
 
 
 def create_payout(
-    merchant: SandboxMerchant, *, idempotency_key: str, amount: int, currency: str, reference: str = ""
+    merchant: SandboxMerchant,
+    *,
+    idempotency_key: str,
+    amount: int,
+    currency: str,
+    reference: str = "",
+    destination: str = "",
 ) -> SandboxPayout:
-    """Take a payout request. The same key returns the first payout: it never pays twice.
+    """Take a payout request to `destination` (an instrument's token; empty: the merchant's default).
+    The same key returns the first payout: it never pays twice.
 
     The outcome is decided now by the merchant's behavior and reported by webhook;
-    the answer to this call says only that the payout was accepted.
+    the answer to this call says only that the payout was accepted. A destination the
+    sandbox never issued to this merchant, or one that cannot receive payouts, is refused
+    (SandboxRefused) and nothing is created.
     """
     with transaction.atomic():
         merchant = SandboxMerchant.objects.select_for_update().get(pk=merchant.pk)
@@ -113,6 +233,12 @@ def create_payout(
             return existing
         if merchant.payout_behavior == Behavior.UNAVAILABLE:
             raise SandboxUnavailable("The sandbox PSP is steered to be unavailable.")
+        if destination:
+            instrument = SandboxInstrument.objects.filter(merchant=merchant, token=destination).first()
+            if instrument is None:
+                raise SandboxRefused(f"Unknown destination {destination[:40]!r}")
+            if not instrument.payout_capable:
+                raise SandboxRefused(f"{instrument.label} cannot receive payouts")
         merchant.payouts_seen += 1
         merchant.save(update_fields=["payouts_seen"])
         status, reason = _decide(merchant, amount)
@@ -121,6 +247,7 @@ def create_payout(
             merchant=merchant,
             idempotency_key=idempotency_key,
             reference=reference,
+            destination=destination,
             amount=amount,
             currency=currency,
             status=status,
@@ -150,15 +277,39 @@ def fetch_payout(merchant: SandboxMerchant, idempotency_key: str) -> SandboxPayo
     return SandboxPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
 
 
+class ReturnRefused(ValueError):
+    """Only a succeeded payout can come back from the bank."""
+
+
+def return_payout(merchant: SandboxMerchant, idempotency_key: str, *, reason: str = "") -> SandboxPayout:
+    """The beneficiary's bank sends a paid payout back; a signed `payout.returned` tells the merchant.
+
+    Returning it again changes nothing and sends nothing. Unknown keys: SandboxPayout.DoesNotExist.
+    """
+    with transaction.atomic():
+        payout = SandboxPayout.objects.select_for_update().get(merchant=merchant, idempotency_key=idempotency_key)
+        if payout.returned_at is not None:
+            return payout
+        if payout.status != SandboxPayout.Status.SUCCEEDED:
+            raise ReturnRefused(f"payout {payout.id} is {payout.status}: only a succeeded payout can be returned")
+        payout.returned_at = timezone.now()
+        payout.return_reason = (reason or "Account closed at the beneficiary bank")[:200]
+        payout.save(update_fields=["returned_at", "return_reason"])
+        enqueue_webhook(merchant, "payout.returned", {**payout_data(payout), "reason": payout.return_reason})
+        return payout
+
+
 def payout_data(payout: SandboxPayout) -> dict:
     return {
         "payout_id": payout.id,
         "idempotency_key": payout.idempotency_key,
         "reference": payout.reference,
+        "destination": payout.destination,
         "amount": payout.amount,
         "currency": payout.currency,
         "status": payout.status,
         "reason": payout.reason,
+        **({"returned_at": payout.returned_at.isoformat()} if payout.returned_at else {}),
     }
 
 
@@ -239,7 +390,9 @@ def _attempt(delivery: SandboxDelivery, send, now: datetime) -> int:
 
 
 def settlement_rows(merchant: SandboxMerchant, day: date) -> list[dict]:
-    """Everything the PSP settled for the merchant on `day` (UTC): paid payments and succeeded payouts."""
+    """Everything the PSP settled for the merchant on `day` (UTC): paid payments and succeeded payouts, and
+    what came back later: chargebacks and their reversals (reference: the payment's), returned payouts
+    (reference: the payout's idempotency key). A disputed payment is still `paid` on the day it was paid."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     end = start + timedelta(days=1)
     rows = []
@@ -263,6 +416,32 @@ def settlement_rows(merchant: SandboxMerchant, day: date) -> list[dict]:
                 "amount": payout.amount,
                 "currency": payout.currency,
                 "status": payout.status,
+            }
+        )
+    for kind, stamp, status in (
+        ("chargeback", "charged_back_at", "charged_back"),
+        ("chargeback_reversal", "chargeback_reversed_at", "reversed"),
+    ):
+        for payment in merchant.payments.filter(**{f"{stamp}__gte": start, f"{stamp}__lt": end}):
+            rows.append(
+                {
+                    "type": kind,
+                    "psp_id": payment.id,
+                    "reference": payment.reference,
+                    "amount": payment.amount,
+                    "currency": payment.currency,
+                    "status": status,
+                }
+            )
+    for payout in merchant.payouts.filter(returned_at__gte=start, returned_at__lt=end):
+        rows.append(
+            {
+                "type": "payout_return",
+                "psp_id": payout.id,
+                "reference": payout.idempotency_key,
+                "amount": payout.amount,
+                "currency": payout.currency,
+                "status": "returned",
             }
         )
     return rows

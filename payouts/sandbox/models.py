@@ -31,6 +31,28 @@ class SandboxMerchant(models.Model):
         return self.merchant_id
 
 
+class SandboxInstrument(models.Model):
+    """A card, bank account or e-wallet a customer paid with at the checkout; payouts can go to it.
+
+    `token` is what the merchant keeps and pays out to; `fingerprint` is the instrument itself
+    (the same card of two customers: one fingerprint, two tokens).
+    """
+
+    class Kind(models.TextChoices):
+        CARD = "card", "Card"
+        BANK_ACCOUNT = "bank_account", "Bank account"
+        EWALLET = "ewallet", "E-wallet"
+
+    token = models.CharField(max_length=40, primary_key=True)
+    merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="instruments")
+    customer = models.CharField(max_length=64, blank=True, help_text="The merchant's customer (player) reference.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    fingerprint = models.CharField(max_length=128)
+    label = models.CharField(max_length=64)
+    payout_capable = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class SandboxPayment(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -40,9 +62,21 @@ class SandboxPayment(models.Model):
     id = models.CharField(max_length=40, primary_key=True)
     merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="payments")
     reference = models.CharField(max_length=64, help_text="The merchant's deposit id.")
+    customer = models.CharField(max_length=64, blank=True, help_text="The merchant's customer (player) reference.")
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    instrument = models.ForeignKey(
+        SandboxInstrument, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    dispute = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("charged_back", "Charged back"), ("chargeback_reversed", "Chargeback reversed")],
+        help_text="A paid payment the card holder disputed; its status stays paid (it was settled).",
+    )
+    charged_back_at = models.DateTimeField(null=True, blank=True)
+    chargeback_reversed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -60,12 +94,17 @@ class SandboxPayout(models.Model):
     merchant = models.ForeignKey(SandboxMerchant, on_delete=models.CASCADE, related_name="payouts")
     idempotency_key = models.CharField(max_length=200)
     reference = models.CharField(max_length=64, blank=True)
+    destination = models.CharField(max_length=40, blank=True, help_text="The instrument's token; empty: default.")
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(
+        null=True, blank=True, help_text="The beneficiary's bank sent the paid payout back; its status stays."
+    )
+    return_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_http_methods
 from core.money import format_amount
 
 from . import engine
-from .models import SandboxMerchant, SandboxPayment
+from .models import SandboxInstrument, SandboxMerchant, SandboxPayment, SandboxPayout
+
+METHOD_CHOICES = SandboxInstrument.Kind.choices
 
 
 def merchant_api(view):
@@ -45,7 +47,11 @@ def merchant_api(view):
 def payments(request, merchant, body):
     try:
         payment = engine.create_payment(
-            merchant, reference=str(body["reference"]), amount=int(body["amount"]), currency=str(body["currency"])
+            merchant,
+            reference=str(body["reference"]),
+            amount=int(body["amount"]),
+            currency=str(body["currency"]),
+            customer=str(body.get("customer") or ""),
         )
     except (KeyError, ValueError, TypeError):
         return JsonResponse({"error": "reference, amount and currency are required"}, status=400)
@@ -53,6 +59,20 @@ def payments(request, merchant, body):
     return JsonResponse(
         {**engine.payment_data(payment), "checkout_url": engine.checkout_url(payment, base)}, status=201
     )
+
+
+@merchant_api
+@require_http_methods(["POST"])
+def payment_dispute(request, merchant, body, payment_id, step):
+    """`POST v1/payments/<id>/chargeback` and `.../chargeback-reversal`: the card holder disputes a paid
+    payment, or the merchant wins the dispute; a signed webhook follows. Another merchant's payment is 404."""
+    try:
+        payment = engine.dispute(payment_id, step, merchant=merchant, reason=str(body.get("reason") or "")[:200])
+    except SandboxPayment.DoesNotExist:
+        return JsonResponse({"error": "no such payment", "code": "payment_not_found"}, status=404)
+    except engine.DisputeRefused as refusal:
+        return JsonResponse({"error": str(refusal), "code": "dispute_refused"}, status=409)
+    return JsonResponse(engine.payment_data(payment))
 
 
 @merchant_api
@@ -69,11 +89,14 @@ def payouts(request, merchant, body):
             amount=int(body["amount"]),
             currency=str(body["currency"]),
             reference=str(body.get("reference", "")),
+            destination=str(body.get("destination") or ""),
         )
     except (KeyError, ValueError, TypeError):
         return JsonResponse({"error": "amount and currency are required"}, status=400)
     except engine.SandboxUnavailable:
         return JsonResponse({"error": "temporarily unavailable"}, status=503)
+    except engine.SandboxRefused as refusal:
+        return JsonResponse({"error": str(refusal), "code": "destination_refused"}, status=422)
     # Accepted: the outcome follows by webhook (and can be fetched).
     return JsonResponse({**engine.payout_data(payout), "status": "pending"}, status=202)
 
@@ -87,6 +110,20 @@ def payout_status(request, merchant, body, key):
     payout = engine.fetch_payout(merchant, key)
     if payout is None:
         return JsonResponse({"error": "no payout with this idempotency key", "code": "payout_not_found"}, status=404)
+    return JsonResponse(engine.payout_data(payout))
+
+
+@merchant_api
+@require_http_methods(["POST"])
+def payout_return(request, merchant, body, key):
+    """`POST v1/payouts/<key>/return`: the beneficiary's bank sends a paid payout back; a signed
+    `payout.returned` follows. Another merchant's payout (or an unknown key) is 404."""
+    try:
+        payout = engine.return_payout(merchant, key, reason=str(body.get("reason") or "")[:200])
+    except SandboxPayout.DoesNotExist:
+        return JsonResponse({"error": "no payout with this idempotency key", "code": "payout_not_found"}, status=404)
+    except engine.ReturnRefused as refusal:
+        return JsonResponse({"error": str(refusal), "code": "return_refused"}, status=409)
     return JsonResponse(engine.payout_data(payout))
 
 
@@ -124,23 +161,49 @@ def settlement(request, merchant, body, day):
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def checkout(request, payment_id):
-    """The hosted checkout. Scripts may POST outcome=paid|failed as a form or as JSON."""
-    payment = get_object_or_404(SandboxPayment.objects.select_related("merchant"), pk=payment_id)
+    """The hosted checkout. Scripts may POST outcome=paid|failed as a form or as JSON, with
+    `method` (card, bank_account, ewallet), optionally `fingerprint` and `payout_capable`, to pay
+    with a payment method."""
+    payment = get_object_or_404(SandboxPayment.objects.select_related("merchant", "instrument"), pk=payment_id)
     if request.method == "POST":
-        outcome = _outcome(request)
+        fields = _fields(request)
+        if fields.get("dispute") in engine.DISPUTE_STEPS:  # the page's buttons for a paid payment
+            try:
+                payment = engine.dispute(payment.id, fields["dispute"])
+            except engine.DisputeRefused as refusal:
+                return _answer(request, payment, status=409, error=str(refusal))
+            return _answer(request, payment)
+        outcome = fields.get("outcome")
         if outcome not in ("paid", "failed"):
             return _answer(request, payment, status=400, error="outcome must be paid or failed")
-        payment = engine.complete_checkout(payment.id, outcome)
+        method = fields.get("method") or None
+        if method is not None and method not in engine.METHOD_KINDS:
+            return _answer(request, payment, status=400, error="method must be card, bank_account or ewallet")
+        payment = engine.complete_checkout(
+            payment.id,
+            outcome,
+            method=method,
+            fingerprint=str(fields.get("fingerprint") or ""),
+            payout_capable=_truthy(fields.get("payout_capable", True)),
+        )
     return _answer(request, payment)
 
 
-def _outcome(request) -> str | None:
+def _fields(request) -> dict:
     if request.content_type == "application/json":
         try:
-            return json.loads(request.body or b"{}").get("outcome")
-        except (ValueError, AttributeError):
-            return None
-    return request.POST.get("outcome")
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+    return request.POST.dict()
+
+
+def _truthy(value) -> bool:
+    """A JSON boolean, or a form's "true"/"false" ("0", "no", "off" and "" are false too)."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("false", "0", "no", "off", "")
 
 
 def _answer(request, payment, *, status=200, error=""):
@@ -151,6 +214,7 @@ def _answer(request, payment, *, status=200, error=""):
     context = {
         "payment": payment,
         "amount": format_amount(payment.amount, payment.currency),
+        "methods": METHOD_CHOICES,
         "error": error,
         "return_url": _safe_return_url(request.GET.get("return_url", "")),
     }

@@ -47,6 +47,12 @@ def player(tenant):
 
 
 @pytest.fixture
+def other_player(tenant):
+    """A second player of the same casino."""
+    return PlayerFactory(tenant=tenant)
+
+
+@pytest.fixture
 def web():
     """An anonymous client: the PSP has no token, its signature is its authentication."""
     return Client()

@@ -196,6 +196,7 @@ def test_a_deposit_event_booked_on_a_withdrawal(player):
     [
         ("balance_available", FindingType.WALLET_AVAILABLE_MISMATCH, "player_available"),
         ("balance_held", FindingType.WALLET_HELD_MISMATCH, "player_held"),
+        ("balance_receivable", FindingType.WALLET_RECEIVABLE_MISMATCH, "player_receivable"),
     ],
 )
 def test_a_wallet_balance_that_differs_from_its_ledger(player, column, finding_type, account):

@@ -23,8 +23,8 @@ from reconciliation import settlement
 from reconciliation.models import Finding, FindingType, Severity
 from tenants.tests.factories import TenantFactory
 from wallet.models import Deposit, DepositState, Withdrawal, WithdrawalState
-from wallet.services import approve_withdrawal
-from wallet.tests.builders import AMOUNT, REASON, deposit, operator_of, withdraw
+from wallet.services import approve_withdrawal, charge_back_deposit
+from wallet.tests.builders import AMOUNT, PSP, REASON, deposit, operator_of, withdraw
 from wallet.tests.factories import fund
 
 from .helpers import finding, found, reconcile
@@ -258,3 +258,59 @@ def test_parsing_refuses_rows_it_cannot_read():
         settlement.parse_csv("type,psp_id,reference,amount,currency,status\nrefund,p1,r1,1,EUR,paid\n")
     rows = settlement.parse_csv("type,psp_id,reference,amount,currency,status\npayout,po_1,k,125,eur,succeeded\n")
     assert rows == [settlement.SettlementRow("payout", "po_1", "k", 125, "EUR", "succeeded")]
+
+
+# --- disputes and returns (section 16) ----------------------------------------------------------
+
+
+def test_chargebacks_reversals_and_returns_agree_with_the_psp(casino):
+    # given a deposit charged back and reversed, another charged back, and a payout returned, all today
+    reversed_ = casino.paid_deposit(40_00)
+    charged = casino.paid_deposit(30_00)
+    withdrawal = casino.paid_withdrawal(25_00)
+    engine.dispute(reversed_.provider_reference, "chargeback")
+    engine.dispute(reversed_.provider_reference, "chargeback-reversal")
+    engine.dispute(charged.provider_reference, "chargeback")
+    attempt = withdrawal.payout_attempts.get()
+    engine.return_payout(casino.merchant, str(attempt.pk))
+    deliver_all(casino.client)
+    assert Withdrawal.objects.get(pk=withdrawal.pk).state == "returned"
+    kinds = sorted(row["type"] for row in engine.settlement_rows(casino.merchant, TODAY))
+    assert [kind for kind in kinds if kind not in ("payment", "payout")] == [
+        "chargeback",
+        "chargeback",
+        "chargeback_reversal",
+        "payout_return",
+    ]
+    # when the day is reconciled, then the report and the books agree
+    run = reconcile(casino.tenant, settlement_date=TODAY)
+    assert found(run) == set()
+
+
+def test_a_chargeback_or_return_the_books_do_not_show_is_found(casino):
+    # given a chargeback and a payout return the PSP made whose webhooks never reached the product
+    charged = casino.paid_deposit(30_00)
+    withdrawal = casino.paid_withdrawal(25_00)
+    engine.dispute(charged.provider_reference, "chargeback")
+    engine.return_payout(casino.merchant, str(withdrawal.payout_attempts.get().pk))
+    # when the day is reconciled
+    run = reconcile(casino.tenant, settlement_date=TODAY)
+    # then both are outcomes that differ: the PSP says charged back and returned, the books completed and paid
+    assert found(run) == {
+        (FindingType.SETTLEMENT_STATE_MISMATCH, "deposit", str(charged.pk)),
+        (FindingType.SETTLEMENT_STATE_MISMATCH, "withdrawal", str(withdrawal.pk)),
+    }
+    mismatch = finding(run, FindingType.SETTLEMENT_STATE_MISMATCH, object_type="deposit")
+    assert (mismatch.expected, mismatch.actual) == (
+        {"psp_status": "completed", "state": "completed"},
+        {"psp_status": "charged_back"},
+    )
+
+
+def test_a_chargeback_booked_here_that_the_psp_does_not_list_is_found(casino):
+    # given a chargeback booked from a webhook the PSP's report does not list (sent by someone else)
+    charged = casino.paid_deposit(30_00)
+    charge_back_deposit(charged, actor=PSP)
+    run = reconcile(casino.tenant, settlement_date=TODAY)
+    result = finding(run, FindingType.SETTLEMENT_MISSING_AT_PSP)
+    assert (result.object_type, result.object_id, result.detail["type"]) == ("deposit", str(charged.pk), "chargeback")

@@ -13,6 +13,7 @@
   const RETRY_DELAYS_MS = [300, 800, 2000, 4000];
   const headers = { Authorization: `Token ${TOKEN}`, Accept: "application/json" };
   let nextPage = null;
+  let methodLabels = {}; // payment method id -> label, for explaining closed-loop refusals
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const fill = (template, values) => template.replace(/%\((\w+)\)s/g, (_, name) => values[name] ?? "");
@@ -57,8 +58,16 @@
     if (code === "VALIDATION_ERROR" && problem.errors && problem.errors.days) code = "DAYS_OUT_OF_RANGE";
     if (code === "KYC_REQUIRED" && problem.threshold) code = "KYC_REQUIRED_DEPOSIT";
     if ((code === "PLAYER_EXCLUDED" || code === "EXCLUSION_WOULD_SHORTEN") && !problem.ends_at) code += "_FOR_GOOD";
+    if (code === "CLOSED_LOOP_VIOLATION") {
+      if (!(problem.allowed || []).length) code += "_NOWHERE";
+      else if (problem.reason === "not_payout_capable") code += "_NOT_CAPABLE";
+    }
     const template = T[code] || T.UNKNOWN;
     const values = { ...problem };
+    if (problem.payment_method) values.label = methodLabels[problem.payment_method] || "";
+    if (problem.allowed) {
+      values.allowed = problem.allowed.map((a) => `${methodLabels[a.payment_method] || "?"}: ${a.amount} ${problem.currency}`).join(", ");
+    }
     for (const name of ["action", "tx_type", "from_state", "kind"]) if (values[name]) values[name] = T[values[name]] || values[name];
     if (values.period) values.period = T[`period_${values.period}`] || values.period;
     if (values.ends_at) values.ends_at = when(values.ends_at);
@@ -104,6 +113,11 @@
         return tr;
       }),
     );
+    // A chargeback the balance could not cover: the player owes it, and deposits repay it first.
+    const owed = body.wallets.filter((w) => Number(w.receivable) > 0);
+    const restriction = document.getElementById("restriction");
+    restriction.hidden = !owed.length;
+    restriction.textContent = owed.length ? fill(T.restricted, { owed: owed.map((w) => `${w.receivable} ${w.currency}`).join(", ") }) : "";
   }
 
   function historyRow(tx) {
@@ -155,15 +169,55 @@
     const box = document.getElementById("receipt");
     if (status !== 200) return notice(explain(body), "error");
     const lines = [`${body.reference} · ${T[body.type] || body.type} · ${body.amount} ${body.currency} · ${T[body.state] || body.state}`];
+    if (body.payment_method) lines.push(fill(T[`receipt_method_${body.type}`], body.payment_method));
     for (const step of body.timeline) lines.push(`${when(step.at)} → ${T[step.state] || step.state}`);
     if (body.balance_after) lines.push(fill(T.balance_after, body.balance_after));
     box.textContent = lines.join("\n");
     box.hidden = false;
   }
 
+  const withdrawForm = document.getElementById("withdraw-form");
+  const netText = (method) =>
+    method.net_deposited.length ? method.net_deposited.map((n) => `${n.amount} ${n.currency}`).join(", ") : "—";
+
+  function methodRow(method) {
+    const tr = document.createElement("tr");
+    Object.assign(tr.dataset, { id: method.id, kind: method.kind });
+    tr.append(
+      cell(method.label, "label"),
+      cell(T[`method_${method.kind}`] || method.kind),
+      cell(method.payout_capable ? T.yes : T.no, "payouts"),
+      cell(netText(method), "num net"),
+    );
+    return tr;
+  }
+
+  async function loadMethods() {
+    const { status, body } = await get("payment-methods/");
+    if (status !== 200) return notice(explain(body), "error");
+    const methods = body.payment_methods;
+    methodLabels = Object.fromEntries(methods.map((m) => [m.id, m.label]));
+    document.getElementById("method-rows").replaceChildren(...(methods.length ? methods.map(methodRow) : [emptyRow(T.no_methods, 4)]));
+    // The withdrawal names its destination once the player has a method (the casino requires it then).
+    const select = withdrawForm.payment_method;
+    const chosen = select.value;
+    select.replaceChildren(
+      ...methods.map((m) => {
+        const option = new Option(m.payout_capable ? m.label : fill(T.no_payouts_to, m), m.id);
+        option.disabled = !m.payout_capable;
+        return option;
+      }),
+    );
+    const usable = methods.filter((m) => m.payout_capable);
+    if (usable.some((m) => m.id === chosen)) select.value = chosen;
+    else if (usable.length) select.value = usable[0].id;
+    document.getElementById("destination").hidden = !methods.length;
+  }
+
   async function refresh() {
     await loadBalances();
     const recent = await loadHistory();
+    await loadMethods();
     return recent || [];
   }
 
@@ -195,11 +249,13 @@
     });
   });
 
-  document.getElementById("withdraw-form").addEventListener("submit", (event) => {
+  withdrawForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
     locked(form.querySelector("button"), async () => {
-      const { status, body } = await post("withdrawals/", formValues(form), newIdempotencyKey());
+      const request = formValues(form);
+      if (form.payment_method.value) request.payment_method = form.payment_method.value;
+      const { status, body } = await post("withdrawals/", request, newIdempotencyKey());
       if (status === 201) {
         notice(fill(T.withdrawal_requested, body), "ok");
         form.reset();

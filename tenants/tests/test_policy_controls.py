@@ -12,6 +12,7 @@ BASE = {
     "kyc_required_for_withdrawal": True,
     "player_cancel_allowed": True,
     "velocity_withdrawals_per_day": 3,
+    "closed_loop": True,
     "currency_limits": [],
 }
 
@@ -54,6 +55,9 @@ def eur(**limits) -> dict:
         ({**BASE, "kyc_required_for_withdrawal": False}, BASE, False),
         (BASE, {**BASE, "player_cancel_allowed": False}, False),
         ({**BASE, "player_cancel_allowed": False}, BASE, True),
+        # the closed loop: on tightens, off loosens
+        ({**BASE, "closed_loop": False}, BASE, False),
+        (BASE, {**BASE, "closed_loop": False}, True),
         (BASE, {**BASE, "velocity_withdrawals_per_day": 2}, False),
         (BASE, {**BASE, "velocity_withdrawals_per_day": 5}, True),
         (eur(), eur(kyc_deposit_threshold=2000_00), False),

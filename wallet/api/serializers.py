@@ -13,7 +13,7 @@ from core.api.fields import (
 )
 from players.exclusions import PLAYERS_OWN, SELF_EXCLUSION_DAYS, TIMEOUT_DAYS
 from players.models import Exclusion, LimitKind, LimitPeriod
-from wallet.models import DepositState, WithdrawalState
+from wallet.models import DepositState, PaymentMethodKind, WithdrawalState
 from wallet.selectors import balance_after
 
 ALL_STATES = sorted({*DepositState.values, *WithdrawalState.values})
@@ -36,6 +36,15 @@ class MoneyRequestSerializer(serializers.Serializer):
         return attrs
 
 
+class WithdrawalCreateSerializer(MoneyRequestSerializer):
+    payment_method = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Where the payout goes: one of the player's methods (GET payment-methods/). Required once the "
+        "player has any; the closed-loop rule decides how much each may receive (CLOSED_LOOP_VIOLATION).",
+    )
+
+
 class CancelRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
@@ -45,6 +54,13 @@ class WalletSerializer(serializers.Serializer):
     available = serializers.SerializerMethodField()
     held = serializers.SerializerMethodField()
     total = serializers.SerializerMethodField()
+    receivable = serializers.SerializerMethodField(
+        help_text="What the player owes the casino: chargebacks the balance could not cover. Above zero, the "
+        "account is restricted (no withdrawals, no play) and deposits repay it first."
+    )
+
+    def get_receivable(self, wallet) -> str:
+        return money_text(wallet.balance_receivable, wallet.currency)
 
     def get_available(self, wallet) -> str:
         return money_text(wallet.balance_available, wallet.currency)
@@ -115,11 +131,18 @@ class TransactionSerializer(serializers.Serializer):
         return {}
 
 
+def _method_id(tx) -> str | None:
+    return None if tx.payment_method_id is None else str(tx.payment_method_id)
+
+
 class DepositSerializer(TransactionSerializer):
     state = serializers.ChoiceField(choices=DepositState.choices)
     checkout_url = serializers.SerializerMethodField()
     provider_reference = serializers.SerializerMethodField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    payment_method = serializers.UUIDField(
+        allow_null=True, help_text="What the player paid with (GET payment-methods/), once the PSP reported it."
+    )
 
     def get_checkout_url(self, deposit) -> str | None:
         return deposit.checkout_url or None
@@ -132,15 +155,17 @@ class DepositSerializer(TransactionSerializer):
             "checkout_url": deposit.checkout_url or None,
             "provider_reference": deposit.provider_reference or None,
             "completed_at": _iso(deposit.completed_at),
+            "payment_method": _method_id(deposit),
         }
 
 
 class WithdrawalSerializer(TransactionSerializer):
     state = serializers.ChoiceField(choices=WithdrawalState.choices)
     paid_at = serializers.DateTimeField(allow_null=True)
+    payment_method = serializers.UUIDField(allow_null=True, help_text="The destination the payout goes to.")
 
     def extra_representation(self, withdrawal) -> dict:
-        return {"paid_at": _iso(withdrawal.paid_at)}
+        return {"paid_at": _iso(withdrawal.paid_at), "payment_method": _method_id(withdrawal)}
 
 
 class TransactionPageSerializer(serializers.Serializer):
@@ -157,6 +182,13 @@ class TimelineEntrySerializer(serializers.Serializer):
 class BalanceSerializer(serializers.Serializer):
     available = serializers.CharField()
     held = serializers.CharField()
+    receivable = serializers.CharField(help_text="Owed to the casino (chargebacks).")
+
+
+class PaymentMethodRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=PaymentMethodKind.choices)
+    label = serializers.CharField()
 
 
 class ReceiptSerializer(TransactionSerializer):
@@ -165,13 +197,24 @@ class ReceiptSerializer(TransactionSerializer):
     def extra_representation(self, tx) -> dict:
         return {
             "provider_reference": self.get_provider_reference(tx),
+            "payment_method": self.get_payment_method(tx),
             "timeline": self.get_timeline(tx),
             "balance_after": self.get_balance_after(tx),
         }
 
     provider_reference = serializers.SerializerMethodField()
+    payment_method = serializers.SerializerMethodField(
+        help_text="A deposit: what the player paid with; a withdrawal: where the payout goes."
+    )
     timeline = serializers.SerializerMethodField()
     balance_after = serializers.SerializerMethodField()
+
+    @extend_schema_field(PaymentMethodRefSerializer(allow_null=True))
+    def get_payment_method(self, tx):
+        if tx.payment_method_id is None:
+            return None
+        method = tx.payment_method
+        return {"id": str(method.pk), "kind": method.kind, "label": method.label}
 
     def get_provider_reference(self, tx) -> str | None:
         if tx.TX_TYPE == "deposit":
@@ -276,3 +319,45 @@ class ExclusionSerializer(NewExclusionSerializer):
 
 class ExclusionListSerializer(serializers.Serializer):
     exclusions = ExclusionSerializer(many=True, help_text="Newest first, at most the 100 most recent.")
+
+
+# Payment methods (ARCHITECTURE section 16).
+
+
+class NetDepositedSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField(
+        help_text="Completed deposits from the method less withdrawals to it that are paid or in flight; "
+        "may be negative once winnings went to it."
+    )
+
+
+class PaymentMethodSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    provider = serializers.CharField()
+    kind = serializers.ChoiceField(choices=PaymentMethodKind.choices)
+    label = serializers.CharField()
+    payout_capable = serializers.BooleanField(help_text="Payouts can be sent to it.")
+    created_at = serializers.DateTimeField(help_text="When it was first used (its first completed deposit).")
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    net_deposited = NetDepositedSerializer(many=True, help_text="Per currency the method has moved.")
+
+    def to_representation(self, view):
+        method = view.method
+        return {
+            "id": str(method.pk),
+            "provider": method.provider,
+            "kind": method.kind,
+            "label": method.label,
+            "payout_capable": method.payout_capable,
+            "created_at": _iso(method.created_at),
+            "last_used_at": _iso(method.last_used_at),
+            "net_deposited": [
+                {"currency": currency, "amount": money_text(amount, currency)}
+                for currency, amount in view.net_deposited
+            ],
+        }
+
+
+class PaymentMethodListSerializer(serializers.Serializer):
+    payment_methods = PaymentMethodSerializer(many=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import protection, views
+from . import methods, protection, views
 
 urlpatterns = [
     path("wallet/", views.WalletView.as_view(), name="wallet"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("withdrawals/<uuid:withdrawal_id>/cancel/", views.WithdrawalCancelView.as_view(), name="withdrawal-cancel"),
     path("transactions/", views.TransactionListView.as_view(), name="transactions"),
     path("transactions/<str:transaction_id>/", views.ReceiptView.as_view(), name="transaction"),
+    path("payment-methods/", methods.PaymentMethodsView.as_view(), name="payment-methods"),
     path("limits/", protection.LimitsView.as_view(), name="limits"),
     path("exclusions/", protection.ExclusionsView.as_view(), name="exclusions"),
 ]

@@ -22,11 +22,11 @@ from .serializers import (
     ALL_STATES,
     CancelRequestSerializer,
     DepositSerializer,
-    MoneyRequestSerializer,
     ReceiptSerializer,
     TransactionPageSerializer,
     TransactionSerializer,
     WalletListSerializer,
+    WithdrawalCreateSerializer,
     WithdrawalSerializer,
 )
 
@@ -83,17 +83,24 @@ class WithdrawalListView(PlayerAPIView):
     @extend_schema(
         operation_id="withdrawals_create",
         summary="Request a withdrawal",
-        description="Moves the amount from available to held and opens the withdrawal for review.",
+        description=(
+            "Moves the amount from available to held and opens the withdrawal for review, to be paid out to "
+            "`payment_method`. Once the player has a payment method the request must name one of theirs (an "
+            "unknown id, another player's or another casino's is 404 NOT_FOUND alike). Closed loop: a method may "
+            "receive up to its net deposits plus the winnings beyond every method's net deposits; a method that "
+            "cannot receive payouts receives nothing (422 CLOSED_LOOP_VIOLATION with `allowed`)."
+        ),
         parameters=[schema.IDEMPOTENCY_KEY],
-        request=MoneyRequestSerializer,
+        request=WithdrawalCreateSerializer,
         responses={
             201: WithdrawalSerializer,
             **schema.error_responses(
                 *schema.WRITE_ERRORS,
                 examples={
                     400: [schema.BAD_AMOUNT],
-                    403: [schema.KYC_REQUIRED_WITHDRAWAL],
-                    422: [schema.INSUFFICIENT, schema.LIMIT_EXCEEDED],
+                    403: [schema.KYC_REQUIRED_WITHDRAWAL, schema.ACCOUNT_RESTRICTED],
+                    404: [schema.UNKNOWN_PAYMENT_METHOD],
+                    422: [schema.INSUFFICIENT, schema.LIMIT_EXCEEDED, schema.CLOSED_LOOP],
                 },
             ),
         },
@@ -101,13 +108,14 @@ class WithdrawalListView(PlayerAPIView):
     )
     @idempotent("withdrawals.create")
     def post(self, request):
-        payload = MoneyRequestSerializer(data=request.data)
+        payload = WithdrawalCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         withdrawal = services.request_withdrawal(
             player=self.player,
             amount=payload.validated_data["amount_minor"],
             currency=payload.validated_data["currency"],
             actor=self.actor(),
+            payment_method=payload.validated_data.get("payment_method"),
         )
         context = self.transaction_context(withdrawal)
         return Response(WithdrawalSerializer(withdrawal, context=context).data, status=status.HTTP_201_CREATED)

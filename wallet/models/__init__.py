@@ -1,4 +1,5 @@
 from .ledger import Account, JournalEntry, LedgerEvent, Posting
+from .methods import PaymentMethod, PaymentMethodKind
 from .payouts import PayoutAttempt
 from .transactions import (
     Deposit,
@@ -18,6 +19,8 @@ __all__ = [
     "DepositTransition",
     "JournalEntry",
     "LedgerEvent",
+    "PaymentMethod",
+    "PaymentMethodKind",
     "PayoutAttempt",
     "Posting",
     "Wallet",

@@ -2,7 +2,9 @@
 
 Sign convention: a posting adds its amount to its account. Player accounts hold what
 the casino owes the player, so a deposit posts +amount to the player's available
-account and -amount to the tenant's PSP clearing account. Every entry sums to zero
+account and -amount to the tenant's PSP clearing account. The player receivable is what
+the player owes the casino (a chargeback available could not cover), so it sits below
+zero in this convention: its balance is minus the wallet's `balance_receivable`. Every entry sums to zero
 (a deferred constraint trigger checks it at commit), so the clearing account of a
 tenant and currency is always minus the money its players hold.
 """
@@ -25,6 +27,10 @@ class LedgerEvent(models.TextChoices):
     BET_PLACED = "bet_placed", _("Bet placed")
     WIN_PAID = "win_paid", _("Win paid")
     BET_ROLLED_BACK = "bet_rolled_back", _("Bet rolled back")
+    # Disputes and returns (section 16).
+    DEPOSIT_CHARGED_BACK = "deposit_charged_back", _("Deposit charged back")
+    CHARGEBACK_REVERSED = "chargeback_reversed", _("Chargeback reversed")
+    WITHDRAW_RETURNED = "withdraw_returned", _("Withdrawal returned")
 
 
 class Account(models.TextChoices):
@@ -32,6 +38,7 @@ class Account(models.TextChoices):
     PLAYER_HELD = "player_held", _("Player held")
     PSP_CLEARING = "psp_clearing", _("Tenant PSP clearing")
     GAME_HOUSE = "game_house", _("Tenant game house")
+    PLAYER_RECEIVABLE = "player_receivable", _("Player receivable")
 
 
 @written_by_unit_of_work
@@ -119,7 +126,7 @@ class Posting(models.Model):
             models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_nonzero"),
             models.CheckConstraint(
                 condition=(Q(account__in=["psp_clearing", "game_house"]) & Q(wallet__isnull=True))
-                | (Q(account__in=["player_available", "player_held"]) & Q(wallet__isnull=False)),
+                | (Q(account__in=["player_available", "player_held", "player_receivable"]) & Q(wallet__isnull=False)),
                 name="posting_wallet_matches_account",
             ),
         ]

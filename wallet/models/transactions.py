@@ -40,6 +40,9 @@ class DepositState(models.TextChoices):
     PENDING_PROVIDER = "pending_provider", _("Pending at provider")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
+    # Extensions after the seed's machine (section 16).
+    CHARGED_BACK = "charged_back", _("Charged back")
+    CHARGEBACK_REVERSED = "chargeback_reversed", _("Chargeback reversed")
 
 
 class WithdrawalState(models.TextChoices):
@@ -50,6 +53,8 @@ class WithdrawalState(models.TextChoices):
     PAYOUT_PENDING = "payout_pending", _("Payout pending")
     PAYOUT_FAILED = "payout_failed", _("Payout failed")
     PAID = "paid", _("Paid")
+    # Extension after the seed's machine (section 16).
+    RETURNED = "returned", _("Returned by the bank")
 
 
 class MoneyTransaction(FSMModelMixin, models.Model):
@@ -88,6 +93,15 @@ class Deposit(MoneyTransaction):
     provider_reference = models.CharField(max_length=128, blank=True)
     checkout_url = models.URLField(max_length=500, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    payment_method = models.ForeignKey(
+        "wallet.PaymentMethod",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # read per player or wallet, never by method alone
+        help_text="What the player paid with, as the PSP reported it when the payment succeeded.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -121,6 +135,14 @@ class Deposit(MoneyTransaction):
     def fail(self):
         """The provider reported the payment failed or was abandoned."""
 
+    @transition(field=state, source=DepositState.COMPLETED, target=DepositState.CHARGED_BACK)
+    def charge_back(self):
+        """The card holder disputed the payment and the scheme took the money back (section 16)."""
+
+    @transition(field=state, source=DepositState.CHARGED_BACK, target=DepositState.CHARGEBACK_REVERSED)
+    def reverse_chargeback(self):
+        """The casino won the dispute: the money came back."""
+
 
 @written_by_unit_of_work
 class Withdrawal(MoneyTransaction):
@@ -138,6 +160,15 @@ class Withdrawal(MoneyTransaction):
         db_constraint=False,
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+    payment_method = models.ForeignKey(
+        "wallet.PaymentMethod",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # read per player or wallet, never by method alone
+        help_text="The destination: the payout goes to this method (closed loop, wallet.closed_loop).",
+    )
     risk_flags = ArrayField(
         models.CharField(max_length=32),
         default=list,
@@ -196,6 +227,10 @@ class Withdrawal(MoneyTransaction):
     @transition(field=state, source=WithdrawalState.PAYOUT_FAILED, target=WithdrawalState.PAYOUT_PENDING)
     def retry_payout(self):
         """A new payout attempt was handed to the provider."""
+
+    @transition(field=state, source=WithdrawalState.PAID, target=WithdrawalState.RETURNED)
+    def return_payout(self):
+        """The beneficiary's bank sent a paid payout back; the money is the player's again (section 16)."""
 
 
 @written_by_unit_of_work

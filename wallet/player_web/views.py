@@ -151,6 +151,38 @@ def ui_messages() -> dict:
         "effect_for_good": _("You can never deposit or play here again."),
         "effect_withdrawals": _("You can still withdraw your money."),
         "effect_final": _("It cannot be undone or shortened, not even by the casino's support."),
+        # Payment methods and where withdrawals go.
+        "method_card": _("Card"),
+        "method_bank_account": _("Bank account"),
+        "method_ewallet": _("E-wallet"),
+        "yes": _("yes"),
+        "no": _("no"),
+        "no_methods": _("No payment method yet: it appears once you have paid with it."),
+        "no_payouts_to": _("%(label)s (cannot receive payouts)"),
+        "CLOSED_LOOP_VIOLATION": _(
+            "Money goes back to the methods you deposited with, up to what each brought in. %(label)s can take at "
+            "most part of this now; you can withdraw: %(allowed)s."
+        ),
+        "CLOSED_LOOP_VIOLATION_NOT_CAPABLE": _(
+            "%(label)s cannot receive payouts. Choose another method; you can withdraw: %(allowed)s."
+        ),
+        "CLOSED_LOOP_VIOLATION_NOWHERE": _(
+            "None of your payment methods can receive payouts. Deposit once with a card, bank account or e-wallet "
+            "that can, then withdraw to it."
+        ),
+        "PLAYER_ACCOUNT_RESTRICTED": _(
+            "Your account is restricted: a payment of yours was charged back and you owe the casino. Your next "
+            "deposits repay it first; until then you cannot withdraw or play."
+        ),
+        "restricted": _(
+            "You owe %(owed)s after a chargeback. Your next deposits repay it first; until then you cannot withdraw "
+            "or play."
+        ),
+        "charged_back": _("charged back"),
+        "returned": _("returned by the bank: the money is available again"),
+        "chargeback_reversed": _("chargeback reversed"),
+        "receipt_method_deposit": _("Paid with %(label)s"),
+        "receipt_method_withdrawal": _("Paid out to %(label)s"),
     }
 
 

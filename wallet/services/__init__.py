@@ -6,6 +6,7 @@ is one database transaction that locks in the documented order (.common) and wri
 through one unit of work.
 """
 
+from .chargebacks import charge_back_deposit, reverse_chargeback
 from .deposits import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
 from .payouts import (
     enqueue_payout_dispatch,
@@ -13,6 +14,7 @@ from .payouts import (
     mark_payout_sending,
     note_payout_error,
     record_payout_failed,
+    record_payout_returned,
     record_payout_succeeded,
     retry_payout,
     start_payout,
@@ -30,6 +32,7 @@ __all__ = [
     "approvals_required",
     "approve_withdrawal",
     "cancel_withdrawal",
+    "charge_back_deposit",
     "complete_deposit",
     "create_deposit",
     "enqueue_payout_dispatch",
@@ -40,9 +43,11 @@ __all__ = [
     "mark_withdrawal_paid",
     "note_payout_error",
     "record_payout_failed",
+    "record_payout_returned",
     "record_payout_succeeded",
     "reject_withdrawal",
     "request_withdrawal",
     "retry_payout",
+    "reverse_chargeback",
     "start_payout",
 ]

@@ -16,7 +16,7 @@ from core.actors import Actor
 from core.audit import record_event
 from core.unit_of_work import UnitOfWork
 from players.models import KycStatus, Player
-from wallet import limits
+from wallet import limits, protection
 from wallet.models import WithdrawalState
 
 from . import withdrawals  # the module: it imports this one, and its approve is used at call time
@@ -55,7 +55,7 @@ def auto_approve(withdrawal_id, rule: dict):
             now_rule = rule_for(
                 withdrawal, limits.currency_limits(withdrawal.tenant, withdrawal.currency), verified=verified
             )
-            if now_rule is None:
+            if now_rule is None or protection.open_receivables(withdrawal.player_id):
                 return None  # the policy or the player changed since the request: an operator decides
             approved = withdrawals.approve_withdrawal(
                 withdrawal,

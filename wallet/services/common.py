@@ -71,13 +71,19 @@ class PlayerState:
     kyc_required_for_withdrawal: bool
     player_cancel_allowed: bool
     velocity_withdrawals_per_day: int
+    closed_loop: bool
 
     @property
     def verified(self) -> bool:
         return self.kyc_status == KycStatus.VERIFIED
 
 
-_POLICY_COLUMNS = ("kyc_required_for_withdrawal", "player_cancel_allowed", "velocity_withdrawals_per_day")
+_POLICY_COLUMNS = (
+    "kyc_required_for_withdrawal",
+    "player_cancel_allowed",
+    "velocity_withdrawals_per_day",
+    "closed_loop",
+)
 _STATE_SELECT = "p.kyc_status, p.kyc_updated_at, " + ", ".join(f"pp.{c}" for c in _POLICY_COLUMNS)
 
 

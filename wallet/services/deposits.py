@@ -14,7 +14,8 @@ from players.models import LimitKind, Player
 from wallet import limits, protection
 from wallet.errors import TenantPaymentLimitExceeded
 from wallet.ledger import post_money_event
-from wallet.models import Deposit, LedgerEvent
+from wallet.methods import MethodDetails, record_method
+from wallet.models import Deposit, DepositState, LedgerEvent
 from wallet.transitions import apply_transition, record_creation
 
 from .common import (
@@ -97,12 +98,20 @@ def mark_deposit_pending(deposit, *, actor: Actor, provider_reference: str = "",
         return deposit
 
 
-def complete_deposit(deposit, *, actor: Actor, reason: str = "") -> Deposit:
-    """Credit the player's available balance: the provider confirmed the payment."""
+def complete_deposit(deposit, *, actor: Actor, reason: str = "", method: MethodDetails | None = None) -> Deposit:
+    """Credit the player's available balance: the provider confirmed the payment.
+
+    `method` is what the player paid with, as the PSP reported it: the player's payment method
+    is recorded (or found) and the deposit linked to it, in the same transaction.
+    """
     with transaction.atomic():
         deposit = lock_deposit(deposit)
         uow = UnitOfWork()
-        if apply_transition(uow, deposit, "complete", actor=actor, reason=reason, changes={"completed_at": uow.now}):
+        changes = {"completed_at": uow.now}
+        if method is not None and deposit.state != DepositState.COMPLETED and deposit.payment_method_id is None:
+            provider = deposit.provider or actor.label
+            changes["payment_method"] = record_method(uow, deposit, method, provider=provider, actor=actor)
+        if apply_transition(uow, deposit, "complete", actor=actor, reason=reason, changes=changes):
             wallet = lock_wallet_of(deposit)
             post_money_event(wallet=wallet, event_type=LedgerEvent.DEPOSIT_COMPLETED, source=deposit, uow=uow)
         uow.flush()

@@ -151,6 +151,39 @@ def record_payout_failed(
         raise
 
 
+def record_payout_returned(attempt, *, actor: Actor, reason: str = "") -> Withdrawal:
+    """The bank sent a paid payout back (paid -> returned): the amount is available again, receivable first.
+
+    The attempt stays `succeeded` (it did pay; the return is a later event of its own). A return
+    of an attempt whose success has not reached us yet records the success first. Refused for an
+    attempt recorded as failed (PAYOUT_OUTCOME_CONFLICT, audited), and for a withdrawal that is not
+    paid (ILLEGAL_TRANSACTION_STATE_TRANSITION); returning a returned one is a no-op.
+    """
+    try:
+        with transaction.atomic():
+            locked, withdrawal = _lock_attempt(attempt)
+            if locked.status == Status.FAILED:
+                raise _conflict(locked, reported="returned")
+            if locked.status == Status.PENDING:  # the return overtook the success
+                record_payout_succeeded(locked, actor=actor)
+                locked, withdrawal = _lock_attempt(attempt)
+            uow = UnitOfWork()
+            if apply_transition(
+                uow,
+                withdrawal,
+                "return_payout",
+                actor=actor,
+                reason=reason,
+                data={"payout_attempt": str(locked.pk), "provider_reference": locked.provider_reference},
+            ):
+                post_withdrawal_event(uow, withdrawal, LedgerEvent.WITHDRAW_RETURNED)
+            uow.flush()
+            return withdrawal
+    except PayoutOutcomeConflict as conflict:
+        _audit_conflict(attempt, conflict, actor=actor)
+        raise
+
+
 def mark_payout_sending(attempt, *, actor: Actor) -> PayoutAttempt | None:
     """Note that the attempt is about to be sent to the PSP (commit before the call).
 

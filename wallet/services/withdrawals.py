@@ -5,20 +5,29 @@ the same rules. Each function is one database transaction holding the withdrawal
 row lock, then the wallet's where money moves.
 """
 
+import uuid
+
 from django.db import transaction
 
 from core.actors import Actor, ActorType
 from core.audit import record_event
-from core.errors import FourEyesViolation
+from core.errors import FourEyesViolation, NotFound, ValidationFailed
 from core.money import format_amount
 from core.unit_of_work import UnitOfWork
 from players.errors import KycRequired
 from players.models import Player
 from tenants.selectors import payment_policy
-from wallet import limits
-from wallet.errors import InsufficientFunds, TenantPaymentLimitExceeded, WithdrawalCancelDisabled
+from wallet import limits, protection
+from wallet.closed_loop import check_destination
+from wallet.errors import (
+    ClosedLoopViolation,
+    InsufficientFunds,
+    PlayerAccountRestricted,
+    TenantPaymentLimitExceeded,
+    WithdrawalCancelDisabled,
+)
 from wallet.ledger import post_money_event
-from wallet.models import LedgerEvent, Withdrawal, WithdrawalApproval, WithdrawalState
+from wallet.models import LedgerEvent, PaymentMethod, Withdrawal, WithdrawalApproval, WithdrawalState
 from wallet.risk import risk_flags
 from wallet.transitions import apply_transition, record_creation
 
@@ -37,19 +46,25 @@ from .common import (
 from .payouts import enqueue_payout_dispatch
 
 
-def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Actor) -> Withdrawal:
-    """Move `amount` from available to held and open a withdrawal for review.
+def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Actor, payment_method=None) -> Withdrawal:
+    """Move `amount` from available to held and open a withdrawal for review, paid out to `payment_method`.
 
     Refused without a verified identity where the casino requires it (KYC_REQUIRED,
-    nothing held). The request's risk flags are computed here and stored with it; a
-    flag-free request of a verified player below the currency's auto-approval amount is
-    approved by the system right after this transaction commits (.auto_approval).
-    Exclusions do not stop withdrawals: a player's money is always theirs to take out.
+    nothing held), and while a chargeback left the player owing the casino
+    (PLAYER_ACCOUNT_RESTRICTED, wallet.protection). Once the player has a payment method,
+    the withdrawal must name one of theirs as its destination (another player's or casino's
+    id is NOT_FOUND, as an unknown one is), and the closed-loop rule decides how much it may
+    receive (CLOSED_LOOP_VIOLATION, wallet.closed_loop), under the wallet's lock. The
+    request's risk flags are computed here and stored with it; a flag-free request of a
+    verified player below the currency's auto-approval amount is approved by the system
+    right after this transaction commits (.auto_approval). Exclusions do not stop
+    withdrawals: a player's money is always theirs to take out.
     """
     tenant = player.tenant
     ensure_positive(amount)
     ensure_tenant_active(tenant)
     ensure_currency_allowed(tenant, currency)
+    method = destination_of(player, payment_method)
     try:
         with transaction.atomic():
             locked = lock_wallet_and_limits(player, currency, create=False)
@@ -58,6 +73,7 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 raise KycRequired(
                     "Your identity must be verified before you can withdraw.", kyc_status=state.kyc_status
                 )
+            protection.ensure_not_restricted(player)
             limits.check_amount_bounds(currency_limits, amount, currency)
             available = wallet.balance_available if wallet else 0
             if amount > available:
@@ -68,6 +84,8 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                     requested=format_amount(amount, currency),
                     currency=currency,
                 )
+            if method is not None:
+                check_destination(wallet, method, amount, closed_loop=state.closed_loop)
             limits.check_daily_limit(
                 tenant=tenant, limits=currency_limits, wallet=wallet, action=limits.WITHDRAW, amount=amount
             )
@@ -79,6 +97,7 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 velocity_per_day=state.velocity_withdrawals_per_day,
                 four_eyes_amount=currency_limits.four_eyes_amount if currency_limits else None,
                 kyc_updated_at=state.kyc_updated_at,
+                method=method,
             )
             withdrawal = Withdrawal(
                 tenant=tenant,
@@ -88,8 +107,12 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 currency=currency,
                 requested_by_id=actor.user_id,
                 risk_flags=flags,
+                payment_method=method,
             )
-            record_creation(uow, withdrawal, actor=actor, data={"risk_flags": flags})
+            data = {"risk_flags": flags}
+            if method is not None:
+                data["payment_method"] = {"id": str(method.pk), "label": method.label}
+            record_creation(uow, withdrawal, actor=actor, data=data)
             post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=withdrawal, uow=uow)
             uow.flush()
             rule = auto_approval.rule_for(withdrawal, currency_limits, verified=state.verified)
@@ -99,9 +122,34 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
     except TenantPaymentLimitExceeded as refusal:
         audit_limit_refusal(refusal, player=player, actor=actor)
         raise
-    except KycRequired as refusal:
+    except (KycRequired, ClosedLoopViolation, PlayerAccountRestricted) as refusal:
         audit_payment_refusal(refusal, player=player, actor=actor, action="withdrawal.refused")
         raise
+
+
+def destination_of(player: Player, payment_method) -> PaymentMethod | None:
+    """The player's method named as a withdrawal's destination (by id or instance), or None.
+
+    Required once the player has any method (VALIDATION_ERROR); an id that is not one of the
+    player's methods (unknown, another player's, another casino's) is NOT_FOUND alike.
+    """
+    if payment_method is None:
+        if PaymentMethod.objects.filter(player_id=player.pk).exists():
+            raise ValidationFailed(
+                "Name the payment method to pay out to (GET payment-methods/).",
+                errors={"payment_method": ["Required once you have a payment method."]},
+            )
+        return None
+    method_id = getattr(payment_method, "pk", payment_method)
+    try:
+        method_id = method_id if isinstance(method_id, uuid.UUID) else uuid.UUID(str(method_id))
+    except ValueError:
+        method_id, method = str(method_id), None
+    else:
+        method = PaymentMethod.objects.filter(player_id=player.pk, pk=method_id).first()
+    if method is None:
+        raise NotFound("No such payment method.", payment_method=str(method_id))
+    return method
 
 
 def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdrawal:
@@ -110,7 +158,8 @@ def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdra
     Four-eyes rule: at or above the tenant's four_eyes_amount for the currency, two
     different finance operators must approve, and nobody approves a withdrawal they
     requested or approved already. Until the second approval the withdrawal stays
-    `requested` ("awaiting second approval"). The money stays held throughout.
+    `requested` ("awaiting second approval"). The money stays held throughout. Refused while
+    the player owes the casino (PLAYER_ACCOUNT_RESTRICTED): reject it instead, which repays.
     """
     reason = ensure_reason(actor, reason)
     with transaction.atomic():
@@ -120,6 +169,7 @@ def approve_withdrawal(withdrawal, *, actor: Actor, reason: str = "") -> Withdra
             apply_transition(UnitOfWork(), withdrawal, "approve", actor=actor, reason=reason)
             return withdrawal
         ensure_tenant_active(withdrawal.tenant)
+        protection.ensure_not_restricted(withdrawal.player_id)
         uow = UnitOfWork()
         if actor.type == ActorType.OPERATOR:
             approvals, required = _record_approval(uow, withdrawal, actor=actor, reason=reason)
@@ -213,6 +263,7 @@ def mark_withdrawal_paid(withdrawal, *, actor: Actor, reason: str = "") -> Withd
         if withdrawal.state != WithdrawalState.PAID:
             ensure_tenant_active(withdrawal.tenant)
             _ensure_not_approver(withdrawal, actor)
+            protection.ensure_not_restricted(withdrawal.player_id)
         uow = UnitOfWork()
         if apply_transition(uow, withdrawal, "mark_paid", actor=actor, reason=reason, changes={"paid_at": uow.now}):
             post_withdrawal_event(uow, withdrawal, LedgerEvent.WITHDRAW_PAID)

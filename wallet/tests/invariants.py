@@ -33,8 +33,16 @@ EVENTS_BY_WITHDRAWAL_STATE = {
     "rejected": ["withdraw_released", "withdraw_requested"],
     "canceled": ["withdraw_released", "withdraw_requested"],
     "paid": ["withdraw_paid", "withdraw_requested"],
+    "returned": ["withdraw_paid", "withdraw_requested", "withdraw_returned"],
 }
-EVENTS_BY_DEPOSIT_STATE = {"created": [], "pending_provider": [], "failed": [], "completed": ["deposit_completed"]}
+EVENTS_BY_DEPOSIT_STATE = {
+    "created": [],
+    "pending_provider": [],
+    "failed": [],
+    "completed": ["deposit_completed"],
+    "charged_back": ["deposit_charged_back", "deposit_completed"],
+    "chargeback_reversed": ["chargeback_reversed", "deposit_charged_back", "deposit_completed"],
+}
 
 
 def _rows(sql: str) -> list[tuple]:
@@ -59,25 +67,40 @@ def assert_books_balance() -> None:
            LEFT JOIN wallet_withdrawal x ON x.id = e.withdrawal_id
            WHERE p.tenant_id <> e.tenant_id
               OR w.currency <> e.currency OR w.tenant_id <> e.tenant_id
-              OR ABS(p.amount) <> COALESCE(d.amount, x.amount)
+              OR ABS(p.amount) > COALESCE(d.amount, x.amount)
               OR p.wallet_id <> COALESCE(d.wallet_id, x.wallet_id)"""
     )
     assert misplaced == [], f"postings inconsistent with their entry or source: {misplaced}"
+    # A receivable may split one side of an event in two; each side still moves the whole amount.
+    split_wrong = _rows(
+        """SELECT e.id FROM wallet_journalentry e
+           JOIN wallet_posting p ON p.entry_id = e.id
+           LEFT JOIN wallet_deposit d ON d.id = e.deposit_id
+           LEFT JOIN wallet_withdrawal x ON x.id = e.withdrawal_id
+           GROUP BY e.id, d.amount, x.amount
+           HAVING SUM(ABS(p.amount)) <> 2 * COALESCE(d.amount, x.amount) OR COUNT(p.id) > 3"""
+    )
+    assert split_wrong == [], f"journal entries that do not move their amount once: {split_wrong}"
 
     drifted = _rows(
         """SELECT w.id, w.balance_available, w.balance_held,
                   COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_available'), 0),
-                  COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_held'), 0)
+                  COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_held'), 0),
+                  w.balance_receivable, -COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_receivable'), 0)
            FROM wallet_wallet w LEFT JOIN wallet_posting p ON p.wallet_id = w.id
            GROUP BY w.id
            HAVING w.balance_available <> COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_available'), 0)
-               OR w.balance_held <> COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_held'), 0)"""
+               OR w.balance_held <> COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_held'), 0)
+               OR w.balance_receivable
+                  <> -COALESCE(SUM(p.amount) FILTER (WHERE p.account = 'player_receivable'), 0)"""
     )
     assert drifted == [], (
         f"wallets that differ from their ledger (id, avail, held, ledger avail, ledger held): {drifted}"
     )
 
-    negative = _rows("SELECT id FROM wallet_wallet WHERE balance_available < 0 OR balance_held < 0")
+    negative = _rows(
+        "SELECT id FROM wallet_wallet WHERE balance_available < 0 OR balance_held < 0 OR balance_receivable < 0"
+    )
     assert negative == [], f"wallets below zero: {negative}"
 
     _assert_events_match_states("wallet_withdrawal", "withdrawal_id", EVENTS_BY_WITHDRAWAL_STATE)
@@ -124,8 +147,8 @@ def world() -> dict:
     """Everything a refused call must leave alone (audit events are checked apart)."""
     return {
         "wallets": {
-            pk: (avail, held)
-            for pk, avail, held in Wallet.objects.values_list("pk", "balance_available", "balance_held")
+            pk: rest
+            for pk, *rest in Wallet.objects.values_list("pk", "balance_available", "balance_held", "balance_receivable")
         },
         "deposits": {
             pk: rest for pk, *rest in Deposit.objects.values_list("pk", "state", "completed_at", "provider_reference")

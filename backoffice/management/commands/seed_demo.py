@@ -32,7 +32,8 @@ from players.models import KycCheck, KycStatus, Player
 from tenants.models import CurrencyLimit, OperatorMembership, OperatorToken, PaymentPolicy, Tenant
 from tenants.operator_tokens import OPERATOR_TOKEN_PREFIX, create_operator_token, revoke_operator_token
 from wallet import services
-from wallet.models import Wallet
+from wallet.methods import MethodDetails
+from wallet.models import PaymentMethod, Wallet
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -237,28 +238,42 @@ class Command(BaseCommand):
         player.refresh_from_db(fields=["kyc_status", "kyc_updated_at"])
 
     def _history(self, player: Player, currency: str, *, withdrawals: bool = True) -> None:
-        """A little history for a new player: two deposits, a failed one and three withdrawals
-        (no withdrawals for the unverified player: the casino requires KYC for them)."""
+        """A little history for a new player: two deposits (by card), a failed one and three withdrawals
+        to the card (no withdrawals for the unverified player: the casino requires KYC for them).
+
+        The card is an instrument of the sandbox PSP (its database is the demo's), so the PSP can pay
+        out to it when an operator approves the open withdrawal."""
         if Wallet.objects.filter(player=player).exists():
             return
         me, psp, ops = Actor.player(player.user), Actor.psp("sandbox"), Actor.system("seed_demo")
         scale = 10 if currency == "TRY" else 1  # lira amounts are larger
+        account = ProviderAccount.objects.get(tenant_id=player.tenant_id)
+        merchant = SandboxMerchant.objects.get(merchant_id=account.merchant_id)
+        card = MethodDetails.from_psp(sandbox.instrument_data(sandbox.instrument_for(merchant, str(player.pk), "card")))
         for amount in (50_000 * scale, 25_000 * scale):
-            deposit = services.create_deposit(player=player, amount=amount, currency=currency, actor=me)
+            deposit = services.create_deposit(
+                player=player, amount=amount, currency=currency, actor=me, provider="sandbox"
+            )
             services.mark_deposit_pending(deposit, actor=psp, provider_reference=f"seed-{deposit.reference}")
-            services.complete_deposit(deposit, actor=psp)
+            services.complete_deposit(deposit, actor=psp, method=card)
+        method = PaymentMethod.objects.get(player=player)
         failed = services.create_deposit(player=player, amount=10_000 * scale, currency=currency, actor=me)
         services.mark_deposit_pending(failed, actor=psp, provider_reference=f"seed-{failed.reference}")
         services.fail_deposit(failed, actor=psp, reason="Card declined by issuer")
         if not withdrawals:
             return
 
-        paid = services.request_withdrawal(player=player, amount=5_000 * scale, currency=currency, actor=me)
+        def withdraw(amount: int):
+            return services.request_withdrawal(
+                player=player, amount=amount, currency=currency, actor=me, payment_method=method
+            )
+
+        paid = withdraw(5_000 * scale)
         services.approve_withdrawal(paid, actor=ops, reason="Demo history")
         services.mark_withdrawal_paid(paid, actor=ops, reason="Paid by bank transfer (demo history)")
-        canceled = services.request_withdrawal(player=player, amount=2_000 * scale, currency=currency, actor=me)
+        canceled = withdraw(2_000 * scale)
         services.cancel_withdrawal(canceled, actor=me, reason="Changed my mind")
-        services.request_withdrawal(player=player, amount=12_000 * scale, currency=currency, actor=me)
+        withdraw(12_000 * scale)
 
     def _describe_player(self, player: dict) -> dict:
         obj = player.pop("object")

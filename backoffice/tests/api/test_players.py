@@ -161,7 +161,8 @@ def test_the_player_page_shows_money_kyc_limits_exclusions_and_flags(viewer, fin
     assert response.status_code == 200, response.content
     body = body_of(response)
     assert (body["id"], body["username"], body["tenant"]) == (unverified.pk, "ursula", tenant.slug)
-    assert body["balances"] == [{"currency": "EUR", "available": "260.00", "held": "40.00"}]
+    assert body["balances"] == [{"currency": "EUR", "available": "260.00", "held": "40.00", "receivable": "0.00"}]
+    assert body["restriction"] is None
     kyc = body["kyc"]
     assert (kyc["player"], kyc["status"]) == (unverified.pk, "verified") and kyc["updated_at"]
     assert [(c["from_status"], c["to_status"], c["document_ref"]) for c in kyc["history"]] == [

@@ -66,7 +66,7 @@ def test_a_withdrawal_paid_through_the_sandbox_psp(
         "EUR",
     )
     assert tx["reference"] == withdrawal.reference and tx["player"]["id"] == player.pk
-    assert body["wallet"] == {"currency": "EUR", "available": "0.00", "held": "0.00"}
+    assert body["wallet"] == {"currency": "EUR", "available": "0.00", "held": "0.00", "receivable": "0.00"}
     # and the state history in order, with who moved it
     assert _history(body) == [
         ("", "requested", "player"),
@@ -146,7 +146,7 @@ def test_a_deposit_completed_by_the_psps_webhook(account, viewer, player):
     body = _snapshot(viewer, deposit)
     tx = body["transaction"]
     assert (tx["id"], tx["type"], tx["state"], tx["amount"]) == (str(deposit.pk), "deposit", "completed", "25.00")
-    assert body["wallet"] == {"currency": "EUR", "available": "25.00", "held": "0.00"}
+    assert body["wallet"] == {"currency": "EUR", "available": "25.00", "held": "0.00", "receivable": "0.00"}
     assert _history(body) == [
         ("", "created", "player"),
         ("created", "pending_provider", "psp"),

@@ -28,9 +28,9 @@ def test_wallet_lists_every_allowed_currency_with_decimal_string_balances(api, p
     response = api.get(WALLET)
     # then each of the tenant's currencies is listed, the unused ones as zero, in the currency's decimals
     assert _wallets(response) == {
-        "EUR": {"currency": "EUR", "available": "75.00", "held": "25.00", "total": "100.00"},
-        "JPY": {"currency": "JPY", "available": "0", "held": "0", "total": "0"},
-        "USD": {"currency": "USD", "available": "0.00", "held": "0.00", "total": "0.00"},
+        "EUR": {"currency": "EUR", "available": "75.00", "held": "25.00", "total": "100.00", "receivable": "0.00"},
+        "JPY": {"currency": "JPY", "available": "0", "held": "0", "total": "0", "receivable": "0"},
+        "USD": {"currency": "USD", "available": "0.00", "held": "0.00", "total": "0.00", "receivable": "0.00"},
     }
     assert [row["currency"] for row in response.json()["wallets"]] == ["EUR", "JPY", "USD"]
 
@@ -95,7 +95,7 @@ def test_receipt_of_a_completed_deposit(api, player):
     )
     assert _timeline(receipt) == [("", "created"), ("created", "pending_provider"), ("pending_provider", "completed")]
     assert receipt["provider_reference"] == f"psp-{done.pk}"
-    assert receipt["balance_after"] == {"available": "40.00", "held": "0.00"}
+    assert receipt["balance_after"] == {"available": "40.00", "held": "0.00", "receivable": "0.00"}
 
 
 def test_receipt_of_a_deposit_that_moved_no_money_has_no_balance_after(api, player):
@@ -119,22 +119,30 @@ def test_receipts_show_the_balance_right_after_their_own_transaction(api, player
     withdrawal_receipt = api.get(receipt_url(withdrawal.pk)).json()
     later_receipt = api.get(receipt_url(later.pk)).json()
     # then the withdrawal's is the wallet as it stood after the withdrawal, the latest one is the wallet now
-    assert withdrawal_receipt["balance_after"] == {"available": "70.00", "held": "30.00"}
+    assert withdrawal_receipt["balance_after"] == {"available": "70.00", "held": "30.00", "receivable": "0.00"}
     assert withdrawal_receipt["provider_reference"] is None
-    assert later_receipt["balance_after"] == {"available": "120.00", "held": "30.00"}
+    assert later_receipt["balance_after"] == {"available": "120.00", "held": "30.00", "receivable": "0.00"}
     assert later_receipt["provider_reference"] == "psp-later"
 
 
 @pytest.mark.parametrize(
     ("state", "timeline", "after"),
     [
-        ("requested", [("", "requested")], {"available": "0.00", "held": "25.00"}),
-        ("canceled", [("", "requested"), ("requested", "canceled")], {"available": "25.00", "held": "0.00"}),
-        ("rejected", [("", "requested"), ("requested", "rejected")], {"available": "25.00", "held": "0.00"}),
+        ("requested", [("", "requested")], {"available": "0.00", "held": "25.00", "receivable": "0.00"}),
+        (
+            "canceled",
+            [("", "requested"), ("requested", "canceled")],
+            {"available": "25.00", "held": "0.00", "receivable": "0.00"},
+        ),
+        (
+            "rejected",
+            [("", "requested"), ("requested", "rejected")],
+            {"available": "25.00", "held": "0.00", "receivable": "0.00"},
+        ),
         (
             "paid",
             [("", "requested"), ("requested", "approved"), ("approved", "paid")],
-            {"available": "0.00", "held": "0.00"},
+            {"available": "0.00", "held": "0.00", "receivable": "0.00"},
         ),
     ],
 )
@@ -150,7 +158,7 @@ def test_receipt_of_a_withdrawal(state, timeline, after):
     assert _timeline(receipt) == timeline
     assert receipt["balance_after"] == after
     available, held = balances(player)
-    assert after == {"available": f"{available / 100:.2f}", "held": f"{held / 100:.2f}"}
+    assert after == {"available": f"{available / 100:.2f}", "held": f"{held / 100:.2f}", "receivable": "0.00"}
 
 
 def test_receipt_for_an_unknown_id_is_not_found(api):
@@ -174,4 +182,4 @@ def test_receipt_of_a_withdrawal_the_provider_paid_carries_the_payout_reference(
         ("payout_pending", "paid"),
     ]
     assert receipt["provider_reference"] == "po-12345"
-    assert receipt["balance_after"] == {"available": "0.00", "held": "0.00"}
+    assert receipt["balance_after"] == {"available": "0.00", "held": "0.00", "receivable": "0.00"}

@@ -25,6 +25,8 @@ def test_the_language_menu_switches_the_console_to_turkish(open_console, anna, m
         "çekme",
         "talepleri",
         "Oyuncular",
+        "Ters",
+        "ibrazlar",
         "Ödeme",
         "politikası",
         "Denetim",

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from backoffice.api import urls as operator_api
 from backoffice.console import urls as console
 from core.api import urls as problem_types
+from games.api import urls as game_api
 from payouts import urls as payout_urls
 from reconciliation import urls as reconciliation_urls
 from wallet.api import urls as player_api
@@ -21,6 +22,7 @@ handler500 = "core.api.problems.server_error"
 api_v1 = [
     path("", include(player_api.urlpatterns)),
     path("", include(payout_urls.urlpatterns)),
+    path("", include(game_api.urlpatterns)),
     path("", include(operator_api.urlpatterns)),
     path("", include(reconciliation_urls.urlpatterns)),
     path("", include(problem_types.urlpatterns)),

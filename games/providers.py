@@ -92,6 +92,9 @@ def forget(slug: str | None = None) -> None:
 
 
 def _forget_on_commit(slug: str) -> None:
+    """Now (this process's next call reads the account afresh) and again once the change is committed (a call
+    read between the two may have cached the rows before the change)."""
+    forget(slug)
     transaction.on_commit(lambda: forget(slug))
 
 

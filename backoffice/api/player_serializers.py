@@ -3,7 +3,7 @@
 Amounts are decimal strings with their currency, like the rest of the operator API.
 """
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.fields import money_text
@@ -74,11 +74,14 @@ class KycSerializer(serializers.Serializer):
     history = KycCheckSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="PlayerPendingLimitRecord")
 class PendingLimitSerializer(serializers.Serializer):
     amount = serializers.CharField(allow_null=True, help_text="null: the player removes the limit.")
     effective_at = serializers.DateTimeField(help_text="When it applies (the casino's cooling-off).")
 
 
+# Named apart from the player API's Limit and Exclusion, which show the player less.
+@extend_schema_serializer(component_name="PlayerLimitRecord")
 class LimitSerializer(serializers.Serializer):
     currency = serializers.CharField()
     kind = serializers.ChoiceField(choices=LimitKind.choices)
@@ -99,6 +102,7 @@ class LimitSerializer(serializers.Serializer):
         }
 
 
+@extend_schema_serializer(component_name="PlayerExclusionRecord")
 class ExclusionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Exclusion.Kind.choices)

@@ -139,13 +139,17 @@ class GameRound(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    account = models.ForeignKey(GameProviderAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The account and the tenant are copies of the session's (docs/data-model.md): a constraint
+    # would lock the one account row shared by every bet of the provider (FOR KEY SHARE).
+    account = models.ForeignKey(
+        GameProviderAccount, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     tenant = models.ForeignKey(
         "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="+", db_index=False)
     wallet = models.ForeignKey("wallet.Wallet", on_delete=models.PROTECT, related_name="+", db_index=False)
-    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="+", db_index=False)
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     round_id = models.CharField(max_length=255, help_text="The provider's round id.")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     status = models.CharField(max_length=8, choices=RoundStatus.choices, default=RoundStatus.OPEN)
@@ -179,7 +183,6 @@ class GameRound(models.Model):
             # totals and last_activity_at touches no indexed column.
             models.Index(fields=["opened_at"], condition=Q(status="open"), name="game_round_open_since"),
             models.Index(fields=["player", "-opened_at"], name="game_round_player_time"),
-            models.Index(fields=["tenant", "-opened_at"], name="game_round_tenant_time"),
         ]
 
     def __str__(self) -> str:
@@ -224,7 +227,11 @@ class GameTransaction(models.Model):
     TX_TYPE = "game"  # what the ledger and the audit trail call this source
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    account = models.ForeignKey(GameProviderAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The account and the tenant are copies of the session's (docs/data-model.md): a constraint
+    # would lock the one account row shared by every bet of the provider (FOR KEY SHARE).
+    account = models.ForeignKey(
+        GameProviderAccount, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     tenant = models.ForeignKey(
         "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )

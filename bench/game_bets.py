@@ -31,6 +31,8 @@ PGBENCH_DATABASE = os.environ.get("BENCH_GAME_PGBENCH", "casino_games_pgbench")
 PORT = int(os.environ.get("BENCH_GAME_PORT", "8850"))
 CLIENTS = [int(c) for c in os.environ.get("BENCH_GAME_CLIENTS", "4,16").split(",")]
 os.environ["BENCH_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+# `make bench` passes the machine's key (scripts/local-env.sh); run alone, the bench makes one up.
+os.environ.setdefault("DJANGO_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(48)).decode())
 
 from bench import pgbench  # noqa: E402 - after the database names are set
 from bench.common import (  # noqa: E402

@@ -146,10 +146,14 @@ def _rollback_query() -> str:
     )
 
 
-def _read(query: str, params: dict) -> tuple[GameRound | None, Earlier | None, tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        row = cursor.fetchone()
+def _locked(session: Session, now, query: str, params: dict) -> tuple[PlayState, GameRound | None, tuple]:
+    """Lock the wallet and read the call's rows right after, in one round trip; a twin's row is a Replay."""
+    state = lock_wallet_for_play(session.player_id, session.currency, now=now, then=(query, params))
+    found, _, rest = _read(state.then)
+    return state, found, rest
+
+
+def _read(row: tuple) -> tuple[GameRound | None, Earlier | None, tuple]:
     width = sql.width(GameRound)
     found = sql.instance_from(GameRound, row)
     earlier = earlier_from(row[width : width + _EARLIER_WIDTH])
@@ -167,9 +171,11 @@ def place_bet(provider: Provider, session: Session, call: Call) -> answers.Answe
     PLAYER_LIMIT_EXCEEDED (loss); a bet whose rollback came first is answered from its stored refusal."""
     now = timezone.now()
     with transaction.atomic():
-        state = lock_wallet_for_play(session.player_id, session.currency, now=now)
-        found, _, _ = _read(
-            _round_query(), {"account": provider.account_id, "round": call.round_id, "tx": call.transaction_id}
+        state, found, _ = _locked(
+            session,
+            now,
+            _round_query(),
+            {"account": provider.account_id, "round": call.round_id, "tx": call.transaction_id},
         )
         if session.expires_at <= now:
             raise GameSessionExpired(
@@ -213,9 +219,11 @@ def pay_win(provider: Provider, session: Session, call: Call) -> answers.Answer:
     """
     now = timezone.now()
     with transaction.atomic():
-        state = lock_wallet_for_play(session.player_id, session.currency, now=now)
-        found, _, _ = _read(
-            _round_query(), {"account": provider.account_id, "round": call.round_id, "tx": call.transaction_id}
+        state, found, _ = _locked(
+            session,
+            now,
+            _round_query(),
+            {"account": provider.account_id, "round": call.round_id, "tx": call.transaction_id},
         )
         wallet = state.wallet
         if found is None or wallet is None or found.wallet_id != wallet.pk or found.player_id != session.player_id:
@@ -252,9 +260,8 @@ def roll_back_bet(provider: Provider, session: Session, call: Call) -> answers.A
     ref = call.reference_transaction_id
     now = timezone.now()
     with transaction.atomic():
-        state = lock_wallet_for_play(session.player_id, session.currency, now=now)
-        found, _, bet = _read(
-            _rollback_query(), {"account": provider.account_id, "tx": call.transaction_id, "ref": ref}
+        state, found, bet = _locked(
+            session, now, _rollback_query(), {"account": provider.account_id, "tx": call.transaction_id, "ref": ref}
         )
         bet_id, bet_kind, bet_status, bet_player, bet_wallet, bet_amount, bet_currency, _round, rolled_back = bet
         uow = UnitOfWork()

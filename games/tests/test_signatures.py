@@ -146,3 +146,24 @@ def test_the_signature_is_over_the_raw_bytes(provider, token, wallet):
         "HTTP_WEBHOOK_SIGNATURE": "v1,bm90IGl0 " + sign(provider.secret, "msg-1", now, raw),  # several, one holds
     }
     assert provider.post("bet", raw, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_WEBHOOK_ID": "m", "HTTP_WEBHOOK_TIMESTAMP": "nan", "HTTP_WEBHOOK_SIGNATURE": "v1,xx"},
+        {"HTTP_WEBHOOK_ID": "m", "HTTP_WEBHOOK_TIMESTAMP": "1e400", "HTTP_WEBHOOK_SIGNATURE": "v1,xx"},
+        {"HTTP_WEBHOOK_ID": "m", "HTTP_WEBHOOK_TIMESTAMP": "-1", "HTTP_WEBHOOK_SIGNATURE": "garbage"},
+        {"HTTP_WEBHOOK_ID": "m" * 5000, "HTTP_WEBHOOK_TIMESTAMP": "0", "HTTP_WEBHOOK_SIGNATURE": "v2,abc v1"},
+    ],
+)
+def test_hostile_headers_are_a_401_never_a_500(provider, token, wallet, headers):
+    assert_problem(provider.post("bet", bet_body(token), headers=headers), 401, "SIGNATURE_INVALID")
+
+
+def test_hostile_paths_bodies_and_methods(client, provider, token, wallet, settings):
+    assert_problem(provider.post("bet", bet_body(token), slug="x" * 300), 401, "SIGNATURE_INVALID")
+    assert_problem(provider.post("bet", b"\x00\xff" * 10, headers={}), 401, "SIGNATURE_INVALID")
+    settings.MAX_REQUEST_BODY_BYTES = 1000
+    assert_problem(provider.post("bet", b"{" + b" " * 2000 + b"}"), 413, "PAYLOAD_TOO_LARGE")
+    assert_problem(client.get(f"/api/v1/games/{provider.slug}/bet/"), 405, "METHOD_NOT_ALLOWED")

@@ -7,9 +7,12 @@ calls, in this order:
    which locks that row, and a bet are never decided on each other's blind side), and what
    a bet is checked against (the tenant's status, the exclusion in force, the player's loss
    limits) read in that same statement;
-2. its own rows (round, earlier game transactions), read under that lock: every writer of
-   a round or a game transaction holds its wallet's lock, and the idle-round sweeper takes
-   wallet and round with SKIP LOCKED, so nothing else waits on them;
+2. its own rows (round, earlier game transactions), read under that lock (`then`): every
+   writer of a round or a game transaction holds its wallet's lock, and the idle-round
+   sweeper takes wallet and round with SKIP LOCKED, so nothing else waits on them. The read
+   is sent with the lock in one round trip (psycopg's pipeline mode): PostgreSQL runs it
+   once the lock statement is done, with a snapshot of its own taken then, so it sees what
+   a twin committed while this call waited for the lock;
 3. `ensure_may_play` and `ensure_may_stake` (bets only), then the money event through
    `wallet.ledger.post_money_event` (bet_placed, win_paid, bet_rolled_back: the player's
    available balance against the tenant's game house account), flushed with the game rows.
@@ -20,6 +23,7 @@ lock: two bets of one wallet are serialized on it and cannot both pass a limit t
 one fits in.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -50,6 +54,7 @@ class PlayState:
     exclusion_ends_at: datetime | None
     listed: bool | None  # in the exclusion register; None: the configured register is asked
     loss_limits: tuple[PlayerLimit, ...]
+    then: tuple | None = None  # the row of the caller's read after the lock
 
     @property
     def available(self) -> int:
@@ -80,13 +85,23 @@ def _queries() -> tuple[str, str]:
     return with_wallet, without
 
 
-def lock_wallet_for_play(player_id: int, currency: str, *, now: datetime) -> PlayState:
-    """Lock the player's wallet in `currency` and read the player's state: one statement (two without a wallet)."""
+def lock_wallet_for_play(
+    player_id: int, currency: str, *, now: datetime, then: tuple[str, object] | None = None
+) -> PlayState:
+    """Lock the player's wallet in `currency` and read the player's state: one statement (two without a wallet).
+
+    `then` (sql, params): the caller's read, run right after the lock in the same round trip;
+    its first row comes back as `PlayState.then`.
+    """
     with_wallet, without = _queries()
     params = {"player": player_id, "currency": currency, "now": now}
-    with connection.cursor() as cursor:
-        cursor.execute(with_wallet, params)
-        row = cursor.fetchone()
+    with connection.cursor() as cursor, connection.cursor() as reader:
+        with _pipeline() if then else nullcontext():
+            cursor.execute(with_wallet, params)
+            if then:
+                reader.execute(*then)
+            row = cursor.fetchone()
+            after = reader.fetchone() if then else None
         wallet = None
         if row is not None:
             wallet, row = sql.instance_from(Wallet, row), row[sql.width(Wallet) :]
@@ -103,7 +118,14 @@ def lock_wallet_for_play(player_id: int, currency: str, *, now: datetime) -> Pla
         exclusion_ends_at=ends_at,
         listed=listed,
         loss_limits=tuple(_limit(player_id, currency, values) for values in limits or ()),
+        then=after,
     )
+
+
+def _pipeline():
+    """psycopg's pipeline mode on Django's connection: statements sent together, answered together."""
+    connection.ensure_connection()
+    return connection.connection.pipeline()
 
 
 def _limit(player_id: int, currency: str, values: list) -> PlayerLimit:

@@ -67,3 +67,23 @@ def test_a_rollback_racing_its_bet_never_leaves_money_taken(provider, token, wal
     wallet.refresh_from_db()
     assert wallet.balance_available == 100_00
     assert house_balance(tenant.pk) == 0
+
+
+def test_one_transaction_id_sent_for_two_players_at_once_moves_money_once(provider, token, wallet, tenant, game):
+    from players.tests.factories import PlayerFactory
+    from wallet.tests.factories import fund
+
+    from .conftest import new_session
+
+    other = PlayerFactory(tenant=tenant)
+    theirs = fund(other, 100_00)
+    tokens = [token, new_session(other, game).token]
+    outcomes = run_together(2, lambda i: fresh(provider).bet(tokens[i], "same-id", round_id=f"r-{i}", amount="10.00"))
+    codes = sorted(o.value.status_code for o in outcomes)
+    assert codes == [200, 409], [o.value.content for o in outcomes]
+    refused = next(o.value for o in outcomes if o.value.status_code == 409)
+    assert refused.json()["error_code"] == "GAME_TRANSACTION_CONFLICT"
+    wallet.refresh_from_db()
+    theirs.refresh_from_db()
+    assert wallet.balance_available + theirs.balance_available == 190_00
+    assert GameTransaction.objects.count() == 1

@@ -11,7 +11,8 @@ clients, a bet's p99 < 25 ms.
 
 Its own databases and port, so it can run beside other benchmarks: BENCH_GAME_DATABASE
 (default casino_games_bench), BENCH_GAME_PGBENCH (casino_games_pgbench), BENCH_GAME_PORT
-(8850), BENCH_SECONDS (10), BENCH_GAME_CLIENTS ("4,16").
+(8850), BENCH_SECONDS (10), BENCH_GAME_CLIENTS ("4,16"), BENCH_GAME_THREADS (gunicorn threads
+per worker, 4; the workers are 2 x cores + 1).
 """
 
 import base64
@@ -85,7 +86,8 @@ def start_server() -> subprocess.Popen:
     }
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     command = [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", str(WORKERS)]
-    command += ["--worker-class", "gthread", "--threads", "4", "--keep-alive", "30", "--log-level", "warning"]
+    threads = os.environ.get("BENCH_GAME_THREADS", "4")
+    command += ["--worker-class", "gthread", "--threads", threads, "--keep-alive", "30", "--log-level", "warning"]
     server = subprocess.Popen(command, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:

@@ -149,17 +149,11 @@ def _rollback_query() -> str:
 def _locked(session: Session, now, query: str, params: dict) -> tuple[PlayState, GameRound | None, tuple]:
     """Lock the wallet and read the call's rows right after, in one round trip; a twin's row is a Replay."""
     state = lock_wallet_for_play(session.player_id, session.currency, now=now, then=(query, params))
-    found, _, rest = _read(state.then)
-    return state, found, rest
-
-
-def _read(row: tuple) -> tuple[GameRound | None, Earlier | None, tuple]:
-    width = sql.width(GameRound)
-    found = sql.instance_from(GameRound, row)
+    row, width = state.then, sql.width(GameRound)
     earlier = earlier_from(row[width : width + _EARLIER_WIDTH])
     if earlier is not None:
         raise Replay(earlier)
-    return found, earlier, row[width + _EARLIER_WIDTH :]
+    return state, sql.instance_from(GameRound, row), row[width + _EARLIER_WIDTH :]
 
 
 # --- bet ---------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "wallet",
     "payouts",
     "payouts.sandbox",
+    "games",
     "reconciliation",
     "backoffice",
 ]
@@ -260,6 +261,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "flush-refusal-tallies": {"task": "core.flush_refusal_tallies", "schedule": 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
+    "close-idle-game-rounds": {"task": "games.close_idle_rounds", "schedule": 60},
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
 }
 
@@ -327,3 +329,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The game wallet (games/, docs/game-wallet.md).
+# A provider account and its active secrets are kept this long in each process's memory,
+# so a provider call spends no query on them; changes reach other processes this late.
+GAME_PROVIDER_CACHE_SECONDS = float(os.environ.get("GAME_PROVIDER_CACHE_SECONDS", "5"))
+# How long a game session takes bets after it starts (wins and rollbacks land at any time).
+GAME_SESSION_SECONDS = int(os.environ.get("GAME_SESSION_SECONDS", str(4 * 3600)))
+# The API base put into launch URLs ({api_base}); empty: the address the player's request came to.
+GAME_API_BASE_URL = os.environ.get("GAME_API_BASE_URL", "")

@@ -296,7 +296,8 @@ def journal_entries(scope: Scope) -> list[Found]:
     ((without_postings, bad_ids),) = rows(screen, scope.params)
     no_postings = " OR NOT EXISTS (SELECT 1 FROM wallet_posting p WHERE p.entry_id = e.id)" if without_postings else ""
     details = f"""
-        SELECT e.id, e.tenant_id, e.currency, e.event_type, COALESCE(e.deposit_id, e.withdrawal_id),
+        SELECT e.id, e.tenant_id, e.currency, e.event_type,
+               COALESCE(e.deposit_id, e.withdrawal_id, e.game_transaction_id),
                COALESCE((SELECT sum(p.amount) FROM wallet_posting p WHERE p.entry_id = e.id), 0)::bigint,
                (SELECT count(*) FROM wallet_posting p WHERE p.entry_id = e.id)
         FROM wallet_journalentry e

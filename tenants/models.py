@@ -97,6 +97,12 @@ class PaymentPolicy(models.Model):
     velocity_withdrawals_per_day = models.PositiveSmallIntegerField(
         default=3, help_text="More withdrawal requests than this in 24 hours flags the next one (velocity)."
     )
+    # The game wallet (ARCHITECTURE section 15).
+    game_round_idle_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text="A game round without a bet, win or rollback for this long is closed: it takes no more bets.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -39,6 +39,7 @@ POLICY_CONTROLS: dict[str, Control] = {
     "kyc_required_for_withdrawal": Control(ON),
     "player_cancel_allowed": Control(OFF),
     "velocity_withdrawals_per_day": Control(LOWER),  # fewer requests before a flag: more scrutiny
+    "game_round_idle_minutes": Control(LOWER),  # rounds close sooner: fewer late bets into an old round
 }
 CURRENCY_CONTROLS: dict[str, Control] = {
     "daily_deposit_limit": Control(LOWER),

@@ -98,6 +98,7 @@ DEFAULT_CONTROLS = {
     "kyc_required_for_withdrawal": True,
     "player_cancel_allowed": True,
     "velocity_withdrawals_per_day": 3,
+    "game_round_idle_minutes": 60,
 }
 
 

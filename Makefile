@@ -44,7 +44,7 @@ run: seed
 	@echo "Player:     http://127.0.0.1:$(PORT)/play/  (e.g. aurora-alice / $${DEMO_PASSWORD:-demo-pass-2026})"
 	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
-	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP). Ctrl-C stops them all."
+	@echo "Processes:  web (gunicorn); Celery workers payouts, reconciliation and background (webhooks, games, housekeeping) and beat; psp (sandbox PSP). Ctrl-C stops them all."
 	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
 		$(LOCAL_ENV) $(BIN)/honcho start -f Procfile

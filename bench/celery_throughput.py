@@ -19,21 +19,25 @@ def prepare() -> list[str]:
     """Approved withdrawals ready to be paid out, without their dispatch being queued."""
     from django.db import transaction
 
-    from config.celery import app
+    from config.celery import one_queue
     from core.actors import Actor
     from players.models import Player
-    from tenants.models import Tenant
+    from tenants.models import PaymentPolicy, Tenant
     from wallet.services import approve_withdrawal, request_withdrawal
 
-    app.conf.task_default_queue = "bench-unconsumed"  # approvals queue their dispatch: park it
     tenant = Tenant.objects.get(slug="bench")
+    # The bench player has no verified identity; the tenant pays out without it.
+    PaymentPolicy.objects.filter(tenant=tenant).update(kyc_required_for_withdrawal=False)
     player = Player.objects.filter(tenant=tenant).order_by("pk").first()
     ids = []
-    for _ in range(PAYOUTS):
-        with transaction.atomic():
-            withdrawal = request_withdrawal(player=player, amount=100, currency="EUR", actor=Actor.player(player.user))
-            approve_withdrawal(withdrawal, actor=Actor.system("bench"))
-        ids.append(str(withdrawal.pk))
+    with one_queue("bench-unconsumed"):  # approvals queue their dispatch: park it
+        for _ in range(PAYOUTS):
+            with transaction.atomic():
+                withdrawal = request_withdrawal(
+                    player=player, amount=100, currency="EUR", actor=Actor.player(player.user)
+                )
+                approve_withdrawal(withdrawal, actor=Actor.system("bench"))
+            ids.append(str(withdrawal.pk))
     _purge("bench-unconsumed")
     return ids
 
@@ -87,3 +91,40 @@ def _broker():
     from django.conf import settings
 
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+def main() -> int:
+    """`python -m bench.celery_throughput`: only this pair, in its own bench database."""
+    os.environ.setdefault("BENCH_WEBHOOK_EVENTS", "0")  # only the PSP account of webhooks.prepare
+    from bench.common import HEADER, recreate_database, use_bench_database
+    from bench.service_level import prepare as prepare_players
+    from bench.webhooks import prepare as prepare_account
+
+    use_bench_database()
+    recreate_database(BENCH_DATABASE_URL.rsplit("/", 1)[1])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0)
+    prepare_players(1)
+    prepare_account(1)
+    payout_ids = prepare()
+    connections.close_all()
+    worker = start_worker()
+    try:
+        payouts, noop = run(payout_ids)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    print(HEADER)
+    print(payouts.row())
+    print(noop.row())
+    print(f"Celery payout dispatch / no-op task {payouts.rate / noop.rate if noop.rate else 0:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -47,14 +47,17 @@ class SandboxProvider:
             return PayoutStatus(body["status"], body.get("payout_id", ""), body.get("reason", ""))
         from payouts.sandbox import engine
 
-        merchant = self._merchant()
         try:
             payout = engine.create_payout(
-                merchant, idempotency_key=idempotency_key, amount=amount, currency=currency, reference=reference
+                self.account.merchant_id,
+                idempotency_key=idempotency_key,
+                amount=amount,
+                currency=currency,
+                reference=reference,
             )
         except engine.SandboxUnavailable as error:
             raise ProviderUnavailable(str(error)) from None
-        self._in_process_latency(merchant)
+        self._in_process_latency(payout.merchant)
         return PayoutStatus(PayoutStatus.PENDING, payout.id)
 
     def fetch_payout(self, *, idempotency_key: str) -> PayoutStatus:

@@ -99,17 +99,21 @@ def payment_data(payment: SandboxPayment) -> dict:
 
 
 def create_payout(
-    merchant: SandboxMerchant, *, idempotency_key: str, amount: int, currency: str, reference: str = ""
+    merchant: SandboxMerchant | str, *, idempotency_key: str, amount: int, currency: str, reference: str = ""
 ) -> SandboxPayout:
     """Take a payout request. The same key returns the first payout: it never pays twice.
 
+    `merchant`: the merchant, or its merchant_id (the in-process adapter, which then reads
+    the merchant once, under this lock; the payout's `merchant` is that row).
     The outcome is decided now by the merchant's behavior and reported by webhook;
     the answer to this call says only that the payout was accepted.
     """
     with transaction.atomic():
-        merchant = SandboxMerchant.objects.select_for_update().get(pk=merchant.pk)
+        lookup = {"merchant_id": merchant} if isinstance(merchant, str) else {"pk": merchant.pk}
+        merchant = SandboxMerchant.objects.select_for_update().get(**lookup)
         existing = SandboxPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
         if existing is not None:
+            existing.merchant = merchant
             return existing
         if merchant.payout_behavior == Behavior.UNAVAILABLE:
             raise SandboxUnavailable("The sandbox PSP is steered to be unavailable.")

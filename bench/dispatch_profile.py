@@ -1,0 +1,187 @@
+"""Where one payout dispatch spends its time: `python -m bench.dispatch_profile`.
+
+Runs `payouts.dispatch.dispatch_payout` in this process (no Celery) on approved
+withdrawals of the bench tenant, against the in-process sandbox PSP, and reports per
+stage the mean milliseconds, SQL statements and transactions of one dispatch. Each stage
+is a function of the dispatch path, timed where it is called; what no stage covers
+(loading rows, Python between the calls) is "the rest".
+
+Two passes: with the database connection closed before every dispatch (what Celery's
+Django fixup does to a worker by default: a new connection per task) and with the
+connection kept (CONN_MAX_AGE). The Celery side (receive, run, acknowledge) is what the
+no-op task costs in `bench.celery_throughput`, not measured here.
+
+Uses the bench database (BENCH_DATABASE_URL), recreated. BENCH_PROFILE_PAYOUTS (default
+300) dispatches per pass.
+"""
+
+import os
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+from bench.common import BENCH_DATABASE_URL, recreate_database, use_bench_database
+
+PAYOUTS = int(os.environ.get("BENCH_PROFILE_PAYOUTS", "300"))
+
+# (label, "module:attribute" or "module:Class.method"); stages missing in the code are skipped.
+STAGES = [
+    ("claim: open the attempt (start_payout)", "wallet.services:start_payout"),
+    ("claim: open and mark sent (claim_payout)", "wallet.services:claim_payout"),
+    ("mark sending (mark_payout_sending)", "wallet.services:mark_payout_sending"),
+    ("PSP call (in-process sandbox, its own transaction)", "payouts.providers.sandbox:SandboxProvider.create_payout"),
+    ("record the answer (mark_payout_accepted)", "wallet.services:mark_payout_accepted"),
+    ("provider adapter (provider_for)", "payouts.dispatch:provider_for"),
+]
+
+
+class Counter:
+    """SQL statements and transactions on the default connection, charged to the innermost open stage."""
+
+    def __init__(self):
+        self.ms = defaultdict(float)
+        self.queries = defaultdict(int)
+        self.transactions = defaultdict(int)
+        self.stack = ["the rest (loading rows, Python)"]
+
+    def execute(self, execute, sql, params, many, context):
+        from django.db import connection
+
+        self.queries[self.stack[-1]] += 1
+        if not connection.in_atomic_block:
+            self.transactions[self.stack[-1]] += 1  # autocommit: the statement is its own transaction
+        return execute(sql, params, many, context)
+
+    def commit(self, original):
+        def counted():
+            self.transactions[self.stack[-1]] += 1
+            return original()
+
+        return counted
+
+    def wrap(self, label, function):
+        def timed(*args, **kwargs):
+            self.stack.append(label)
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = (time.perf_counter() - started) * 1000
+                self.stack.pop()
+                self.ms[label] += elapsed
+                if len(self.stack) > 1:  # an enclosing stage does not count its inner stage twice
+                    self.ms[self.stack[-1]] -= elapsed
+
+        return timed
+
+
+@contextmanager
+def instrumented(counter: Counter):
+    import importlib
+
+    from django.db import connection
+
+    patched = []
+    for label, target in STAGES:
+        module_name, _, attribute = target.partition(":")
+        owner = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+        if original is None:
+            continue
+        setattr(owner, name, counter.wrap(label, original))
+        patched.append((owner, name, original))
+    connection.ensure_connection()
+    original_commit = connection.commit
+    connection.commit = counter.commit(original_commit)
+    try:
+        with connection.execute_wrapper(counter.execute):
+            yield
+    finally:
+        connection.commit = original_commit
+        for owner, name, original in patched:
+            setattr(owner, name, original)
+
+
+def profile(withdrawal_ids: list[str], *, fresh_connection: bool) -> tuple[Counter, float]:
+    from django.db import connection
+
+    from payouts.dispatch import dispatch_payout
+
+    counter = Counter()
+    total = 0.0
+    for pk in withdrawal_ids:
+        if fresh_connection:
+            connection.close()
+        started = time.perf_counter()
+        if fresh_connection:
+            counter.stack.append("open a database connection")
+            connection.ensure_connection()
+            counter.stack.pop()
+            counter.ms["open a database connection"] += (time.perf_counter() - started) * 1000
+        with instrumented(counter):
+            outcome = dispatch_payout(pk)
+            total += (time.perf_counter() - started) * 1000
+        assert outcome.startswith("accepted"), outcome
+    rest = "the rest (loading rows, Python)"
+    counter.ms[rest] = total - sum(ms for label, ms in counter.ms.items() if label != rest)
+    return counter, total
+
+
+def table(passes: list[tuple[str, Counter, float]], n: int) -> list[str]:
+    labels = []
+    for _name, counter, _total in passes:
+        labels += [label for label in counter.ms if label not in labels]
+    head = "| stage | " + " | ".join(f"{name}: ms | queries | transactions" for name, _c, _t in passes) + " |"
+    lines = [head, "|---|" + "---|---|---|" * len(passes)]
+    for label in labels:
+        cells = []
+        for _name, counter, _total in passes:
+            if label in counter.ms:
+                cells += [f"{counter.ms[label] / n:.2f}", f"{counter.queries[label] / n:.1f}"]
+                cells.append(f"{counter.transactions[label] / n:.1f}")
+            else:
+                cells += ["", "", ""]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    cells = []
+    for _name, counter, total in passes:
+        cells += [
+            f"**{total / n:.2f}**",
+            f"**{sum(counter.queries.values()) / n:.1f}**",
+            f"**{sum(counter.transactions.values()) / n:.1f}**",
+        ]
+    lines.append("| **one dispatch** | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> int:
+    os.environ.setdefault("BENCH_WEBHOOK_EVENTS", "0")
+    from bench import celery_throughput, service_level, webhooks
+
+    use_bench_database()
+    recreate_database(BENCH_DATABASE_URL.rsplit("/", 1)[1])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    service_level.prepare(1)
+    webhooks.prepare(1)
+    os.environ["BENCH_PAYOUTS"] = str(PAYOUTS)
+    celery_throughput.PAYOUTS = PAYOUTS
+    warm = celery_throughput.prepare()[:20]
+    profile(warm, fresh_connection=False)  # imports, statement caches
+    fresh_ids, kept_ids = celery_throughput.prepare(), celery_throughput.prepare()
+    fresh = profile(fresh_ids, fresh_connection=True)
+    kept = profile(kept_ids, fresh_connection=False)
+    lines = table([("new connection per task", *fresh), ("connection kept", *kept)], PAYOUTS)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,10 @@
 """Celery payout dispatch throughput beside a no-op task, on one worker (prefork, 2 children).
 
 The dispatch goes to the in-process sandbox PSP, so the figure is our side's cost per
-payout: claim under lock, commit, "call" the PSP, record the answer.
+payout plus the stand-in PSP's: claim under lock, commit, "call" the PSP, record the
+answer. `python -m bench.celery_throughput` runs only this pair (BENCH_PAYOUTS, default
+600, in BENCH_CELERY_ROUNDS, default 3); `make bench` runs it with everything else.
+Where a dispatch's time goes, stage by stage: `python -m bench.dispatch_profile`.
 """
 
 import os
@@ -13,6 +16,7 @@ from bench.common import BENCH_DATABASE_URL, Result
 
 QUEUE = "bench-celery"
 PAYOUTS = int(os.environ.get("BENCH_PAYOUTS", "600"))
+ROUNDS = int(os.environ.get("BENCH_CELERY_ROUNDS", "3"))
 
 
 def prepare() -> list[str]:
@@ -59,31 +63,53 @@ def start_worker() -> subprocess.Popen:
 
 
 def run(withdrawal_ids: list[str]) -> tuple[Result, Result]:
-    from core.tasks import ping
-    from payouts.tasks import dispatch_payout
-    from wallet.models import PayoutAttempt
-
-    _purge(QUEUE)
-    started = time.perf_counter()
-    for pk in withdrawal_ids:
-        dispatch_payout.apply_async((pk,), queue=QUEUE)
-    done = 0
-    while done < len(withdrawal_ids) and time.perf_counter() - started < 300:
-        time.sleep(0.2)
-        done = PayoutAttempt.objects.filter(
-            withdrawal_id__in=withdrawal_ids, dispatch_count__gte=1, outcome_unknown=False
-        ).count()
-    payouts = Result("Celery payout dispatch", 2, done, time.perf_counter() - started, [])
-
+    """Rounds of no-op tasks then payouts (as many of each), so that a machine whose load
+    changes during the run weighs on both figures alike; each figure is its total count
+    over its total time."""
     broker = _broker()
+    _purge(QUEUE)
+    payout_seconds = noop_seconds = 0.0
+    done = 0
+    for chunk in (withdrawal_ids[n::ROUNDS] for n in range(ROUNDS)):
+        noop_seconds += _noops(broker, len(chunk))
+        seconds, finished = _payouts(broker, chunk)
+        payout_seconds, done = payout_seconds + seconds, done + finished
+    payouts = Result("Celery payout dispatch", 2, done, payout_seconds, [])
+    noop = Result("Celery no-op task", 2, len(withdrawal_ids), noop_seconds, [])
+    return payouts, noop
+
+
+def _noops(broker, count: int) -> float:
+    from core.tasks import ping
+
     started = time.perf_counter()
-    for _ in withdrawal_ids:
+    for _ in range(count):
         ping.apply_async(queue=QUEUE)
     # No result backend: done when the queue is empty (at most one task per child is in flight).
     while broker.llen(QUEUE) and time.perf_counter() - started < 300:
-        time.sleep(0.02)
-    noop = Result("Celery no-op task", 2, len(withdrawal_ids), time.perf_counter() - started, [])
-    return payouts, noop
+        time.sleep(0.005)
+    return time.perf_counter() - started
+
+
+def _payouts(broker, withdrawal_ids: list[str]) -> tuple[float, int]:
+    """Seconds until every payout was sent and its answer recorded, and how many were."""
+    from payouts.tasks import dispatch_payout
+    from wallet.models import PayoutAttempt
+
+    started = time.perf_counter()
+    for pk in withdrawal_ids:
+        dispatch_payout.apply_async((pk,), queue=QUEUE)
+    while broker.llen(QUEUE) and time.perf_counter() - started < 300:
+        time.sleep(0.005)
+    answered = PayoutAttempt.objects.filter(
+        withdrawal_id__in=withdrawal_ids, dispatch_count__gte=1, outcome_unknown=False
+    )
+    done = 0
+    while done < len(withdrawal_ids) and time.perf_counter() - started < 300:
+        done = answered.count()  # the last tasks still running when the queue ran empty
+        if done < len(withdrawal_ids):
+            time.sleep(0.005)
+    return time.perf_counter() - started, done
 
 
 def _broker():

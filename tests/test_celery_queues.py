@@ -64,7 +64,7 @@ def test_every_registered_task_routes_to_a_declared_queue_by_its_name():
     ],
 )
 def test_the_product_sends_each_workload_to_its_queue(task, queue):
-    assert settings.CELERY_TASK_ROUTES == queues.task_routes()  # as every process started without CELERY_QUEUE
+    assert queues.task_routes() == settings.CELERY_TASK_ROUTES  # as every process started without CELERY_QUEUE
     assert app.amqp.router.route({}, task)["queue"].name == queue
 
 

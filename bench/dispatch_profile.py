@@ -8,8 +8,10 @@ is a function of the dispatch path, timed where it is called; what no stage cove
 
 Two passes: with the database connection closed before every dispatch (what Celery's
 Django fixup does to a worker by default: a new connection per task) and with the
-connection kept (CONN_MAX_AGE). The Celery side (receive, run, acknowledge) is what the
-no-op task costs in `bench.celery_throughput`, not measured here.
+connection kept (CONN_MAX_AGE). Then two with the sandbox PSP as its own HTTP service:
+a new HTTP connection per PSP call, and the kept-alive one (BENCH_PROFILE_HTTP=0 skips
+them). The Celery side (receive, run, acknowledge) is what the no-op task costs in
+`bench.celery_throughput`, not measured here.
 
 Uses the bench database (BENCH_DATABASE_URL), recreated. BENCH_PROFILE_PAYOUTS (default
 300) dispatches per pass.
@@ -30,7 +32,7 @@ STAGES = [
     ("claim: open the attempt (start_payout)", "wallet.services:start_payout"),
     ("claim: open and mark sent (claim_payout)", "wallet.services:claim_payout"),
     ("mark sending (mark_payout_sending)", "wallet.services:mark_payout_sending"),
-    ("PSP call (in-process sandbox, its own transaction)", "payouts.providers.sandbox:SandboxProvider.create_payout"),
+    ("PSP call (sandbox create_payout)", "payouts.providers.sandbox:SandboxProvider.create_payout"),
     ("record the answer (mark_payout_accepted)", "wallet.services:mark_payout_accepted"),
     ("provider adapter (provider_for)", "payouts.dispatch:provider_for"),
 ]
@@ -106,16 +108,21 @@ def instrumented(counter: Counter):
             setattr(owner, name, original)
 
 
-def profile(withdrawal_ids: list[str], *, fresh_connection: bool) -> tuple[Counter, float]:
+def profile(
+    withdrawal_ids: list[str], *, fresh_connection: bool, new_psp_connection: bool = False
+) -> tuple[Counter, float]:
     from django.db import connection
 
     from payouts.dispatch import dispatch_payout
+    from payouts.providers import keepalive
 
     counter = Counter()
     total = 0.0
     for pk in withdrawal_ids:
         if fresh_connection:
             connection.close()
+        if new_psp_connection:
+            keepalive.close_all()  # as before keepalive.py: a new HTTP connection per PSP call
         started = time.perf_counter()
         if fresh_connection:
             counter.stack.append("open a database connection")
@@ -125,7 +132,7 @@ def profile(withdrawal_ids: list[str], *, fresh_connection: bool) -> tuple[Count
         with instrumented(counter):
             outcome = dispatch_payout(pk)
             total += (time.perf_counter() - started) * 1000
-        assert outcome.startswith("accepted"), outcome
+        assert outcome in ("accepted, outcome to follow", "paid"), outcome
     rest = "the rest (loading rows, Python)"
     counter.ms[rest] = total - sum(ms for label, ms in counter.ms.items() if label != rest)
     return counter, total
@@ -179,8 +186,54 @@ def main() -> int:
     fresh = profile(fresh_ids, fresh_connection=True)
     kept = profile(kept_ids, fresh_connection=False)
     lines = table([("new connection per task", *fresh), ("connection kept", *kept)], PAYOUTS)
+    print("In-process sandbox PSP (as `make bench`):")
     print("\n".join(lines))
+    if os.environ.get("BENCH_PROFILE_HTTP", "1") == "1":
+        per_call_ids, kept_http_ids = celery_throughput.prepare(), celery_throughput.prepare()
+        with sandbox_service():
+            per_call = profile(per_call_ids, fresh_connection=False, new_psp_connection=True)
+            kept_http = profile(kept_http_ids, fresh_connection=False)
+        lines = table([("new HTTP connection per call", *per_call), ("HTTP connection kept", *kept_http)], PAYOUTS)
+        print("\nThe sandbox PSP as its own HTTP service (as `make run`), database connection kept:")
+        print("\n".join(lines))
     return 0
+
+
+@contextmanager
+def sandbox_service():
+    """The sandbox PSP service on a free port, the bench tenant's account pointed at it."""
+    import socket
+    import subprocess
+
+    from payouts.models import ProviderAccount
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.sandbox_settings",
+        "DJANGO_SSL_REDIRECT": "0",  # plain HTTP on the loopback, as behind a TLS proxy
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "manage.py", "run_sandbox_psp", "--port", str(port)]
+    service = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or service.poll() is not None:
+                    raise RuntimeError("the sandbox PSP service did not start") from None
+                time.sleep(0.2)
+        ProviderAccount.objects.filter(tenant__slug="bench").update(base_url=f"http://127.0.0.1:{port}")
+        yield
+    finally:
+        ProviderAccount.objects.filter(tenant__slug="bench").update(base_url="")
+        service.terminate()
+        service.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -120,7 +120,8 @@ class SandboxProvider:
             raise ProviderTimeout(f"No readable answer from the PSP: {error!r}") from error
         except OSError as error:  # refused, unreachable: nothing was sent
             raise ProviderUnavailable(f"PSP unreachable: {error}") from error
-        if response.status >= 500 or response.status == 429:
+        if response.status >= 500 or response.status == 429 or response.status < 200 or 300 <= response.status < 400:
+            # A redirect too: a PSP API answers where it is asked (a wrong base_url, a proxy)
             raise ProviderUnavailable(f"PSP answered {response.status}")
         if response.status >= 400:
             body = response.body[:500]

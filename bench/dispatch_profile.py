@@ -18,6 +18,7 @@ Uses the bench database (BENCH_DATABASE_URL), recreated. BENCH_PROFILE_PAYOUTS (
 """
 
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -45,7 +46,7 @@ class Counter:
         self.ms = defaultdict(float)
         self.queries = defaultdict(int)
         self.transactions = defaultdict(int)
-        self.stack = ["the rest (loading rows, Python)"]
+        self.stack = ["the rest (loading rows, Python)"]  # statements outside every stage
 
     def execute(self, execute, sql, params, many, context):
         from django.db import connection
@@ -108,55 +109,63 @@ def instrumented(counter: Counter):
             setattr(owner, name, original)
 
 
+REST = "the rest (loading rows, Python)"
+
+
 def profile(
     withdrawal_ids: list[str], *, fresh_connection: bool, new_psp_connection: bool = False
-) -> tuple[Counter, float]:
+) -> tuple[Counter, list[float]]:
+    """The counter (with each stage's time per dispatch in `samples`) and each dispatch's total ms."""
     from django.db import connection
 
     from payouts.dispatch import dispatch_payout
     from payouts.providers import keepalive
 
     counter = Counter()
-    total = 0.0
+    counter.samples = defaultdict(list)
+    totals = []
     for pk in withdrawal_ids:
         if fresh_connection:
             connection.close()
         if new_psp_connection:
             keepalive.close_all()  # as before keepalive.py: a new HTTP connection per PSP call
+        before = dict(counter.ms)
         started = time.perf_counter()
         if fresh_connection:
-            counter.stack.append("open a database connection")
             connection.ensure_connection()
-            counter.stack.pop()
             counter.ms["open a database connection"] += (time.perf_counter() - started) * 1000
         with instrumented(counter):
             outcome = dispatch_payout(pk)
-            total += (time.perf_counter() - started) * 1000
+            totals.append((time.perf_counter() - started) * 1000)
         assert outcome in ("accepted, outcome to follow", "paid"), outcome
-    rest = "the rest (loading rows, Python)"
-    counter.ms[rest] = total - sum(ms for label, ms in counter.ms.items() if label != rest)
-    return counter, total
+        spent = {label: ms - before.get(label, 0.0) for label, ms in counter.ms.items() if label != REST}
+        for label, ms in spent.items():
+            counter.samples[label].append(ms)
+        counter.samples[REST].append(totals[-1] - sum(spent.values()))
+    return counter, totals
 
 
-def table(passes: list[tuple[str, Counter, float]], n: int) -> list[str]:
+def table(passes: list[tuple[str, Counter, list[float]]], n: int) -> list[str]:
+    """Median milliseconds per stage (a loaded machine's outliers aside), mean statements and transactions."""
     labels = []
-    for _name, counter, _total in passes:
-        labels += [label for label in counter.ms if label not in labels]
+    for _name, counter, _totals in passes:
+        labels += [label for label in counter.samples if label not in labels and label != REST]
+    labels.append(REST)
     head = "| stage | " + " | ".join(f"{name}: ms | queries | transactions" for name, _c, _t in passes) + " |"
     lines = [head, "|---|" + "---|---|---|" * len(passes)]
     for label in labels:
         cells = []
-        for _name, counter, _total in passes:
-            if label in counter.ms:
-                cells += [f"{counter.ms[label] / n:.2f}", f"{counter.queries[label] / n:.1f}"]
+        for _name, counter, _totals in passes:
+            if label in counter.samples:
+                cells += [f"{statistics.median(counter.samples[label]):.2f}", f"{counter.queries[label] / n:.1f}"]
                 cells.append(f"{counter.transactions[label] / n:.1f}")
             else:
                 cells += ["", "", ""]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     cells = []
-    for _name, counter, total in passes:
+    for _name, counter, totals in passes:
         cells += [
-            f"**{total / n:.2f}**",
+            f"**{statistics.median(totals):.2f}**",
             f"**{sum(counter.queries.values()) / n:.1f}**",
             f"**{sum(counter.transactions.values()) / n:.1f}**",
         ]

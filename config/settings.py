@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config import queues
 
@@ -237,8 +237,12 @@ _ONE_QUEUE = os.environ.get("CELERY_QUEUE", "")
 _QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
 CELERY_TASK_ROUTES = {} if _ONE_QUEUE else queues.task_routes(_QUEUE_PREFIX)
 CELERY_TASK_DEFAULT_QUEUE = _ONE_QUEUE or _QUEUE_PREFIX + queues.DEFAULT
-# A worker started without -Q consumes every one of them.
-CELERY_TASK_QUEUES = [Queue(name) for name in ([_ONE_QUEUE] if _ONE_QUEUE else queues.all_queues(_QUEUE_PREFIX))]
+# A worker started without -Q consumes every one of them. Each has its own direct
+# exchange and routing key (Celery's defaults would bind all of them to the default one).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ([_ONE_QUEUE] if _ONE_QUEUE else queues.all_queues(_QUEUE_PREFIX))
+]
 # Workers keep their database connections between tasks (config/celery.py closes them as
 # Django does after a request: past CONN_MAX_AGE or unusable). Celery's Django fixup would
 # close them before and after every task; with this count it never gets there.

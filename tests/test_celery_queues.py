@@ -82,9 +82,12 @@ def test_every_declared_queue_is_consumed_by_a_procfile_worker_and_no_worker_rea
     assert workers["payouts"] == ["payouts"]  # a payout never waits behind another workload
 
 
-def test_a_worker_started_without_q_consumes_every_queue():
+def test_a_worker_started_without_q_consumes_every_queue_each_bound_to_itself_alone():
     assert [queue.name for queue in settings.CELERY_TASK_QUEUES] == list(queues.QUEUES)
     assert settings.CELERY_TASK_DEFAULT_QUEUE in queues.QUEUES
+    # one exchange and routing key per queue: on a shared one a task would reach every queue
+    bindings = [(queue.exchange.name, queue.routing_key) for queue in settings.CELERY_TASK_QUEUES]
+    assert bindings == [(name, name) for name in queues.QUEUES]
 
 
 def test_the_simulations_worker_consumes_every_queue_under_the_runs_prefix(tmp_path):

@@ -42,12 +42,13 @@ def dispatch_payout(withdrawal_id) -> str:
     provider = provider_for(account)
     key = str(attempt.pk)
     if not claim.send:
-        if attempt.dispatch_count:
-            known = provider.fetch_payout(idempotency_key=key)
-            if known.status != PayoutStatus.NOT_FOUND:
-                return record_status(attempt, known, actor=Actor.psp(provider.name))
+        # A suspended casino makes no payouts; what is already at the PSP is still asked about.
+        if not attempt.dispatch_count:
+            return "not sent: the tenant is suspended"  # the claim's reason for an unsent attempt
+        known = provider.fetch_payout(idempotency_key=key)
+        if known.status != PayoutStatus.NOT_FOUND:
+            return record_status(attempt, known, actor=Actor.psp(provider.name))
         if not withdrawal.tenant.is_active:
-            # A suspended casino makes no payouts; what is already at the PSP is still asked about above.
             return "not sent: the tenant is suspended"
         attempt = services.mark_payout_sending(attempt, actor=DISPATCHER)
         if attempt is None:

@@ -1,9 +1,11 @@
 """The withdrawal's payout transitions: start, retry, succeeded, failed, and the attempt's bookkeeping.
 
 They follow the rules of every wallet service: one transaction, the withdrawal's row
-lock first, then the attempt, then the wallet. The PSP is never called from here: the
-payouts app claims an attempt with these functions, commits, calls the PSP, and
-records the outcome with them in a new transaction.
+lock first, then the attempt, then the wallet (mark_payout_accepted, which changes no
+state, is one conditional UPDATE of the attempt). The PSP is never called from here: the
+payouts app claims an attempt with these functions (claim_payout: opened and counted as
+sent in one commit), calls the PSP, and records the outcome with them in a new
+transaction.
 """
 
 from dataclasses import dataclass

@@ -48,8 +48,8 @@ run: seed
 	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
 	@echo "Sandbox game: http://127.0.0.1:$(SANDBOX_GAME_PORT)/  (a slot machine; opened from the player page, daily report /reports/daily.csv)"
-	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP), game (sandbox game). Ctrl-C stops them all."
-	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
+	@echo "Processes:  web (gunicorn); Celery workers payouts, reconciliation and background (webhooks, games, housekeeping) and beat; psp (sandbox PSP); game (sandbox game). Ctrl-C stops them all."
+	PORT=$(PORT) WEB_PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
 		SANDBOX_GAME_PORT=$(SANDBOX_GAME_PORT) SANDBOX_GAME_URL=http://127.0.0.1:$(SANDBOX_GAME_PORT) \
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
 		$(LOCAL_ENV) $(BIN)/honcho start -f Procfile

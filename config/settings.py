@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
+
+from config import queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -251,7 +254,24 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # ETA is never handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casino")
+# Queues by workload (config/queues.py: payouts, webhooks, games, reconciliation,
+# housekeeping), routed by task name, each consumed by its own workers (Procfile).
+# CELERY_QUEUE sends every task to that one queue instead (a test's or a benchmark's own
+# worker); CELERY_QUEUE_PREFIX names a separate set of the workload queues (a simulation's).
+_ONE_QUEUE = os.environ.get("CELERY_QUEUE", "")
+_QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_ROUTES = {} if _ONE_QUEUE else queues.task_routes(_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = _ONE_QUEUE or _QUEUE_PREFIX + queues.DEFAULT
+# A worker started without -Q consumes every one of them. Each has its own direct
+# exchange and routing key (Celery's defaults would bind all of them to the default one).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ([_ONE_QUEUE] if _ONE_QUEUE else queues.all_queues(_QUEUE_PREFIX))
+]
+# Workers keep their database connections between tasks (config/celery.py closes them as
+# Django does after a request: past CONN_MAX_AGE or unusable). Celery's Django fixup would
+# close them before and after every task; with this count it never gets there.
+CELERY_DB_REUSE_MAX = 2**62
 from celery.schedules import crontab  # noqa: E402 - next to the schedule that uses it
 
 CELERY_BEAT_SCHEDULE: dict = {

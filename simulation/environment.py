@@ -2,9 +2,10 @@
 PSP as subprocesses on free ports, each in its own process group so it can be killed whole.
 
 Everything here is the run's own: the database `sim_<seed>` (created, migrated, dropped
-unless kept), a Celery queue name nobody else uses, a cache key prefix of its own.
-Nothing else in PostgreSQL or Redis is touched: the Redis keys removed at the end are
-the ones that name this run's queue.
+unless kept), the workload queues (payouts, webhooks, ...) under a prefix nobody else
+uses, with the product's routes onto them and one worker consuming them all, a cache key
+prefix of its own. Nothing else in PostgreSQL or Redis is touched: the Redis keys
+removed at the end are the ones that name this run's queues.
 """
 
 import contextlib
@@ -55,7 +56,7 @@ class Environment:
         self.settings = settings or Settings()
         self.database_url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
         tag = uuid.uuid4().hex[:8]
-        self.queue = f"sim-{seed}-{tag}"
+        self.queue = f"sim-{seed}-{tag}"  # the prefix of the run's own set of workload queues
         self.cache_prefix = f"sim-{seed}-{tag}"
         self.web_port, self.psp_port = free_port(), free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
@@ -72,12 +73,26 @@ class Environment:
 
     # -- environment variables --------------------------------------------------------------
 
+    @property
+    def queue_prefix(self) -> str:
+        return f"{self.queue}."
+
+    def worker_queues(self) -> list[str]:
+        """Every workload queue (config/queues.py) under the run's prefix: its one worker consumes them all."""
+        from config import queues  # the config package starts the Celery app: not before the run's environment
+
+        return queues.all_queues(self.queue_prefix)
+
+    def _is_ours(self, *names) -> bool:
+        return any(str(name).startswith(self.queue_prefix) for name in names)
+
     def product_env(self, app_name: str) -> dict:
         return {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": self.database_url,
-            "CELERY_QUEUE": self.queue,
+            "CELERY_QUEUE": "",  # not one queue for everything: the product's routes, ...
+            "CELERY_QUEUE_PREFIX": self.queue_prefix,  # ... onto queues of the run's own
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CACHE_KEY_PREFIX": self.cache_prefix,
             "SANDBOX_PSP_URL": self.psp_url,
@@ -132,7 +147,7 @@ class Environment:
     def start_worker(self) -> None:
         self.worker_generation += 1
         node = f"{self.queue}-{self.worker_generation}@localhost"
-        command = [str(BIN / "celery"), "-A", "config", "worker", "-Q", self.queue, "-n", node]
+        command = [str(BIN / "celery"), "-A", "config", "worker", "-Q", ",".join(self.worker_queues()), "-n", node]
         command += ["-c", "2", "--pool", "prefork", "--without-mingle", "--without-gossip", "--without-heartbeat"]
         command += ["-l", "INFO"]
         self.worker = self._spawn(f"worker-{self.worker_generation}", command, self.product_env(WORKER_APP_NAME))
@@ -220,7 +235,7 @@ class Environment:
                     envelope, exchange, routing_key = json.loads(raw)
                 except (ValueError, TypeError):
                     continue
-                if self.queue in (exchange, routing_key):
+                if self._is_ours(exchange, routing_key):
                     envelopes.append(envelope)
         finally:
             client.close()
@@ -247,7 +262,7 @@ class Environment:
                     _message, exchange, routing_key = json.loads(raw)
                 except (ValueError, TypeError):
                     continue
-                if self.queue in (exchange, routing_key):
+                if self._is_ours(exchange, routing_key):
                     removed += client.hdel("unacked", tag)
                     client.zrem("unacked_index", tag)
         finally:

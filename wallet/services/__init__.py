@@ -8,6 +8,8 @@ through one unit of work.
 
 from .deposits import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
 from .payouts import (
+    PayoutClaim,
+    claim_payout,
     enqueue_payout_dispatch,
     mark_payout_accepted,
     mark_payout_sending,
@@ -27,9 +29,11 @@ from .withdrawals import (
 )
 
 __all__ = [
+    "PayoutClaim",
     "approvals_required",
     "approve_withdrawal",
     "cancel_withdrawal",
+    "claim_payout",
     "complete_deposit",
     "create_deposit",
     "enqueue_payout_dispatch",

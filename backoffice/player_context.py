@@ -3,17 +3,20 @@ and what protects them (KYC, limits, exclusions: backoffice.player_protection).
 
 Lifetime figures count money that really moved: completed deposits in, paid withdrawals
 out; withdrawals still open (requested to payout_failed) are shown apart. Earlier
-withdrawals carry their risk flags.
+withdrawals carry their risk flags. Play: the latest rounds, and per currency the applied
+bets, wins and rolled-back bets since the last completed deposit (money in and out with
+little play is what `fast_cashout` flags).
 """
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from backoffice.player_protection import Protection, player_protection
 from core.ids import whole_number
 from core.replica import read_alias
+from games.reports import Play, play_since, recent_rounds
 from players.models import Player
 from wallet.models import Deposit, DepositState, Wallet, Withdrawal, WithdrawalState
 
@@ -49,10 +52,14 @@ class PlayerContext:
     protection: Protection
     previous_withdrawals: list = field(default_factory=list)
     recent: list = field(default_factory=list)
+    rounds: list = field(default_factory=list)
+    play_since_deposit: list[Play] = field(default_factory=list)
 
 
-def player_context(player: Player, *, exclude=None, recent: int = 10, previous: int = 10) -> PlayerContext:
-    """Lifetime totals per currency, balances, earlier withdrawals and the latest transactions."""
+def player_context(
+    player: Player, *, exclude=None, recent: int = 10, previous: int = 10, rounds: int = 20
+) -> PlayerContext:
+    """Lifetime totals per currency, balances, earlier withdrawals, the latest transactions and play."""
     totals: dict[str, CurrencyTotals] = {}
     deposits = (
         Deposit.objects.filter(player=player, state=DepositState.COMPLETED)
@@ -88,7 +95,20 @@ def player_context(player: Player, *, exclude=None, recent: int = 10, previous: 
         protection=player_protection(player),
         previous_withdrawals=list(others[:previous]),
         recent=history[:recent],
+        rounds=recent_rounds(player, limit=rounds),
+        play_since_deposit=_play_since_deposit(player),
     )
+
+
+def _play_since_deposit(player: Player) -> list[Play]:
+    """Per currency with a completed deposit: applied play since the latest one completed."""
+    last = (
+        Deposit.objects.filter(player=player, state=DepositState.COMPLETED, completed_at__isnull=False)
+        .values("currency")
+        .annotate(at=Max("completed_at"))
+        .order_by("currency")
+    )
+    return [play_since(player, row["currency"], row["at"]) for row in last]
 
 
 def players_matching(scope, query: str):

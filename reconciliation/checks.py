@@ -442,6 +442,12 @@ CHECKS: list[Callable[[Scope], list[Found]]] = [
     stuck_transactions,
 ]
 
+# The game wallet's checks live in their own module (it imports this one's Found and rows).
+from reconciliation import game_checks  # noqa: E402
+
+SEVERITY.update(game_checks.SEVERITY)
+CHECKS += game_checks.CHECKS
+
 
 def run_checks(
     scope: Scope,

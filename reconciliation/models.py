@@ -43,6 +43,13 @@ class FindingType(models.TextChoices):
     SETTLEMENT_CURRENCY_MISMATCH = "settlement_currency_mismatch", _("PSP and product disagree on the currency")
     SETTLEMENT_STATE_MISMATCH = "settlement_state_mismatch", _("PSP and product disagree on the outcome")
     SETTLEMENT_REPORT_UNAVAILABLE = "settlement_report_unavailable", _("The PSP's settlement report could not be read")
+    # The game wallet (reconciliation.game_checks).
+    GAME_TRANSACTION_EVENT_COUNT = (
+        "game_transaction_event_count",
+        _("Game transaction without exactly its one ledger event"),
+    )
+    GAME_ROUND_TOTALS_MISMATCH = "game_round_totals_mismatch", _("Game round totals differ from its transactions")
+    GAME_ROUND_IDLE_OPEN = "game_round_idle_open", _("Game round open past the idle time")
 
 
 class Severity(models.TextChoices):

@@ -20,18 +20,25 @@ FLAGS = (FIRST_WITHDRAWAL, VELOCITY, FAST_CASHOUT, LARGE, KYC_CHANGED_RECENTLY)
 WINDOW = timedelta(hours=24)  # velocity and fast cash-out look back this far
 KYC_RECENT = timedelta(hours=72)
 # Fast cash-out: at least this share of the amount was deposited in the window, and less
-# than that deposit was wagered since: money in and out with little play.
+# than that deposit was really wagered since it: bets placed from the first of those
+# deposits on, less the bets rolled back (a rolled-back bet was never play). Money in and
+# out with little play.
 FAST_CASHOUT_SHARE = 0.5
 
 _FIGURES = f"""
+WITH recent AS (
+  SELECT COALESCE(SUM(amount), 0) AS deposited, MIN(created_at) AS first_at FROM wallet_deposit
+   WHERE wallet_id = %(wallet)s AND state = '{DepositState.COMPLETED}' AND created_at > %(since)s
+)
 SELECT
   (SELECT count(*) FROM wallet_withdrawal WHERE player_id = %(player)s),
   (SELECT count(*) FROM wallet_withdrawal WHERE player_id = %(player)s AND created_at > %(since)s),
-  (SELECT COALESCE(SUM(amount), 0) FROM wallet_deposit
-     WHERE wallet_id = %(wallet)s AND state = '{DepositState.COMPLETED}' AND created_at > %(since)s),
+  recent.deposited,
   (SELECT COALESCE(-SUM(p.amount), 0) FROM wallet_posting p JOIN wallet_journalentry e ON e.id = p.entry_id
      WHERE p.wallet_id = %(wallet)s AND p.account = '{Account.PLAYER_AVAILABLE}'
-       AND e.event_type = '{LedgerEvent.BET_PLACED}' AND e.created_at > %(since)s)
+       AND e.event_type IN ('{LedgerEvent.BET_PLACED}', '{LedgerEvent.BET_ROLLED_BACK}')
+       AND e.created_at >= recent.first_at)
+FROM recent
 """
 
 

@@ -62,6 +62,9 @@ def test_clean_books_in_every_state_give_no_findings():
         "journal_entries",
         "payout_attempts",
         "stuck_transactions",
+        "game_transaction_ledger_events",
+        "game_round_totals",
+        "game_rounds_idle",
     }
 
 

@@ -50,7 +50,16 @@ def test_the_json_keeps_its_shape(no_url_settings):
     assert set(summary["superuser"]) == {"username", "password", "token"}
     assert [t["slug"] for t in summary["tenants"]] == ["aurora", "borealis"]
     for tenant in summary["tenants"]:
-        assert set(tenant) == {"slug", "name", "currencies", "operators", "psp", "players", "game_provider", "sandbox_game"}
+        assert set(tenant) == {
+            "slug",
+            "name",
+            "currencies",
+            "operators",
+            "psp",
+            "players",
+            "game_provider",
+            "sandbox_game",
+        }
         assert [set(op) for op in tenant["operators"]] == [{"username", "password", "token", "role"}] * 5
         for player in tenant["players"]:
             assert {"username", "password", "token", "player_id", "kyc_status", "balances"} == set(player)

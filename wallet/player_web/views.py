@@ -151,6 +151,12 @@ def ui_messages() -> dict:
         "effect_for_good": _("You can never deposit or play here again."),
         "effect_withdrawals": _("You can still withdraw your money."),
         "effect_final": _("It cannot be undone or shortened, not even by the casino's support."),
+        # Games: the list from GET games/, a session from POST games/sessions/, then the game's launch URL.
+        "play": _("Play"),
+        "play_game": _("Play %(name)s"),
+        "no_games": _("No games yet."),
+        "game_opening": _("Opening %(name)s…"),
+        "NOT_FOUND": _("This game is not available at the moment."),
     }
 
 

@@ -51,6 +51,7 @@ LABELS: dict[str, dict] = {
         "game_transaction_ledger_events": _("Game transactions against their ledger events"),
         "game_round_totals": _("Game round totals against their transactions"),
         "game_rounds_idle": _("Game rounds open past the idle time"),
+        "game_report": _("The game providers' daily reports"),
     },
     "target": {
         "withdrawal": _("Withdrawal"),

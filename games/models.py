@@ -25,13 +25,19 @@ class GameProviderAccount(models.Model):
     `slug` is the `<provider>` of the game wallet API's URLs, so it is unique across
     tenants: the URL names the account, and the account names the tenant. Its calls are
     signed with one of its active secrets (GameProviderSecret); a deactivated account's
-    calls are refused like unsigned ones.
+    calls are refused like unsigned ones. `report_url`, when set, is where reconciliation
+    reads the provider's daily report (reconciliation.game_report).
     """
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="game_provider_accounts")
     slug = models.SlugField(max_length=64, unique=True, help_text="The <provider> of /api/v1/games/<provider>/.")
     name = models.CharField(max_length=120)
     is_active = models.BooleanField(default=True)
+    report_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The provider's daily report (CSV), {date} standing for the UTC day (YYYY-MM-DD); blank: none.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,7 +1,8 @@
 """Game provider accounts: signing secrets and their rotation, deactivation, games, and the cache calls read.
 
 Services (the console's game providers page, seed_demo, tests): `create_provider_account`,
-`rotate_secret`, `retire_secret`, `deactivate_provider_account`, `create_game`. Each is one
+`rotate_secret`, `retire_secret`, `deactivate_provider_account`, `create_game`,
+`set_report_url`. Each is one
 transaction that locks the account's row and writes its audit event; a secret is never
 written to the audit trail, only its prefix.
 
@@ -189,6 +190,28 @@ def create_game(account: GameProviderAccount, *, code: str, name: str, launch_ur
     except IntegrityError:
         raise ValidationFailed("This code is taken.", errors={"code": ["The account has a game with it."]}) from None
     return game
+
+
+def set_report_url(account: GameProviderAccount, report_url: str, *, actor: Actor) -> GameProviderAccount:
+    """Where reconciliation reads the provider's daily report: an http(s) URL with `{date}`; blank for none."""
+    report_url = (report_url or "").strip()
+    if report_url and (
+        not report_url.startswith(("http://", "https://")) or "{date}" not in report_url or len(report_url) > 500
+    ):
+        raise ValidationFailed(
+            "The report URL is not valid.",
+            errors={"report_url": ["An http(s) URL of at most 500 characters with {date} for the day, or blank."]},
+        )
+    with transaction.atomic():
+        account = _lock(account)
+        if account.report_url == report_url:
+            return account
+        before = account.report_url
+        account.report_url = report_url
+        account.save(update_fields=["report_url", "updated_at"])
+        data = {"slug": account.slug, "before": before, "after": report_url}
+        _audit(account, actor, "game_provider.report_url_set", data)
+    return account
 
 
 def _lock(account: GameProviderAccount) -> GameProviderAccount:

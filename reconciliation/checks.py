@@ -443,9 +443,10 @@ CHECKS: list[Callable[[Scope], list[Found]]] = [
 ]
 
 # The game wallet's checks live in their own module (it imports this one's Found and rows).
-from reconciliation import game_checks  # noqa: E402
+from reconciliation import game_checks, game_report  # noqa: E402
 
 SEVERITY.update(game_checks.SEVERITY)
+SEVERITY.update(game_report.SEVERITY)  # its check runs with the settlement comparison (services)
 CHECKS += game_checks.CHECKS
 
 

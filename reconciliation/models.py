@@ -50,6 +50,20 @@ class FindingType(models.TextChoices):
     )
     GAME_ROUND_TOTALS_MISMATCH = "game_round_totals_mismatch", _("Game round totals differ from its transactions")
     GAME_ROUND_IDLE_OPEN = "game_round_idle_open", _("Game round open past the idle time")
+    # The game provider's daily report against ours (reconciliation.game_report).
+    GAME_REPORT_MISSING_IN_PRODUCT = (
+        "game_report_missing_in_product",
+        _("In the game provider's report, not applied here"),
+    )
+    GAME_REPORT_MISSING_AT_PROVIDER = (
+        "game_report_missing_at_provider",
+        _("Game transaction applied here, absent from the provider's report"),
+    )
+    GAME_REPORT_AMOUNT_MISMATCH = (
+        "game_report_amount_mismatch",
+        _("Game provider and product disagree on a transaction's amount, currency or kind"),
+    )
+    GAME_REPORT_UNAVAILABLE = "game_report_unavailable", _("The game provider's daily report could not be read")
 
 
 class Severity(models.TextChoices):

@@ -8,7 +8,8 @@ A run, for one tenant or all of them:
    up to `wait_seconds`. Holding the lock also proves that runs of the scope still
    marked `running` were left by a crashed process; they are closed as failed.
 2. records the run (`running`) and its audit event, and commits;
-3. reads the PSP settlement reports if asked (network calls, outside any transaction);
+3. reads the PSP settlement reports and the game providers' daily reports if asked
+   (network calls, outside any transaction);
 4. runs every check in ONE REPEATABLE READ, READ ONLY transaction: each is one SQL
    statement over the whole dataset, and all of them see the same snapshot, on one server:
    the streaming replica if it has replayed everything the primary had committed when the
@@ -41,7 +42,7 @@ from core.actors import Actor, ActorType
 from core.audit import record_event, record_in_own_transaction
 from core.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
 from core.unit_of_work import UnitOfWork
-from reconciliation import alerts, checks, settlement
+from reconciliation import alerts, checks, game_report, settlement
 from reconciliation.checks import CheckResult, Found, Scope
 from reconciliation.errors import IllegalFindingStateTransition, ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun
@@ -75,7 +76,8 @@ def run_reconciliation(
     """Check one tenant's books (or every tenant's) and record the run with its findings.
 
     `settlement_date` also compares that UTC day's PSP settlement report, fetched from
-    each tenant's PSP account, or read from `settlement_file` (one tenant only).
+    each tenant's PSP account, or read from `settlement_file` (one tenant only), and each
+    game provider account's daily report (reconciliation.game_report).
     `sessions` (default RECONCILIATION_SESSIONS, 2) spreads the checks over that many
     database sessions sharing the run's snapshot.
     """
@@ -119,10 +121,12 @@ def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_f
     run = _start(tenant_id, actor=actor, triggered_by=triggered_by, settlement_date=settlement_date, key=key)
     try:
         reports = _settlement_reports(tenant_id, settlement_date, settlement_file)
+        game_reports = game_report.fetch_reports(tenant_id, settlement_date) if settlement_date else []
         scope = Scope(tenant_id=tenant_id, as_of=run.started_at)
         todo = list(checks.CHECKS)
         if settlement_date is not None:
             todo.append(_settlement_check(reports, settlement_date))
+            todo.append(game_report.check(game_reports, settlement_date))
         started = time.perf_counter()
 
         def check(alias):

@@ -87,6 +87,8 @@ def test_each_casino_gets_a_game_provider_and_the_sandbox_game_once(no_url_setti
         assert before["sandbox_game"]["url"] == "http://127.0.0.1:9102"
         assert after["sandbox_game"]["url"] == "http://games.example:9202"
         assert game.launch_url == f"http://games.example:9202/play/{slug}/slot?session={{session_token}}"
+        # so does the daily report reconciliation reads
+        assert account.report_url == f"http://games.example:9202/reports/daily.csv?date={{date}}&provider={slug}"
     assert GameProviderAccount.objects.count() == 2
     assert Game.objects.count() == 2
     assert AuditEvent.objects.filter(action="game_provider.created").count() == 2

@@ -26,7 +26,7 @@ from core.actors import Actor
 from core.api_keys import digest_of
 from core.money import format_amount
 from games.models import Game, GameProviderAccount
-from games.providers import create_game, create_provider_account
+from games.providers import create_game, create_provider_account, set_report_url
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
 from payouts.sandbox.models import SandboxMerchant
@@ -215,7 +215,8 @@ class Command(BaseCommand):
 
     def _sandbox_game(self, tenant: Tenant, base_url: str | None, game_url: str | None) -> dict:
         """The tenant's game provider account for the sandbox game and its one game (made once, kept on re-runs;
-        a launch URL follows --game-url), registered at the sandbox game; seed_demo's entry for it."""
+        the launch URL and the daily report's URL follow --game-url), registered at the sandbox game;
+        seed_demo's entry for it."""
         actor = Actor.system("seed_demo")
         slug = demo_games.provider_slug(tenant.slug)
         game_url = demo_games.sandbox_game_url(game_url)
@@ -225,6 +226,7 @@ class Command(BaseCommand):
             account, secret = create_provider_account(tenant, slug=slug, name="Sandbox games", actor=actor)
         else:
             secret = account.secrets.filter(retired_at__isnull=True).order_by("-created_at").first().secret
+        set_report_url(account, demo_games.report_url_template(game_url, slug), actor=actor)
         game = Game.objects.filter(account=account, code=demo_games.GAME_CODE).first()
         if game is None:
             game = create_game(

@@ -19,6 +19,38 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (state, ppid, pgrp, ...), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def pid_cpu_seconds(pid) -> float:
+    """CPU time (user + system) of one process of this machine, 0 if it is gone."""
+    fields = proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
+
+
+def backend_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL backend serving this process's Django connection (same machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return pid_cpu_seconds(cursor.fetchone()[0])
+
+
 def use_bench_database() -> None:
     """Point Django at the benchmark database before django.setup()."""
     os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
@@ -70,7 +102,12 @@ class Result:
         self.latencies_ms = latencies_ms
         self.percentiles_ms = percentiles_ms
         self.client_cpu = client_cpu
+        self.cpu_seconds: dict[str, float] = {}  # where measured: the application's, PostgreSQL's, the client's
         self.failures = 0
+
+    def cpu_ms_per_operation(self) -> dict[str, float]:
+        done = max(self.operations, 1)
+        return {part: seconds * 1000 / done for part, seconds in self.cpu_seconds.items()}
 
     @property
     def rate(self) -> float:

@@ -28,7 +28,17 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import BENCH_DATABASE_URL, DURATION, Result, children_cpu_seconds, run_client_processes, wait_until
+from bench.common import (
+    BENCH_DATABASE_URL,
+    DURATION,
+    Result,
+    children_cpu_seconds,
+    pid_cpu_seconds,
+    proc_stat,
+    psql,
+    run_client_processes,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_HTTP_PORT", "8799"))
@@ -139,38 +149,21 @@ def stop_server(server: subprocess.Popen) -> None:
 
 # --- CPU per request: the web server's processes and the database's backends ------------------
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: str) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
 
 def group_cpu_seconds(pgid: int) -> float:
     """CPU time (user + system) of the live processes of one process group."""
-    total = 0
+    total = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        fields = _stat(pid)
-        if fields and int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ...
-            total += int(fields[11]) + int(fields[12])
-    return total / _TICK
+        fields = proc_stat(pid)
+        if fields and int(fields[2]) == pgid:
+            total += pid_cpu_seconds(pid)
+    return total
 
 
 def database_cpu_seconds(database: str) -> float:
     """CPU time of the PostgreSQL backends connected to `database` (this machine's server)."""
-    from bench.common import psql
-
     pids = psql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'").split()
-    total = 0
-    for pid in pids:
-        fields = _stat(pid)
-        if fields:
-            total += int(fields[11]) + int(fields[12])
-    return total / _TICK
+    return sum(pid_cpu_seconds(pid) for pid in pids)
 
 
 class CpuMeter:
@@ -234,7 +227,8 @@ def _run_wrk(wrk: str, tokens: list[str], clients: int, mode: str, name: str, se
         client_cpu=cpu / seconds,
     )
     result.failures = failures
-    result.server_cpu = meter
+    if server is not None:
+        result.cpu_seconds = {"app": meter.web, "db": meter.db, "client": cpu}
     return result
 
 
@@ -280,7 +274,8 @@ def _run_python(tokens: list[str], clients: int, mode: str, name: str, server) -
             _python_client, [(tokens[n], mode) for n in range(clients)], DURATION, name, extra=cpu
         )
     result.client_cpu = sum(cpu) / DURATION
-    result.server_cpu = meter  # includes the clients' start-up; an upper bound
+    if server is not None:
+        result.cpu_seconds = {"app": meter.web, "db": meter.db, "client": sum(cpu)}  # web: an upper bound
     return result
 
 
@@ -292,8 +287,8 @@ def label(mode: str) -> str:
 
 
 def run(tokens: list[str], clients: int, mode: str = KEEP_ALIVE, name: str | None = None, server=None) -> Result:
-    """One measurement; with `server` (start_server's process) the CPU it and the database
-    spent is kept too (result.server_cpu: .web and .db seconds)."""
+    """One measurement; with `server` (start_server's process) the CPU it, the database and the
+    client spent is kept too (result.cpu_seconds)."""
     name = name or label(mode)
     wrk = wrk_path()
     if wrk is not None:
@@ -302,13 +297,10 @@ def run(tokens: list[str], clients: int, mode: str = KEEP_ALIVE, name: str | Non
 
 
 def cpu_per_request(result: Result) -> tuple[float, float, float]:
-    """Milliseconds of CPU per request: web server, PostgreSQL, client."""
-    done = max(result.operations, 1)
-    meter = getattr(result, "server_cpu", None)
-    client = (result.client_cpu or 0.0) * result.seconds
-    if meter is None:
-        return float("nan"), float("nan"), client / done * 1000
-    return meter.web / done * 1000, meter.db / done * 1000, client / done * 1000
+    """Milliseconds of CPU per request: web server, PostgreSQL, client (nan where not measured)."""
+    parts = result.cpu_ms_per_operation()
+    nan = float("nan")
+    return parts.get("app", nan), parts.get("db", nan), parts.get("client", nan)
 
 
 # --- one request, for webhooks.py and scripts ------------------------------------------------

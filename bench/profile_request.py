@@ -3,8 +3,9 @@
 The request is handed to the WSGI application directly (no socket), as a server would:
 a fresh Idempotency-Key each time, the player's token, a JSON body. Wrappers around the
 functions that make up each stage time it exclusively (time spent in a nested stage counts
-for the nested one), and a `connection.execute_wrapper` counts each stage's SQL statements
-and their round-trip time; a commit is a round trip of its own. Whatever is not in a named
+for the nested one), and a `connection.execute_wrapper` counts each stage's SQL round trips
+and their time: each statement, the BEGIN psycopg sends before a transaction's first one, and
+the commit. Whatever is not in a named
 stage is Django's and DRF's own work (handler, middleware, dispatch, content negotiation).
 
 `python -m bench.profile_request` prints the table for the benchmark database's bench
@@ -22,6 +23,8 @@ import time
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
+
+import psycopg
 
 REQUESTS = int(os.environ.get("PROFILE_REQUESTS", "400"))
 WARMUP = 50
@@ -80,12 +83,15 @@ class Stopwatch:
         self._charge(FRAMEWORK, self.started[-1], self._now())
 
     def on_query(self, execute, sql, params, many, context):
+        # psycopg sends BEGIN as a round trip of its own before a transaction's first statement.
+        raw = context["connection"].connection
+        begins = not raw.autocommit and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         started = time.perf_counter_ns()
         try:
             return execute(sql, params, many, context)
         finally:
             stage = self.stack[-1]
-            self.queries[stage] += 1
+            self.queries[stage] += 1 + begins
             self.db_ns[stage] += time.perf_counter_ns() - started
 
     def reset(self) -> None:

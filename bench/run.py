@@ -38,6 +38,7 @@ def ratio(a, b) -> float:
 
 
 def main() -> int:
+    load_before = os.getloadavg()
     print(f"Benchmarks: {DURATION:.0f} s per measurement, clients {CLIENTS}, {os.cpu_count()} cores")
     settings = system.postgres_settings()
     fsync = system.fsync_speed()
@@ -99,9 +100,10 @@ def main() -> int:
         )
     lines.append(f"duplicate / fresh webhooks {ratio(duplicate, fresh):.2f}")
     lines.append(f"Celery payout dispatch / no-op task {ratio(payouts, noop):.2f}")
+    lines += _cpu_ratio_lines(service, http)
     for line in lines:
         print(line)
-    cpu = _cpu_table(http)
+    cpu = _cpu_table(service, http)
     print()
     print("\n".join(cpu))
     print()
@@ -111,7 +113,8 @@ def main() -> int:
     for name, met in goals:
         print(f"goal: {name}: {'met' if met else 'NOT met'}")
     if REPORT != "-":
-        _write_report(settings, fsync, rows, lines, goals, cpu, profile)
+        load = (load_before[0], os.getloadavg()[0])
+        _write_report(settings, fsync, rows, lines, goals, cpu, profile, load)
         print(f"\nwritten to {REPORT}")
     return 0
 
@@ -134,22 +137,39 @@ def _goals(baseline, service, http, fresh, duplicate) -> list[tuple[str, bool]]:
     return goals
 
 
-def _cpu_table(http) -> list[str]:
-    """CPU milliseconds per HTTP request: the web server's processes, PostgreSQL, the load generator."""
+def _cpu_table(service, http) -> list[str]:
+    """CPU milliseconds per operation where measured: the application's processes (the service's
+    client processes, the web server's), PostgreSQL's backends, the HTTP load generator."""
     out = [
-        "| HTTP POST withdrawals/ | clients | web server CPU ms | PostgreSQL CPU ms | client CPU ms | total ms "
-        "| requests/s the cores could carry |",
+        "| benchmark | clients | application CPU ms | PostgreSQL CPU ms | client CPU ms | total ms "
+        "| operations/s the cores could carry |",
         "|---|---|---|---|---|---|---|",
     ]
-    for (clients, mode), result in http.items():
-        web, db, client = http_api.cpu_per_request(result)
-        total = web + db + client
+    rows = [service[c] for c in CLIENTS] + [http[c, mode] for c in CLIENTS for mode in (KEEP, CLOSE)]
+    for result in rows:
+        parts = result.cpu_ms_per_operation()
+        if not parts:
+            continue
+        total = sum(parts.values())
         ceiling = (os.cpu_count() or 1) * 1000 / total if total else float("nan")
+        client = f"{parts['client']:.2f}" if "client" in parts else ""
         out.append(
-            f"| {'keep-alive' if mode == KEEP else 'new connection each'} | {clients} | {web:.2f} | {db:.2f} "
-            f"| {client:.2f} | {total:.2f} | {ceiling:.0f} |"
+            f"| {result.name} | {result.clients} | {parts.get('app', 0):.2f} | {parts.get('db', 0):.2f} | {client} "
+            f"| {total:.2f} | {ceiling:.0f} |"
         )
     return out
+
+
+def _cpu_ratio_lines(service, http) -> list[str]:
+    """HTTP against the service level by CPU per operation: what the throughput ratio is on a
+    machine where nothing else competes for the cores (the measured one, on a shared machine, is not)."""
+    lines = []
+    for c in CLIENTS:
+        svc = sum(service[c].cpu_ms_per_operation().values())
+        keep = sum(http[c, KEEP].cpu_ms_per_operation().values())
+        if svc and keep:
+            lines.append(f"at {c} client(s): by CPU per operation, HTTP (connection reuse) / service {svc / keep:.2f}")
+    return lines
 
 
 def _profile(token: str) -> list[str]:
@@ -163,14 +183,16 @@ def _profile(token: str) -> list[str]:
     ]
 
 
-def _write_report(settings, fsync, rows, lines, goals, cpu, profile) -> None:
+def _write_report(settings, fsync, rows, lines, goals, cpu, profile, load) -> None:
     now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     out = [
         "# Benchmarks",
         "",
         f"Measured by `make bench` on {now}: {os.cpu_count()} cores, {memory:.0f} GiB memory, "
-        f"{DURATION:.0f} s per measurement. Regenerate with `make bench`; this file is its output.",
+        f"{DURATION:.0f} s per measurement; load average {load[0]:.1f} before, {load[1]:.1f} after (other "
+        "work on the machine competes for the cores: compare ratios within one run). Regenerate with "
+        "`make bench`; this file is its output.",
         "",
         *MARKDOWN_HEADER,
         *[row.markdown() for row in rows],
@@ -181,11 +203,12 @@ def _write_report(settings, fsync, rows, lines, goals, cpu, profile) -> None:
         "",
         *[f"- {'met' if met else '**not met**'}: {name}" for name, met in goals],
         "",
-        "## CPU per HTTP request",
+        "## CPU per operation",
         "",
-        "Over each HTTP measurement above: the CPU time of the web server's processes, of the PostgreSQL backends "
-        "serving them and of the load generator, per request; the last column is what this machine's cores "
-        "could carry at that cost if nothing else ran.",
+        "Over each measurement above: the CPU time of the application's processes (the service level's client "
+        "processes; the web server's workers), of the PostgreSQL backends serving them and of the HTTP load "
+        "generator, per operation. The last column is what this machine's cores could carry at that cost if "
+        "nothing else ran; on a shared machine the operations per second above fall short of it.",
         "",
         *cpu,
         "",

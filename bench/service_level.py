@@ -8,7 +8,15 @@ client withdraws from the same wallet, so they queue on its row lock.
 import time
 from datetime import timedelta
 
-from bench.common import DURATION, Result, run_client_processes, use_bench_database, wait_until
+from bench.common import (
+    DURATION,
+    Result,
+    backend_cpu_seconds,
+    own_cpu_seconds,
+    run_client_processes,
+    use_bench_database,
+    wait_until,
+)
 
 AMOUNT = 100  # 1.00 EUR per withdrawal; wallets are funded for millions of them
 FUNDING = 10**12
@@ -58,14 +66,18 @@ def _client(player_id: int, start_at: float, seconds: float, results) -> None:
     request_withdrawal(player=player, amount=AMOUNT, currency="EUR", actor=actor)  # warm the connection
     latencies = []
     wait_until(start_at)
+    app, db = own_cpu_seconds(), backend_cpu_seconds()
     deadline = time.perf_counter() + seconds
     while (now := time.perf_counter()) < deadline:
         request_withdrawal(player=player, amount=AMOUNT, currency="EUR", actor=actor)
         latencies.append((time.perf_counter() - now) * 1000)
-    results.put((latencies, 0))
+    results.put((latencies, 0, (own_cpu_seconds() - app, backend_cpu_seconds() - db)))
 
 
 def run(player_ids: list[int], clients: int, *, hot: bool = False) -> Result:
     wallets = [player_ids[0]] * clients if hot else player_ids[:clients]
     name = "service: one hot wallet" if hot else "service request_withdrawal"
-    return run_client_processes(_client, [(pk,) for pk in wallets], DURATION, name)
+    cpu: list[tuple[float, float]] = []
+    result = run_client_processes(_client, [(pk,) for pk in wallets], DURATION, name, extra=cpu)
+    result.cpu_seconds = {"app": sum(app for app, _ in cpu), "db": sum(db for _, db in cpu)}
+    return result

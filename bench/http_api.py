@@ -102,6 +102,8 @@ def server_env() -> dict:
         "WEB_ACCESS_LOG": "0",
         "CELERY_QUEUE": "bench-unconsumed",
         "PORT": str(PORT),
+        # Threads, and their database connections, live through the run (granian ends idle ones after 30 s).
+        "GRANIAN_BLOCKING_THREADS_IDLE_TIMEOUT": "600",
     }
 
 
@@ -160,17 +162,18 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
-def database_cpu_seconds(database: str) -> float:
-    """CPU time of the PostgreSQL backends connected to `database` (this machine's server)."""
+def database_cpu_seconds(database: str) -> dict[str, float]:
+    """CPU time of each PostgreSQL backend connected to `database` (this machine's server), by pid."""
     pids = psql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'").split()
-    return sum(pid_cpu_seconds(pid) for pid in pids)
+    return {pid: pid_cpu_seconds(pid) for pid in pids}
 
 
 class CpuMeter:
     """CPU of the web server's process group and of the bench database's backends over a run.
 
-    Backends that connect during the run count from zero; ones that leave are not counted
-    (the server keeps its connections, so none do during a measurement)."""
+    Per backend: what it spent between the two readings, from zero if it connected meanwhile.
+    A backend that left during the run is not counted (the server keeps its connections and
+    granian its threads: bench/http_api.server_env), so the figure is never more than spent."""
 
     def __init__(self, server: subprocess.Popen | None):
         self.server = server
@@ -178,12 +181,13 @@ class CpuMeter:
 
     def __enter__(self):
         self.web = group_cpu_seconds(self.server.pid) if self.server else 0.0
-        self.db = database_cpu_seconds(self.database)
+        self._backends = database_cpu_seconds(self.database)
         return self
 
     def __exit__(self, *exc):
         self.web = (group_cpu_seconds(self.server.pid) if self.server else 0.0) - self.web
-        self.db = database_cpu_seconds(self.database) - self.db
+        after = database_cpu_seconds(self.database)
+        self.db = sum(spent - self._backends.get(pid, 0.0) for pid, spent in after.items())
 
 
 # --- wrk ----------------------------------------------------------------------------------

@@ -68,11 +68,14 @@ def main() -> int:
     server = http_api.start_server()
     try:
         http = {(c, mode): http_api.run(tokens, c, mode, server=server) for c in CLIENTS for mode in (KEEP, CLOSE)}
+        # In this process while the server idles, before the webhooks complete deposits for the
+        # first players: a deposit of today brings the fast cash-out check's ledger read into a
+        # withdrawal (docs/benchmarks-profile.md).
+        profile = _profile(tokens[0])
         fresh = webhooks.run(secret, batches, "webhooks: fresh events")
         duplicate = webhooks.run(secret, batches, "webhooks: duplicates")
     finally:
         http_api.stop_server(server)
-    profile = _profile(tokens[0])
     worker = celery_throughput.start_worker()
     try:
         payouts, noop = celery_throughput.run(payout_ids)

@@ -255,13 +255,31 @@ def _write_report(settings, fsync, rows, lines, goals, cpu, profile, load) -> No
     Path(REPORT).write_text("\n".join(out))
 
 
+NOTES_BEGIN, NOTES_END = "<!-- from docs/benchmarks-profile.md -->", "<!-- end of docs/benchmarks-profile.md -->"
+
+
 def _profile_notes() -> list[str]:
     """docs/benchmarks-profile.md as it is (written by hand, kept across runs), its title one level down."""
     if not PROFILE_NOTES.exists():
         return []
     text = PROFILE_NOTES.read_text().strip().splitlines()
-    return [("#" + line if line.startswith("#") else line) for line in text] + [""]
+    return [NOTES_BEGIN, *[("#" + line if line.startswith("#") else line) for line in text], NOTES_END, ""]
+
+
+def refresh_notes() -> int:
+    """`python -m bench.run --notes-only`: carry an edited docs/benchmarks-profile.md into the report
+    without measuring anything again."""
+    report = Path(REPORT).read_text()
+    if NOTES_BEGIN not in report or NOTES_END not in report:
+        print(f"{REPORT} has no notes section; run `make bench`")
+        return 1
+    head, rest = report.split(NOTES_BEGIN, 1)
+    tail = rest.split(NOTES_END, 1)[1]
+    notes = "\n".join(_profile_notes()[:-1])
+    Path(REPORT).write_text(head + notes + tail)
+    print(f"notes carried into {REPORT}")
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(refresh_notes() if "--notes-only" in sys.argv else main())

@@ -16,7 +16,7 @@ export SANDBOX_GAME_URL ?= http://127.0.0.1:$(SANDBOX_GAME_PORT)
 # random one written the first time (the product refuses to start without a key).
 LOCAL_ENV := scripts/local-env.sh
 
-.PHONY: install services chromium db migrate seed run test lint bench bench-reconciliation clean
+.PHONY: install services chromium db migrate seed run test lint bench bench-servers bench-profile bench-reconciliation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ run: seed
 	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
 	@echo "Sandbox game: http://127.0.0.1:$(SANDBOX_GAME_PORT)/  (a slot machine; opened from the player page, daily report /reports/daily.csv)"
-	@echo "Processes:  web (gunicorn); Celery workers payouts, reconciliation and background (webhooks, games, housekeeping) and beat; psp (sandbox PSP); game (sandbox game). Ctrl-C stops them all."
+	@echo "Processes:  web (granian, scripts/web.sh); Celery workers payouts, reconciliation and background (webhooks, games, housekeeping) and beat; psp (sandbox PSP); game (sandbox game). Ctrl-C stops them all."
 	PORT=$(PORT) WEB_PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
 		SANDBOX_GAME_PORT=$(SANDBOX_GAME_PORT) SANDBOX_GAME_URL=http://127.0.0.1:$(SANDBOX_GAME_PORT) \
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
@@ -62,9 +62,20 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# The HTTP load comes from Debian's wrk, installed here if missing (else a Python client, and the table says so).
 bench: install services
 	scripts/ensure-database.sh
+	-scripts/ensure-wrk.sh
 	$(LOCAL_ENV) $(BIN)/python -m bench.run
+
+# The same POST withdrawals/ load against gunicorn sync, gunicorn gthread and granian (docs/benchmarks-profile.md).
+bench-servers: install services
+	-scripts/ensure-wrk.sh
+	$(LOCAL_ENV) $(BIN)/python -m bench.http_servers
+
+# Where the time of one POST withdrawals/ goes, stage by stage (bench/profile_request.py; after `make bench`).
+bench-profile: install services
+	$(LOCAL_ENV) $(BIN)/python -m bench.profile_request
 
 # A million transactions loaded by COPY, then a full reconciliation beside a plain scan (its own database).
 bench-reconciliation: install services

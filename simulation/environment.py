@@ -1,5 +1,6 @@
-"""The live product for one run: its database, and gunicorn, a Celery worker and the sandbox
-PSP as subprocesses on free ports, each in its own process group so it can be killed whole.
+"""The live product for one run: its database, and the web server (scripts/web.sh, as the
+Procfile runs it), a Celery worker and the sandbox PSP as subprocesses on free ports, each in
+its own process group so it can be killed whole.
 
 Everything here is the run's own: the database `sim_<seed>` (created, migrated, dropped
 unless kept), the workload queues (payouts, webhooks, ...) under a prefix nobody else
@@ -9,6 +10,7 @@ removed at the end are the ones that name this run's queues.
 """
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -24,7 +26,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
-WEB_WORKERS = 2 * (os.cpu_count() or 1) + 1
 SIM_APP_NAME = "simulation"  # application_name of the simulation's own database connections
 WEB_APP_NAME, WORKER_APP_NAME, PSP_APP_NAME = "sim-web", "sim-worker", "sim-psp"
 
@@ -102,7 +103,7 @@ class Environment:
             "API_PLAYER_RATE": "1000000/min",
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": self.secret_key,
-            "DJANGO_SSL_REDIRECT": "0",  # the clients speak plain HTTP to gunicorn, as behind a TLS proxy
+            "DJANGO_SSL_REDIRECT": "0",  # the clients speak plain HTTP to the web server, as behind a TLS proxy
             "LOG_LEVEL": "WARNING",
             "PGAPPNAME": app_name,
             "PYTHONUNBUFFERED": "1",
@@ -133,10 +134,11 @@ class Environment:
         return process
 
     def start_web(self) -> None:
-        command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.web_port}"]
-        command += ["--workers", str(WEB_WORKERS), "--worker-class", "sync", "--timeout", "60"]
-        command += ["--graceful-timeout", "5", "--log-level", "warning"]
-        self.web = self._spawn("web", command, self.product_env(WEB_APP_NAME))
+        """The product's web server as `make run` starts it: granian, a worker per core (respawned
+        when one dies), each importing config.wsgi with its start-up check."""
+        env = {**self.product_env(WEB_APP_NAME), "PORT": str(self.web_port), "VENV_BIN": str(BIN)}
+        env |= {"WEB_ACCESS_LOG": "0", "WEB_LOG_LEVEL": "warning"}
+        self.web = self._spawn("web", [str(REPO / "scripts" / "web.sh")], env)
 
     def start_psp(self) -> None:
         env = {**self.product_env(PSP_APP_NAME), "DJANGO_SETTINGS_MODULE": "config.sandbox_settings"}
@@ -154,7 +156,8 @@ class Environment:
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        self._wait_port(self.web, self.web_port, deadline, "gunicorn")
+        self._wait_port(self.web, self.web_port, deadline, "the web server")
+        self._wait_web_app(deadline)
         self._wait_port(self.psp, self.psp_port, deadline, "sandbox PSP")
         self.wait_worker(deadline)
 
@@ -168,6 +171,21 @@ class Environment:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"{name} did not listen on {port}; see {self.run_dir}")
+
+    def _wait_web_app(self, deadline: float) -> None:
+        """The port is open before granian's workers have loaded the application: wait for an answer."""
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise RuntimeError(f"the web server exited with {self.web.returncode}; see {self.run_dir}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=5)
+                connection.request("GET", "/api/v1/wallet/", headers={"Connection": "close"})
+                if connection.getresponse().status < 500:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the web application did not answer in time; see {self.run_dir}")
 
     def wait_worker(self, deadline: float | None = None) -> None:
         deadline = deadline or time.monotonic() + 60
@@ -185,7 +203,7 @@ class Environment:
         return _children(self.worker)
 
     def web_children(self) -> list[int]:
-        """gunicorn's sync workers (the master respawns one that dies)."""
+        """The web server's worker processes (granian's main process starts a new one when one dies)."""
         return _children(self.web)
 
     def freeze_psp(self) -> None:

@@ -4,7 +4,7 @@ Three tenants with different currencies (JPY has no minor unit, KWD has three),
 policies with daily limits, a four-eyes amount, a retry limit and a short cooldown, an
 auto-approval amount and a KYC threshold (one tenant forbids reverse withdrawals, one lets
 raised player limits apply at once);
-each tenant's account at the sandbox PSP service (webhooks to the run's gunicorn);
+each tenant's account at the sandbox PSP service (webhooks to the run's web server);
 two finance operators and an admin per tenant; players. Everyone gets an API token (operators
 an expiring operator token, as the console makes them).
 """

@@ -109,7 +109,7 @@ class WithdrawalListView(PlayerAPIView):
             currency=payload.validated_data["currency"],
             actor=self.actor(),
         )
-        context = self.transaction_context(withdrawal)
+        context = {"cancel_allowed": withdrawal.player_cancel_allowed}  # the rule the service read: no query
         return Response(WithdrawalSerializer(withdrawal, context=context).data, status=status.HTTP_201_CREATED)
 
 

@@ -3,7 +3,7 @@
     python -m bench.game_bets
 
 Each client is a process with its own player and game session, keeping one HTTP/1.1
-connection open to gunicorn (gthread workers, which keep connections alive) and sending
+connection open to the product's web server (scripts/web.sh: granian, keep-alive) and sending
 signed `bet` calls back to back: fresh ones (a new transaction_id and round each: a spin),
 then the same calls again (replays, answered from the stored answer). Goals (issue 15): at
 4 clients, fresh bets >= 0.35 x pgbench TPC-B and replays >= 2 x fresh bets; at 16
@@ -11,8 +11,8 @@ clients, a bet's p99 < 25 ms.
 
 Its own databases and port, so it can run beside other benchmarks: BENCH_GAME_DATABASE
 (default casino_games_bench), BENCH_GAME_PGBENCH (casino_games_pgbench), BENCH_GAME_PORT
-(8850), BENCH_SECONDS (10), BENCH_GAME_CLIENTS ("4,16"), BENCH_GAME_THREADS (gunicorn threads
-per worker, 4; the workers are 2 x cores + 1).
+(8850), BENCH_SECONDS (10), BENCH_GAME_CLIENTS ("4,16"), WEB_WORKERS / WEB_THREADS (scripts/web.sh).
+`make bench` runs it first and carries its report (docs/benchmarks-games.md) into docs/benchmarks.md.
 """
 
 import base64
@@ -40,6 +40,7 @@ from bench.common import (  # noqa: E402
     BENCH_DATABASE_URL,
     DURATION,
     HEADER,
+    MARKDOWN_HEADER,
     Result,
     recreate_database,
     run_client_processes,
@@ -47,7 +48,6 @@ from bench.common import (  # noqa: E402
     wait_until,
 )
 
-WORKERS = 2 * (os.cpu_count() or 1) + 1
 SLUG = "bench-slots"
 
 
@@ -84,10 +84,9 @@ def start_server() -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
         "CELERY_QUEUE": "bench-unconsumed",
     }
-    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    command = [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", str(WORKERS)]
-    threads = os.environ.get("BENCH_GAME_THREADS", "4")
-    command += ["--worker-class", "gthread", "--threads", threads, "--keep-alive", "30", "--log-level", "warning"]
+    # The product's web server as the Procfile starts it (granian, keep-alive).
+    env.update({"PORT": str(PORT), "WEB_ACCESS_LOG": "0", "WEB_LOG_LEVEL": "warning"})
+    command = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "web.sh")]
     server = subprocess.Popen(command, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -97,7 +96,7 @@ def start_server() -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     server.kill()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError("the web server did not start")
 
 
 def signed(secret: str, body: bytes) -> dict:
@@ -200,7 +199,25 @@ def main() -> int:
         goals.append((f"p99 of a bet at 16 clients < 25 ms ({fresh[16].p99:.1f} ms)", fresh[16].p99 < 25))
     for name, met in goals:
         print(f"goal: {name}: {'met' if met else 'NOT met'}")
+    _write_report(baseline, fresh, replay, goals)
     return 0
+
+
+def _write_report(baseline, fresh, replay, goals) -> None:
+    """docs/benchmarks-games.md, which `make bench` carries into docs/benchmarks.md."""
+    lines = ["## Game bets (bench/game_bets.py)", "", f"{DURATION:.0f} s per measurement, this run's own pgbench.", ""]
+    lines += [*MARKDOWN_HEADER, *[row.markdown() for c in CLIENTS for row in (baseline[c], fresh[c], replay[c])]]
+    lines.append("")
+    lines += [
+        f"- at {c} clients: fresh bets / pgbench {ratio(fresh[c], baseline[c]):.2f}, "
+        f"replays / fresh bets {ratio(replay[c], fresh[c]):.2f}"
+        for c in CLIENTS
+    ]
+    lines += ["", *[f"- {'met' if met else '**not met**'}: {name}" for name, met in goals], ""]
+    default = os.path.join(os.path.dirname(__file__), "..", "docs", "benchmarks-games.md")
+    report = os.environ.get("BENCH_GAME_REPORT", default)
+    with open(report, "w") as out:
+        out.write("\n".join(lines))
 
 
 if __name__ == "__main__":

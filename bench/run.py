@@ -30,7 +30,7 @@ from bench.common import (
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORT = os.environ.get("BENCH_REPORT", str(DOCS / "benchmarks.md"))
 # Sections the report carries over from files of their own (a profile and its before/after).
-KEPT_SECTIONS = ["benchmarks-dispatch-profile.md"]
+KEPT_SECTIONS = ["benchmarks-games.md", "benchmarks-dispatch-profile.md"]
 PROFILE_NOTES = DOCS / "benchmarks-profile.md"
 KEEP, CLOSE = http_api.KEEP_ALIVE, http_api.CLOSE
 

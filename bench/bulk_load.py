@@ -19,7 +19,12 @@ Amounts are in major units, times a per-wallet factor. The ledger legs come from
 `wallet.ledger.BALANCE_EFFECTS`, so the books balance by construction and
 reconciliation of a fresh load finds nothing, except transactions deliberately left
 open too long (`stale_every`): every n-th wallet's pending deposit and payout are dated
-two days back, which the stuck checks report.
+two days before the rest, which the stuck checks report.
+
+Rows are dated `when` (default: now). `settled=True` loads a history whose payments
+have all ended, as old ones have: the pending deposit failed and the pending payout
+failed (the same ledger), but for the stale wallets. Ids of deposits, withdrawals and
+payout attempts are version-7 UUIDs of `when`, as the services make them.
 
 State history and audit rows are not written: reconciliation does not read them.
 """
@@ -58,6 +63,8 @@ EVENTS = {
     "payout_failed": [LedgerEvent.WITHDRAW_REQUESTED],
     "payout_pending": [LedgerEvent.WITHDRAW_REQUESTED],
 }
+# A settled history: what the template's open transactions became (the same ledger).
+SETTLED = {"pending_provider": "failed", "payout_pending": "payout_failed"}
 PER_WALLET = len(TEMPLATE)
 CURRENCY = "EUR"
 _ENTRY_ORDER = [0, 1, 4, 5, 6, 7, 8, 9]  # deposits in first, then the withdrawals
@@ -100,8 +107,11 @@ def _max_id(cursor, table: str) -> int:
     return cursor.fetchone()[0]
 
 
-def _uuid(prefix: str, kind: int, n: int) -> str:
-    return f"{prefix}{kind:x}{n:023x}"
+def _uuid7(millis: int, batch: int, kind: int, n: int) -> str:
+    """A version-7 UUID of `millis`, unique by (batch, kind, n): ordered by time like the services' ids."""
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (kind & 0xF) << 72 | (batch >> 24 & 0xFF) << 64
+    value |= 0b10 << 62 | (batch & 0xFFFFFF) << 38 | (n & ((1 << 38) - 1))
+    return f"{value:032x}"
 
 
 @contextmanager
@@ -122,18 +132,31 @@ def triggers_off():
             cursor.execute("SELECT set_config('session_replication_role', %s, false)", [before])
 
 
-def load_books(transactions: int, *, tenants: int = 4, stale_every: int = 0) -> Loaded:
+def load_books(
+    transactions: int, *, tenants: int = 4, stale_every: int = 0, when=None, settled: bool = False
+) -> Loaded:
     """Write about `transactions` deposits and withdrawals (rounded down to whole wallets) with their books.
 
     Call it inside a transaction, and within `triggers_off()` for speed.
     """
     started = time.perf_counter()
     wallets = transactions // PER_WALLET
-    now = timezone.now()
+    now = when or timezone.now()
     stale = now - timedelta(days=2)
     tenant_ids = _tenants(tenants)
     entries, final_available, final_held = _template_ledger()
-    batch = secrets.token_hex(4)  # keeps uuids of two loads in one database apart
+    batch_bits = secrets.randbits(32)  # keeps ids of two loads in one database apart
+    batch = f"{batch_bits:08x}"
+    millis = int(now.timestamp() * 1000)
+
+    def is_stale(w: int) -> bool:
+        return bool(stale_every) and w % stale_every == 0
+
+    def state_of(w: int, index: int) -> str:
+        state = TEMPLATE[index][1]
+        if settled and not is_stale(w):
+            return SETTLED.get(state, state)
+        return state
     with connection.cursor() as cursor:
         user0, player0, wallet0 = (_max_id(cursor, t) for t in ("auth_user", "wallet_player", "wallet_wallet"))
         entry0, posting0 = _max_id(cursor, "wallet_journalentry"), _max_id(cursor, "wallet_posting")
@@ -165,17 +188,18 @@ def load_books(transactions: int, *, tenants: int = 4, stale_every: int = 0) -> 
         )
 
         def tx_id(w: int, index: int) -> str:
-            return _uuid(batch, 1 if TEMPLATE[index][0] == "deposit" else 2, w * PER_WALLET + index)
+            return _uuid7(millis, batch_bits, 1 if TEMPLATE[index][0] == "deposit" else 2, w * PER_WALLET + index)
 
         def deposits():
             for w in range(wallets):
                 tenant, wallet, player, f = tenant_ids[w % tenants], wallet0 + w + 1, player0 + w + 1, _factor(w)
-                for index, (kind, state, units) in enumerate(TEMPLATE):
+                for index, (kind, _, units) in enumerate(TEMPLATE):
                     if kind != "deposit":
                         continue
+                    state = state_of(w, index)
                     n = w * PER_WALLET + index
                     done = ts if state == "completed" else "\\N"
-                    when = old if state == "pending_provider" and stale_every and w % stale_every == 0 else ts
+                    when = old if state == "pending_provider" and is_stale(w) else ts
                     yield (
                         f"{tx_id(w, index)}\t{units * 100 * f}\t{CURRENCY}\t{when}\t{when}\tDP-{batch[:5]}{n:08X}"
                         f"\t{state}\tsandbox\tpay_{batch}_{n}\t\t{done}\t{tenant}\t{player}\t{wallet}\n"
@@ -191,12 +215,13 @@ def load_books(transactions: int, *, tenants: int = 4, stale_every: int = 0) -> 
         def withdrawals():
             for w in range(wallets):
                 tenant, wallet, player, f = tenant_ids[w % tenants], wallet0 + w + 1, player0 + w + 1, _factor(w)
-                for index, (kind, state, units) in enumerate(TEMPLATE):
+                for index, (kind, _, units) in enumerate(TEMPLATE):
                     if kind != "withdrawal":
                         continue
+                    state = state_of(w, index)
                     n = w * PER_WALLET + index
                     paid = ts if state == "paid" else "\\N"
-                    when = old if state == "payout_pending" and stale_every and w % stale_every == 0 else ts
+                    when = old if state == "payout_pending" and is_stale(w) else ts
                     yield (
                         f"{tx_id(w, index)}\t{units * 100 * f}\t{CURRENCY}\t{when}\t{when}\tWD-{batch[:5]}{n:08X}"
                         f"\t{state}\t{paid}\t{player}\t\\N\t{tenant}\t{wallet}\n"
@@ -213,9 +238,12 @@ def load_books(transactions: int, *, tenants: int = 4, stale_every: int = 0) -> 
             for w in range(wallets):
                 tenant = tenant_ids[w % tenants]
                 for index, status in ATTEMPTS.items():
+                    if status == "pending" and state_of(w, index) != "payout_pending":
+                        status = "failed"  # the settled history's payout failed
                     done = "\\N" if status == "pending" else ts
                     yield (
-                        f"{_uuid(batch, 3, w * PER_WALLET + index)}\t1\t{status}\tsandbox\tpo_{batch}_{w}_{index}\t"
+                        f"{_uuid7(millis, batch_bits, 3, w * PER_WALLET + index)}\t1\t{status}\tsandbox"
+                        f"\tpo_{batch}_{w}_{index}\t"
                         f"\t{ts}\t{ts}\t{done}\t{tenant}\t{tx_id(w, index)}\t1\t{ts}\t\tf\n"
                     )
 

@@ -236,7 +236,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "flush-refusal-tallies": {"task": "core.flush_refusal_tallies", "schedule": 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
+    # Incremental every night (what changed since the last checkpoint), full every Sunday (all history).
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
+    "reconciliation-weekly-full": {
+        "task": "reconciliation.weekly_full_run",
+        "schedule": crontab(hour=4, minute=30, day_of_week="sun"),
+    },
 }
 
 # Payment service providers: name -> adapter class. Tenants pick one in ProviderAccount.

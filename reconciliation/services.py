@@ -10,9 +10,20 @@ A run, for one tenant or all of them:
 2. records the run (`running`) and its audit event, and commits;
 3. reads the PSP settlement reports if asked (network calls, outside any transaction);
 4. runs every check in ONE REPEATABLE READ, READ ONLY transaction: each is one SQL
-   statement over the whole dataset, and all of them see the same snapshot;
-5. stores the findings (COPY), the counts and the audit event in one transaction;
+   statement over the whole dataset (a full run) or over what changed since the last
+   checkpoint (an incremental run, reconciliation.checkpoint), and all of them see the
+   same snapshot;
+5. stores the findings (COPY), the counts and the audit event in one transaction, and
+   for an all-tenants run its checkpoint (the snapshot's marks and every wallet's
+   ledger sums, carried forward by the next incremental run);
 6. after commit, alerts (log and e-mail to the tenant's admins) when there are findings.
+
+Modes: `full` reads every row; `incremental` reads what changed since the last
+checkpoint, and runs as `full` when there is none. The nightly schedule runs
+incremental, a weekly one full. Both give the same finding (type, object, key) for
+the same disagreement in what they read; an incremental run does not see a row
+changed behind the services' back without its `updated_at` (an old posting rewritten,
+say): the next full run does.
 
 The number of SQL statements of a run does not depend on the number of rows checked
 or found. Runs are idempotent: the same books give the same findings, each with a
@@ -37,7 +48,7 @@ from core.actors import Actor, ActorType
 from core.audit import record_event, record_in_own_transaction
 from core.errors import NotFound, PermissionDenied, ReviewReasonRequired, ValidationFailed
 from core.unit_of_work import UnitOfWork
-from reconciliation import alerts, checks, settlement
+from reconciliation import alerts, checkpoint, checks, settlement
 from reconciliation.checks import CheckResult, Found, Scope
 from reconciliation.errors import IllegalFindingStateTransition, ReconciliationRunInProgress
 from reconciliation.models import Finding, ReconciliationRun
@@ -48,6 +59,7 @@ log = logging.getLogger(__name__)
 
 Status = ReconciliationRun.Status
 Trigger = ReconciliationRun.Trigger
+Mode = ReconciliationRun.Mode
 
 # Advisory lock keys (two-int form, apart from the one-bigint keys of idempotency).
 LOCK_CLASS = 0x5245434F  # "RECO"
@@ -67,14 +79,18 @@ def run_reconciliation(
     key: str = "",
     wait_seconds: float = 0.0,
     sessions: int | None = None,
+    mode: str = Mode.FULL,
 ) -> ReconciliationRun:
     """Check one tenant's books (or every tenant's) and record the run with its findings.
 
     `settlement_date` also compares that UTC day's PSP settlement report, fetched from
     each tenant's PSP account, or read from `settlement_file` (one tenant only).
     `sessions` (default RECONCILIATION_SESSIONS, 2) spreads the checks over that many
-    database sessions sharing the run's snapshot.
+    database sessions sharing the run's snapshot. `mode` is `full` (every row) or
+    `incremental` (what changed since the last checkpoint; full when there is none).
     """
+    if mode not in Mode.values:
+        raise ValidationFailed(f"Unknown mode {mode!r}.", errors={"mode": [f"One of: {', '.join(Mode.values)}."]})
     tenant_id = None if tenant is None else int(getattr(tenant, "pk", tenant))
     _ensure_may_run(actor, tenant_id)
     if tenant_id is not None and not Tenant.objects.filter(pk=tenant_id).exists():
@@ -94,6 +110,7 @@ def run_reconciliation(
                 settlement_file=settlement_file,
                 key=key,
                 sessions=SESSIONS if sessions is None else sessions,
+                mode=mode,
             )
     except ReconciliationRunInProgress as refusal:
         record_in_own_transaction(
@@ -106,25 +123,46 @@ def run_reconciliation(
         raise
 
 
-def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_file, key, sessions):
+def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_file, key, sessions, mode):
     if key:
         done = ReconciliationRun.objects.filter(key=key, status=Status.SUCCEEDED).first()
         if done is not None:
             return done
     _close_abandoned(tenant_id, actor=actor)
-    run = _start(tenant_id, actor=actor, triggered_by=triggered_by, settlement_date=settlement_date, key=key)
+    last = checkpoint.latest() if mode == Mode.INCREMENTAL else None
+    since = checkpoint.since(last, tenant_id) if last is not None else None
+    run = _start(
+        tenant_id,
+        actor=actor,
+        triggered_by=triggered_by,
+        settlement_date=settlement_date,
+        key=key,
+        mode=Mode.INCREMENTAL if since is not None else Mode.FULL,
+    )
     try:
         reports = _settlement_reports(tenant_id, settlement_date, settlement_file)
-        scope = Scope(tenant_id=tenant_id, as_of=run.started_at)
+        scope = Scope(tenant_id=tenant_id, as_of=run.started_at, since=since)
+        # Only all-tenants runs write checkpoints, and only when every id up to the boundary is settled.
+        start = checkpoint.boundary() if tenant_id is None else None
+        settled = start is not None and checkpoint.settle(start)
         started = time.perf_counter()
-        with snapshot() as exported:
+        with snapshot(start) as (exported, seen):
             todo = list(checks.CHECKS)
+            if settled:
+                todo.append(checks.ledger_totals)
             if settlement_date is not None:
                 todo.append(_settlement_check(reports, settlement_date))
             results = checks.run_checks(scope, todo, snapshot_id=exported, sessions=sessions, work_mem=WORK_MEM)
         snapshot_seconds = time.perf_counter() - started
         used = sessions if exported is not None else 1
-        return _finish(run, results, reports, snapshot_seconds, used, actor=actor)
+        ran = {
+            "requested_mode": str(mode),
+            "since_checkpoint": since.checkpoint_id if since else None,
+            "start": start,
+            "seen": seen,
+            "settled": settled,
+        }
+        return _finish(run, results, reports, snapshot_seconds, used, ran, actor=actor)
     except Exception as error:
         _fail(run, error, actor=actor)
         raise
@@ -227,13 +265,14 @@ def _close_abandoned(tenant_id, *, actor: Actor) -> None:
 # --- a run -------------------------------------------------------------------------------------
 
 
-def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: str) -> ReconciliationRun:
+def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: str, mode: str) -> ReconciliationRun:
     try:
         with transaction.atomic():
             run = ReconciliationRun.objects.create(
                 tenant_id=tenant_id,
                 status=Status.RUNNING,
                 triggered_by=triggered_by,
+                mode=mode,
                 key=key,
                 settlement_date=settlement_date,
                 started_at=timezone.now(),
@@ -251,6 +290,7 @@ def _start(tenant_id, *, actor: Actor, triggered_by: str, settlement_date, key: 
                 data={
                     "scope": run.scope,
                     "trigger": str(triggered_by),
+                    "mode": str(mode),
                     "settlement_date": settlement_date.isoformat() if settlement_date else None,
                     "key": key,
                 },
@@ -281,15 +321,19 @@ def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementRepor
 
 
 @contextmanager
-def snapshot():
+def snapshot(start: checkpoint.Boundary | None = None):
     """One REPEATABLE READ, READ ONLY transaction: every check sees the same books.
 
     Yields the exported snapshot's id, which other sessions can adopt while this
-    transaction stays open. Called inside a caller's transaction (tests do this), it
-    runs in that transaction's snapshot instead, as a savepoint, and exports nothing:
-    the caller's uncommitted rows are visible to no other session.
+    transaction stays open, and what the snapshot sees of the ledger (the checkpoint's
+    position). Called inside a caller's transaction (tests do this), it runs in that
+    transaction's snapshot instead, as a savepoint, and exports nothing: the caller's
+    uncommitted rows are visible to no other session.
     """
     outermost = not connection.in_atomic_block
+    if outermost and start is not None:
+        with connection.cursor() as cursor:
+            checkpoint.snapshot_may_start(start, cursor)
     with transaction.atomic():
         with connection.cursor() as cursor:
             exported = None
@@ -297,16 +341,23 @@ def snapshot():
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute("SELECT pg_export_snapshot()")
                 (exported,) = cursor.fetchone()
+            seen = checkpoint.position(cursor, start)
             # Aggregates over millions of postings stay in memory instead of spilling; and no
             # JIT: compiling each check's expressions costs more than the check itself.
             cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", [WORK_MEM])
-        yield exported
+        yield exported, seen
 
 
-def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, sessions: int, *, actor: Actor):
+def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, sessions: int, ran: dict, *, actor):
     found = list({f.key: f for result in results for f in result.findings}.values())
+    read = next((r for r in results if r.totals is not None), None)
     now = timezone.now()
     with transaction.atomic():
+        written, started = None, time.perf_counter()
+        if read is not None:
+            written = checkpoint.write(run, ran["start"], ran["seen"], read.totals, now=now)
+            wrote = time.perf_counter() - started
+            ran["checkpoint_seconds"] = {"read": round(read.seconds, 4), "write": round(wrote, 4)}
         earlier = _latest_earlier_findings(run, [f.key for f in found])
         carried = [_carried(earlier.get(f.key), now) for f in found]
         _copy_findings([_finding_row(run, f, c, now) for f, c in zip(found, carried, strict=True)])
@@ -320,9 +371,14 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
         run.stats = {
             "snapshot_seconds": round(snapshot_seconds, 4),
             "sessions": sessions,
+            "mode": str(run.mode),
+            "requested_mode": ran["requested_mode"],
+            "since_checkpoint": ran["since_checkpoint"],
+            "checkpoint": _checkpoint_stats(run, written, ran),
             "checks": {
                 r.name: {"seconds": round(r.seconds, 4), "findings": len(r.findings), "statements": r.statements}
                 for r in results
+                if r.totals is None
             },
             "settlement_reports": [
                 {"tenant_id": r.tenant_id, "source": r.source, "rows": len(r.rows), "error": r.error} for r in reports
@@ -351,6 +407,8 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
                 "findings": run.findings_count,
                 "open": run.open_count,
                 "counts_by_type": run.counts_by_type,
+                "mode": str(run.mode),
+                "checkpoint": written.pk if written else None,
             },
             uow=uow,
         )
@@ -358,6 +416,17 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
         if found:
             transaction.on_commit(lambda: alerts.notify(run, found), robust=True)
     return run
+
+
+def _checkpoint_stats(run, written, ran: dict) -> dict:
+    """What the run left for the next incremental one, or why nothing."""
+    if written is not None:
+        return {"id": written.pk, "wallets": written.wallets, "seconds": ran["checkpoint_seconds"]}
+    if run.tenant_id is not None:
+        return {"id": None, "reason": "only all-tenants runs write checkpoints"}
+    if not ran["settled"]:
+        return {"id": None, "reason": "a transaction older than the run stayed open: ids not settled"}
+    return {"id": None, "reason": "not written"}
 
 
 def _fail(run, error: Exception, *, actor: Actor) -> None:

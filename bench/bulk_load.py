@@ -157,6 +157,7 @@ def load_books(
         if settled and not is_stale(w):
             return SETTLED.get(state, state)
         return state
+
     with connection.cursor() as cursor:
         user0, player0, wallet0 = (_max_id(cursor, t) for t in ("auth_user", "wallet_player", "wallet_wallet"))
         entry0, posting0 = _max_id(cursor, "wallet_journalentry"), _max_id(cursor, "wallet_posting")

@@ -139,14 +139,29 @@ class Scope:
 
 
 def new_rows(alias: str, kind: str, since: Since) -> str:
-    """SQL: the row `alias` of the ledger table `kind` ('entry' or 'posting') is new since the checkpoint.
+    """SQL: the row `alias` of the ledger table `kind` ('entry' or 'posting') is new since the checkpoint."""
+    return is_new(f"{alias}.id", kind, since)
+
+
+def is_new(id_sql: str, kind: str, since: Since) -> str:
+    """SQL: the ledger id `id_sql` of `kind` ('entry' or 'posting') is new since the checkpoint.
 
     Above the highest id its snapshot saw, or one of the few ids below that it did not
     see (usually none): index lookups on the primary key. Needs Since.params.
     """
     if not getattr(since, f"{kind}_missing"):
-        return f"{alias}.id > %(since_{kind}_high)s"
-    return f"({alias}.id > %(since_{kind}_high)s OR {alias}.id = ANY(%(since_{kind}_missing)s::bigint[]))"
+        return f"{id_sql} > %(since_{kind}_high)s"
+    return f"({id_sql} > %(since_{kind}_high)s OR {id_sql} = ANY(%(since_{kind}_missing)s::bigint[]))"
+
+
+def one_by_one(sql: str) -> str:
+    """A LATERAL subquery kept apart from the query around it (OFFSET 0), so it runs once per outer row by index.
+
+    An incremental run looks up each changed object instead of joining whole tables:
+    its cost follows the changes, whatever the size of the history, and whatever the
+    planner estimates.
+    """
+    return f"LATERAL ({sql} OFFSET 0)"
 
 
 def recheck(kind: str) -> str:
@@ -214,36 +229,42 @@ def _events_sql(kind: str, scope: Scope) -> str:
     changed since the checkpoint, those that got a new entry, and those of its findings.
     """
     table, column = f"wallet_{kind}", f"{kind}_id"
-    if scope.incremental:
-        touched = f"""
-            touched AS (
-                SELECT t.id FROM {table} t WHERE t.updated_at >= %(since_changed)s{scope.only("t")}
-                UNION SELECT e.{column} FROM wallet_journalentry e
-                      WHERE {new_rows("e", "entry", scope.since)} AND e.{column} IS NOT NULL{scope.only("e")}
-                UNION {recheck(kind)}
-            ),"""
-        entries_of = f"e.{column} IN (SELECT id FROM touched)"
-        transactions = f"{table} t JOIN touched x ON x.id = t.id"
-    else:
-        touched, entries_of, transactions = "", f"e.{column} IS NOT NULL{scope.only('e')}", f"{table} t"
     events = _events_of(kind)
     bits = " ".join(f"WHEN '{event}' THEN {1 << n}" for n, event in enumerate(events))
     other_bit = 1 << len(events)
     counts = ", ".join(f"count(*) FILTER (WHERE e.event_type = '{event}') AS {event}" for event in events)
     masks = " ".join(f"WHEN '{state}' THEN {_mask(kind, state)}" for state in EVENTS_BY_STATE[kind])
     sizes = " ".join(f"WHEN '{state}' THEN {sum(n.values())}" for state, n in EVENTS_BY_STATE[kind].items())
+    aggregates = (
+        f"count(*) AS n, bit_or(CASE e.event_type {bits} ELSE {other_bit} END) AS mask, {counts},"
+        f" count(*) FILTER (WHERE e.event_type NOT IN {_in(events)}) AS {OTHER_EVENTS}"
+    )
+    if scope.incremental:
+        ev = f"""
+            WITH touched AS (
+                SELECT t.id FROM {table} t WHERE t.updated_at >= %(since_changed)s{scope.only("t")}
+                UNION SELECT e.{column} FROM wallet_journalentry e
+                      WHERE {new_rows("e", "entry", scope.since)} AND e.{column} IS NOT NULL{scope.only("e")}
+                UNION {recheck(kind)}
+            )"""
+        rows_from = f"""touched x
+            CROSS JOIN {one_by_one(f"SELECT * FROM {table} t WHERE t.id = x.id")} t
+            CROSS JOIN {one_by_one(f"SELECT {aggregates} FROM wallet_journalentry e WHERE e.{column} = t.id")} ev"""
+    else:
+        ev = f"""
+            WITH ev AS (
+                SELECT e.{column} AS id, {aggregates}
+                FROM wallet_journalentry e
+                WHERE e.{column} IS NOT NULL{scope.only("e")}
+                GROUP BY e.{column}
+                ORDER BY e.{column}
+            )"""
+        rows_from = f"{table} t LEFT JOIN ev ON ev.id = t.id"
     return f"""
-        WITH {touched} ev AS (
-            SELECT e.{column} AS id, count(*) AS n, bit_or(CASE e.event_type {bits} ELSE {other_bit} END) AS mask,
-                   {counts}, count(*) FILTER (WHERE e.event_type NOT IN {_in(events)}) AS {OTHER_EVENTS}
-            FROM wallet_journalentry e
-            WHERE {entries_of}
-            GROUP BY e.{column}
-            ORDER BY e.{column}
-        )
+        {ev}
         SELECT t.id, t.tenant_id, t.state, t.amount, t.currency,
                {", ".join(f"COALESCE(ev.{event}, 0)" for event in events)}, COALESCE(ev.{OTHER_EVENTS}, 0)
-        FROM {transactions} LEFT JOIN ev ON ev.id = t.id
+        FROM {rows_from}
         WHERE (COALESCE(ev.mask, 0) <> (CASE t.state {masks} ELSE 0 END)
                OR COALESCE(ev.n, 0) <> (CASE t.state {sizes} ELSE 0 END)){scope.only("t")}
     """
@@ -307,6 +328,9 @@ _SUMS = (
 )
 
 
+_TOTAL_OF = "SELECT c.available, c.held FROM reconciliation_wallettotal c WHERE c.wallet_id = {wallet}"
+
+
 def _delta_sql(scope: Scope) -> str:
     """CTE `delta`: per wallet, the sums of its postings new since the checkpoint."""
     return f"""
@@ -322,27 +346,26 @@ def wallet_balances(scope: Scope) -> list[Found]:
     """Each wallet's available and held balances equal the sums of their postings.
 
     Incremental: the sums at the checkpoint (WalletTotal) plus the postings since, for
-    each wallet with a new posting, a change since (its updated_at: the wallet table
-    grows with the players, not with the history), or a finding at the checkpoint.
+    each wallet with a new posting, a change since (its updated_at: one pass over the
+    wallet table, which grows with the players, not with the history), or a finding
+    at the checkpoint.
     """
     if scope.incremental:
         sql = f"""
             WITH {_delta_sql(scope)},
-            touched AS (
-                SELECT wallet_id AS id FROM delta
-                UNION SELECT w.id FROM wallet_wallet w WHERE w.updated_at >= %(since_changed)s{scope.only("w")}
-                UNION {recheck("wallet")}
-            ),
-            ledger AS (
-                SELECT x.id AS wallet_id, COALESCE(c.available, 0) + COALESCE(d.available, 0) AS available,
-                       COALESCE(c.held, 0) + COALESCE(d.held, 0) AS held
-                FROM touched x LEFT JOIN reconciliation_wallettotal c ON c.wallet_id = x.id
-                LEFT JOIN delta d ON d.wallet_id = x.id
+            touched AS MATERIALIZED (
+                SELECT w.id, w.tenant_id, w.player_id, w.currency, w.balance_available, w.balance_held,
+                       d.available AS new_available, d.held AS new_held
+                FROM wallet_wallet w LEFT JOIN delta d ON d.wallet_id = w.id
+                WHERE (d.wallet_id IS NOT NULL OR w.updated_at >= %(since_changed)s
+                       OR w.id = ANY(%(recheck_wallet)s::bigint[])){scope.only("w")}
             )
-            SELECT w.id, w.tenant_id, w.player_id, w.currency, w.balance_available, l.available,
-                   w.balance_held, l.held
-            FROM ledger l JOIN wallet_wallet w ON w.id = l.wallet_id
-            WHERE (w.balance_available <> l.available OR w.balance_held <> l.held){scope.only("w")}
+            SELECT x.id, x.tenant_id, x.player_id, x.currency,
+                   x.balance_available, COALESCE(c.available, 0) + COALESCE(x.new_available, 0),
+                   x.balance_held, COALESCE(c.held, 0) + COALESCE(x.new_held, 0)
+            FROM touched x LEFT JOIN {one_by_one(_TOTAL_OF.format(wallet="x.id"))} c ON TRUE
+            WHERE x.balance_available <> COALESCE(c.available, 0) + COALESCE(x.new_available, 0)
+                  OR x.balance_held <> COALESCE(c.held, 0) + COALESCE(x.new_held, 0)
         """
     else:
         sql = f"""
@@ -399,7 +422,7 @@ def ledger_totals(scope: Scope) -> "Totals":
         sql = f"""
             WITH {_delta_sql(scope)}
             SELECT d.wallet_id, COALESCE(c.available, 0) + d.available, COALESCE(c.held, 0) + d.held
-            FROM delta d LEFT JOIN reconciliation_wallettotal c ON c.wallet_id = d.wallet_id
+            FROM delta d LEFT JOIN {one_by_one(_TOTAL_OF.format(wallet="d.wallet_id"))} c ON TRUE
         """
     else:
         sql = f"""
@@ -424,6 +447,10 @@ class Totals:
     data: bytes
     replace: bool  # every wallet (a full run), or only those that changed
 
+
+_LEGS_OF = (
+    "SELECT count(*) AS legs, min(p.amount) AS lo, max(p.amount) AS hi FROM wallet_posting p WHERE p.entry_id = {entry}"
+)
 
 if {len(legs) for legs in BALANCE_EFFECTS.values()} != {2}:
     raise RuntimeError("journal_entries() tests balance as min + max = 0, which needs two legs per money event")
@@ -451,23 +478,31 @@ def journal_entries(scope: Scope) -> list[Found]:
             ORDER BY p.entry_id
         ) l
     """
-    if since := scope.since:  # the entries new since the checkpoint, those with a new posting, those of its findings
+    if since := scope.since:
+        # A new entry's postings are all new (written with it): their aggregate over the new
+        # postings is the whole of them. Old entries with a new posting and the findings'
+        # entries are looked up one by one.
         screen = f"""
-            WITH touched AS (
-                SELECT e.id FROM wallet_journalentry e WHERE {new_rows("e", "entry", since)}{scope.only("e")}
-                UNION SELECT p.entry_id FROM wallet_posting p WHERE {new_rows("p", "posting", since)}{scope.only("p")}
-                UNION {recheck("journal_entry")}
-            ),
-            legs AS (
+            WITH legs AS (
                 SELECT p.entry_id, count(*) AS legs, min(p.amount) AS lo, max(p.amount) AS hi
                 FROM wallet_posting p
-                WHERE p.entry_id IN (SELECT id FROM touched)
+                WHERE {new_rows("p", "posting", since)}{scope.only("p")}
                 GROUP BY p.entry_id
+            ),
+            older AS (
+                SELECT l.entry_id AS id FROM legs l WHERE NOT {is_new("l.entry_id", "entry", since)}
+                UNION {recheck("journal_entry")}
             )
-            SELECT 0, COALESCE(array_agg(e.id) FILTER (WHERE l.entry_id IS NULL OR l.legs <> 2 OR l.lo + l.hi <> 0),
-                               '{{}}')
-            FROM touched x JOIN wallet_journalentry e ON e.id = x.id LEFT JOIN legs l ON l.entry_id = e.id
-            WHERE TRUE{scope.only("e")}
+            SELECT 0, COALESCE(array_agg(id), '{{}}') FROM (
+                SELECT e.id FROM wallet_journalentry e LEFT JOIN legs l ON l.entry_id = e.id
+                WHERE {new_rows("e", "entry", since)}{scope.only("e")}
+                      AND (l.entry_id IS NULL OR l.legs <> 2 OR l.lo + l.hi <> 0)
+                UNION
+                SELECT x.id FROM older x
+                CROSS JOIN {one_by_one("SELECT e.tenant_id FROM wallet_journalentry e WHERE e.id = x.id")} e
+                CROSS JOIN {one_by_one(_LEGS_OF.format(entry="x.id"))} l
+                WHERE (l.legs <> 2 OR l.lo + l.hi <> 0){scope.only("e")}
+            ) bad
         """
     ((without_postings, bad_ids),) = rows(screen, scope.params)
     no_postings = " OR NOT EXISTS (SELECT 1 FROM wallet_posting p WHERE p.entry_id = e.id)" if without_postings else ""
@@ -502,39 +537,51 @@ def journal_entries(scope: Scope) -> list[Found]:
 # --- payouts -----------------------------------------------------------------------------------
 
 
+_SUCCEEDED_IDS = """ARRAY(SELECT s.id::text FROM payouts_payoutattempt s
+                     WHERE s.withdrawal_id = w.id AND s.status = 'succeeded' ORDER BY s.number)"""
+# One withdrawal's attempts; NULLs when it has none, as an outer join would give.
+_ATTEMPTS_OF = """SELECT NULLIF(count(*), 0) AS total,
+                  CASE WHEN count(*) > 0 THEN count(*) FILTER (WHERE a.status = 'succeeded') END AS succeeded,
+                  CASE WHEN count(*) > 0 THEN count(*) FILTER (WHERE a.status = 'pending') END AS pending
+                  FROM payouts_payoutattempt a WHERE a.withdrawal_id = w.id"""
+
+
 def payout_attempts(scope: Scope) -> list[Found]:
     """At most one attempt per withdrawal succeeds, and the withdrawal's state agrees with its attempts."""
     paid, pending = WithdrawalState.PAID, WithdrawalState.PAYOUT_PENDING
     if scope.incremental:
         # An attempt's status moves only with its withdrawal (the payout transitions), so the
         # withdrawals changed since cover the attempts changed since; attempts made since
-        # (ids are time-ordered UUIDs) and the findings' withdrawals are added.
-        touched = f"""
-            touched AS (
-                SELECT w.id FROM wallet_withdrawal w WHERE w.updated_at >= %(since_changed)s{scope.only("w")}
-                UNION SELECT a.withdrawal_id FROM payouts_payoutattempt a
-                      WHERE a.id >= %(since_attempt)s{scope.only("a")}
-                UNION {recheck("withdrawal")}
-            ),"""
-        attempts_of = "a.withdrawal_id IN (SELECT id FROM touched)"
-        withdrawals = "wallet_withdrawal w JOIN touched x ON x.id = w.id"
+        # (ids are time-ordered UUIDs) and the findings' withdrawals are added. A withdrawal
+        # without attempts gets NULLs, as the full run's outer join gives it.
+        sql = f"""
+        WITH touched AS (
+            SELECT w.id FROM wallet_withdrawal w WHERE w.updated_at >= %(since_changed)s{scope.only("w")}
+            UNION SELECT a.withdrawal_id FROM payouts_payoutattempt a WHERE a.id >= %(since_attempt)s{scope.only("a")}
+            UNION {recheck("withdrawal")}
+        )
+        SELECT w.id, w.tenant_id, w.state, w.amount, w.currency, COALESCE(a.total, 0), COALESCE(a.succeeded, 0),
+               COALESCE(a.pending, 0), {_SUCCEEDED_IDS}
+        FROM touched x
+        CROSS JOIN {one_by_one("SELECT * FROM wallet_withdrawal w WHERE w.id = x.id")} w
+        CROSS JOIN {one_by_one(_ATTEMPTS_OF)} a
+        """
     else:
-        touched, attempts_of, withdrawals = "", f"TRUE{scope.only('a')}", "wallet_withdrawal w"
-    sql = f"""
-        WITH {touched} attempts AS (
+        sql = f"""
+        WITH attempts AS (
             SELECT a.withdrawal_id, count(*) AS total,
                    count(*) FILTER (WHERE a.status = 'succeeded') AS succeeded,
                    count(*) FILTER (WHERE a.status = 'pending') AS pending
             FROM payouts_payoutattempt a
-            WHERE {attempts_of}
+            WHERE TRUE{scope.only("a")}
             GROUP BY a.withdrawal_id
             ORDER BY a.withdrawal_id
         )
         SELECT w.id, w.tenant_id, w.state, w.amount, w.currency, COALESCE(a.total, 0), COALESCE(a.succeeded, 0),
-               COALESCE(a.pending, 0),
-               ARRAY(SELECT s.id::text FROM payouts_payoutattempt s
-                     WHERE s.withdrawal_id = w.id AND s.status = 'succeeded' ORDER BY s.number)
-        FROM {withdrawals} LEFT JOIN attempts a ON a.withdrawal_id = w.id
+               COALESCE(a.pending, 0), {_SUCCEEDED_IDS}
+        FROM wallet_withdrawal w LEFT JOIN attempts a ON a.withdrawal_id = w.id
+        """
+    sql += f"""
         WHERE (a.succeeded > 1
                OR (a.succeeded = 1 AND w.state <> '{paid}')
                OR (w.state = '{paid}' AND a.succeeded = 0)
@@ -575,6 +622,29 @@ def _default(field_name: str) -> int:
     return PaymentPolicy._meta.get_field(field_name).default
 
 
+def _stuck_candidates(scope: Scope, table_alias: str, threshold: str, kind: str, states) -> str:
+    """SQL for an incremental run: the open rows that may have become stuck since the checkpoint, as `table alias`.
+
+    What has become stuck since last changed after the checkpoint less the longest
+    threshold; what was stuck then is among the checkpoint's findings; a tenant whose
+    policy changed since (a threshold lowered) has all its open rows looked at. Each
+    by an index: the rows' last change (updated_at), the tenant's open rows (tenant,
+    state), the findings' primary keys.
+    """
+    table, alias = table_alias.split()
+    select = f"SELECT t.id, t.tenant_id, t.state, t.amount, t.currency, t.updated_at FROM {table} t"
+    return f"""(
+        {select}
+        WHERE t.updated_at >= %(since_changed)s - make_interval(secs => (
+                  SELECT GREATEST(max(p.{threshold}), {_default(threshold)}) FROM tenants_paymentpolicy p))
+              AND t.state IN {_in(states)}{scope.only("t")}
+        UNION SELECT t.* FROM tenants_paymentpolicy p
+              CROSS JOIN {one_by_one(f"{select} WHERE t.tenant_id = p.tenant_id AND t.state IN {_in(states)}")} t
+              WHERE p.updated_at >= %(since_changed)s{scope.only("p")}
+        UNION {select} WHERE t.id = ANY(%(recheck_{kind})s::uuid[])
+    ) {alias}"""
+
+
 def stuck_transactions(scope: Scope) -> list[Found]:
     """Payouts pending, and deposits neither completed nor failed, for longer than the tenant allows.
 
@@ -586,25 +656,8 @@ def stuck_transactions(scope: Scope) -> list[Found]:
     payout_default, deposit_default = _default("stuck_payout_seconds"), _default("stuck_deposit_seconds")
     withdrawals, deposits = "wallet_withdrawal w", "wallet_deposit d"
     if scope.incremental:
-        # What has become stuck since the checkpoint last changed after the checkpoint less
-        # the longest threshold; what was stuck then is among its findings; a tenant whose
-        # policy changed since (a threshold lowered) has all its open rows looked at.
-        withdrawals, deposits = (
-            f"""{table} {a} JOIN (
-                SELECT t.id FROM {table} t
-                WHERE t.updated_at >= %(since_changed)s - make_interval(secs => (
-                          SELECT GREATEST(max(p.{field}), {default}) FROM tenants_paymentpolicy p)){scope.only("t")}
-                UNION SELECT t.id FROM {table} t
-                      WHERE t.state IN {states} AND t.tenant_id IN (
-                          SELECT p.tenant_id FROM tenants_paymentpolicy p WHERE p.updated_at >= %(since_changed)s
-                      ){scope.only("t")}
-                UNION {recheck(kind)}
-            ) x ON x.id = {a}.id"""
-            for table, a, field, default, kind, states in (
-                ("wallet_withdrawal", "w", "stuck_payout_seconds", payout_default, "withdrawal", _in([pending])),
-                ("wallet_deposit", "d", "stuck_deposit_seconds", deposit_default, "deposit", _in(open_deposit)),
-            )
-        )
+        withdrawals = _stuck_candidates(scope, "wallet_withdrawal w", "stuck_payout_seconds", "withdrawal", [pending])
+        deposits = _stuck_candidates(scope, "wallet_deposit d", "stuck_deposit_seconds", "deposit", open_deposit)
     sql = f"""
         SELECT 'withdrawal', x.id, x.tenant_id, x.state, x.amount, x.currency, x.updated_at, x.threshold
         FROM (

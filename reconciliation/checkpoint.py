@@ -188,8 +188,12 @@ def since(checkpoint: Checkpoint, tenant_id: int | None = None) -> Since:
     )
 
 
-def write(run, start: Boundary, seen: Position, totals: Totals, *, now: datetime) -> Checkpoint:
-    """Record the run's checkpoint and its wallet totals; inside the transaction that records the run's success."""
+def write(run, start: Boundary, seen: Position, totals: Totals, corrections: dict, *, now: datetime) -> Checkpoint:
+    """Record the run's checkpoint and its wallet totals; inside the transaction that records the run's success.
+
+    `corrections` ({wallet id: {account: ledger sum}}) replace the balances of the
+    wallets that differ from their ledger, when the totals were read from the balances.
+    """
     table = WalletTotal._meta.db_table
     with connection.cursor() as cursor:
         if totals.replace:
@@ -208,6 +212,14 @@ def write(run, start: Boundary, seen: Position, totals: Totals, *, now: datetime
             )
             wallets = cursor.rowcount
             cursor.execute(f"DROP TABLE {target}")  # now, for a caller's transaction that goes on
+        if corrections:
+            ids = list(corrections)
+            cursor.execute(
+                f"UPDATE {table} t SET available = COALESCE(c.available, t.available), held = COALESCE(c.held, t.held)"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS c (wallet_id, available, held)"
+                " WHERE t.wallet_id = c.wallet_id",
+                [ids, [corrections[i].get("available") for i in ids], [corrections[i].get("held") for i in ids]],
+            )
     return Checkpoint.objects.create(
         run=run,
         changes_from=start.taken_at,

@@ -413,10 +413,13 @@ def wallet_balances(scope: Scope) -> list[Found]:
 def ledger_totals(scope: Scope) -> "Totals":
     """Each wallet's ledger sums at this snapshot, for the checkpoint the run writes (no findings).
 
-    Full: every wallet's sums. Incremental: the sums at the checkpoint plus the postings
-    since, for the wallets with new postings (the others keep theirs). Streamed out by
-    COPY in binary form and written back unread (reconciliation.checkpoint), so no
-    Python touches a row, and the snapshot may be a replica's.
+    Full: every wallet's balances, which wallet_balances proves equal to its ledger sums
+    in this same snapshot; the checkpoint takes the ledger's sums from its findings for
+    the wallets that differ (Totals.corrected), so the postings are summed once, by the
+    check. Incremental: the sums at the checkpoint plus the postings since, for the
+    wallets with new postings (the others keep theirs). Streamed out by COPY in binary
+    form and written back unread (reconciliation.checkpoint): no Python touches a row,
+    and the snapshot may be a replica's.
     """
     if scope.incremental:
         sql = f"""
@@ -425,27 +428,37 @@ def ledger_totals(scope: Scope) -> "Totals":
             FROM delta d LEFT JOIN {one_by_one(_TOTAL_OF.format(wallet="d.wallet_id"))} c ON TRUE
         """
     else:
-        sql = f"""
-            SELECT p.wallet_id, {_SUMS}
-            FROM wallet_posting p
-            WHERE p.wallet_id IS NOT NULL{scope.only("p")}
-            GROUP BY p.wallet_id
-        """
+        sql = f"SELECT w.id, w.balance_available, w.balance_held FROM wallet_wallet w WHERE TRUE{scope.only('w')}"
     query = connection.ops.compose_sql(sql, scope.params)  # COPY takes no parameters
     with connection.cursor() as cursor:
         data = bytearray()
         with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
             for block in copy:
                 data += block
-    return Totals(bytes(data), replace=not scope.incremental)
+    return Totals(bytes(data), replace=not scope.incremental, from_balances=not scope.incremental)
 
 
 @dataclass
 class Totals:
-    """Wallet ledger sums in PostgreSQL's binary COPY format: (wallet_id, available, held) rows."""
+    """Wallet ledger sums in PostgreSQL's binary COPY format: (wallet_id, available, held) rows.
+
+    `from_balances`: the rows are the wallets' balances, to be corrected by the
+    wallet_balances findings of the same snapshot (their `expected` is the ledger's sum).
+    """
 
     data: bytes
     replace: bool  # every wallet (a full run), or only those that changed
+    from_balances: bool = False
+
+    @staticmethod
+    def corrections(findings: list[Found]) -> dict[int, dict[str, int]]:
+        """{wallet id: {"available" or "held": ledger sum}} from wallet_balances findings."""
+        accounts = {FindingType.WALLET_AVAILABLE_MISMATCH: "available", FindingType.WALLET_HELD_MISMATCH: "held"}
+        fixed: dict[int, dict[str, int]] = {}
+        for found in findings:
+            if found.type in accounts:
+                fixed.setdefault(int(found.object_id), {})[accounts[found.type]] = found.expected
+        return fixed
 
 
 _LEGS_OF = (

@@ -148,7 +148,8 @@ def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_f
         started = time.perf_counter()
         with snapshot(start) as (exported, seen):
             todo = list(checks.CHECKS)
-            if settled:
+            # The checkpoint's totals: a full run takes them from the wallet check's own reading.
+            if settled and (scope.incremental or checks.wallet_balances in todo):
                 todo.append(checks.ledger_totals)
             if settlement_date is not None:
                 todo.append(_settlement_check(reports, settlement_date))
@@ -355,7 +356,11 @@ def _finish(run, results: list[CheckResult], reports, snapshot_seconds: float, s
     with transaction.atomic():
         written, started = None, time.perf_counter()
         if read is not None:
-            written = checkpoint.write(run, ran["start"], ran["seen"], read.totals, now=now)
+            corrections = {}
+            if read.totals.from_balances:  # the wallets that differ take their ledger's sums
+                checked = next(r for r in results if r.name == checks.wallet_balances.__name__)
+                corrections = checks.Totals.corrections(checked.findings)
+            written = checkpoint.write(run, ran["start"], ran["seen"], read.totals, corrections, now=now)
             wrote = time.perf_counter() - started
             ran["checkpoint_seconds"] = {"read": round(read.seconds, 4), "write": round(wrote, 4)}
         earlier = _latest_earlier_findings(run, [f.key for f in found])
@@ -426,7 +431,7 @@ def _checkpoint_stats(run, written, ran: dict) -> dict:
         return {"id": None, "reason": "only all-tenants runs write checkpoints"}
     if not ran["settled"]:
         return {"id": None, "reason": "a transaction older than the run stayed open: ids not settled"}
-    return {"id": None, "reason": "not written"}
+    return {"id": None, "reason": "the run did not check the wallets"}
 
 
 def _fail(run, error: Exception, *, actor: Actor) -> None:

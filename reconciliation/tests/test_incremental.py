@@ -101,6 +101,22 @@ def test_a_full_run_writes_a_checkpoint_with_every_wallets_ledger_sums():
     assert totals() == ledger_sums() and len(totals()) == mark.wallets == Wallet.objects.count()
 
 
+def test_a_full_run_carries_the_ledgers_sums_of_a_wallet_that_disagrees_not_its_balance(player):
+    # given wallets whose cached balances are off, one on each account
+    books_in_use()
+    raised, lowered = fund(player, AMOUNT), withdrawal_in_state("requested", player=PlayerFactory()).wallet_id
+    sql("UPDATE wallet_wallet SET balance_available = balance_available + 3 WHERE id = %s", [raised.pk])
+    sql("UPDATE wallet_wallet SET balance_held = balance_held - 1 WHERE id = %s", [lowered])
+    # when a full run checks them
+    run = reconcile()
+    # then it reports them, and its checkpoint carries the ledger's sums for every wallet
+    assert set(reported(run)) == {
+        f"wallet_available_mismatch:wallet:{raised.pk}",
+        f"wallet_held_mismatch:wallet:{lowered}",
+    }
+    assert totals() == ledger_sums()
+
+
 def test_an_incremental_run_without_a_checkpoint_runs_in_full_and_leaves_one():
     books_in_use()
     run = reconcile(mode=INCREMENTAL)

@@ -220,25 +220,24 @@ def _in(values: Iterable[str]) -> str:
 
 
 def _events_sql(kind: str, scope: Scope) -> str:
-    """Per transaction: its entries as a count and a bitmask of event types, against its state's.
+    """Per transaction: its entries as a count and a code of event types, against its state's.
 
-    Exactly one entry of each expected event and none other <=> the bitmask equals the
-    state's and the count equals the number of expected events. The aggregate is
-    ordered by transaction id so PostgreSQL streams it from the (source, event) unique
-    index instead of hashing a million groups. Incremental: only the transactions
-    changed since the checkpoint, those that got a new entry, and those of its findings.
+    Each entry adds its event's weight to the code (1, 1024, 1024**2, ... in the order of
+    EVENTS_BY_STATE; any other event the last weight): exactly the expected entries
+    <=> the code and the count equal the state's (more than 1023 entries of one event
+    would carry into the next weight, but could not keep the count too). Two aggregates
+    per entry, however many event types. The aggregate is ordered by transaction id so
+    PostgreSQL streams it from the (source, event) unique index instead of hashing a
+    million groups. Incremental: only the transactions changed since the checkpoint,
+    those that got a new entry, and those of its findings, each looked up by index.
+    Returns the transactions that disagree; _event_counts says with which events.
     """
     table, column = f"wallet_{kind}", f"{kind}_id"
     events = _events_of(kind)
-    bits = " ".join(f"WHEN '{event}' THEN {1 << n}" for n, event in enumerate(events))
-    other_bit = 1 << len(events)
-    counts = ", ".join(f"count(*) FILTER (WHERE e.event_type = '{event}') AS {event}" for event in events)
-    masks = " ".join(f"WHEN '{state}' THEN {_mask(kind, state)}" for state in EVENTS_BY_STATE[kind])
+    weights = " ".join(f"WHEN '{event}' THEN {_WEIGHT**n}" for n, event in enumerate(events))
+    aggregates = f"count(*) AS n, sum(CASE e.event_type {weights} ELSE {_WEIGHT ** len(events)} END) AS code"
+    codes = " ".join(f"WHEN '{state}' THEN {_code(kind, state)}" for state in EVENTS_BY_STATE[kind])
     sizes = " ".join(f"WHEN '{state}' THEN {sum(n.values())}" for state, n in EVENTS_BY_STATE[kind].items())
-    aggregates = (
-        f"count(*) AS n, bit_or(CASE e.event_type {bits} ELSE {other_bit} END) AS mask, {counts},"
-        f" count(*) FILTER (WHERE e.event_type NOT IN {_in(events)}) AS {OTHER_EVENTS}"
-    )
     if scope.incremental:
         ev = f"""
             WITH touched AS (
@@ -262,31 +261,48 @@ def _events_sql(kind: str, scope: Scope) -> str:
         rows_from = f"{table} t LEFT JOIN ev ON ev.id = t.id"
     return f"""
         {ev}
-        SELECT t.id, t.tenant_id, t.state, t.amount, t.currency,
-               {", ".join(f"COALESCE(ev.{event}, 0)" for event in events)}, COALESCE(ev.{OTHER_EVENTS}, 0)
+        SELECT t.id, t.tenant_id, t.state, t.amount, t.currency
         FROM {rows_from}
-        WHERE (COALESCE(ev.mask, 0) <> (CASE t.state {masks} ELSE 0 END)
+        WHERE (COALESCE(ev.code, 0) <> (CASE t.state {codes} ELSE 0 END)
                OR COALESCE(ev.n, 0) <> (CASE t.state {sizes} ELSE 0 END)){scope.only("t")}
     """
+
+
+_WEIGHT = 1024  # a code's base: the entries of one event type count up to 1023 in their own digit
+
+
+def _event_counts(kind: str, ids: list) -> dict:
+    """{transaction id: {event or OTHER_EVENTS: entries}} of the transactions that disagree; one statement."""
+    column, events = f"{kind}_id", _events_of(kind)
+    counts: dict = {pk: dict.fromkeys([*events, OTHER_EVENTS], 0) for pk in ids}
+    for pk, event, count in rows(
+        f"SELECT e.{column}, e.event_type, count(*) FROM wallet_journalentry e"
+        f" WHERE e.{column} = ANY(%(ids)s) GROUP BY 1, 2",
+        {"ids": list(ids)},
+    ):
+        counts[pk][event if event in events else OTHER_EVENTS] += count
+    return counts
 
 
 def _events_of(kind: str) -> list[str]:
     return list(next(iter(EVENTS_BY_STATE[kind].values())))
 
 
-def _mask(kind: str, state: str) -> int:
+def _code(kind: str, state: str) -> int:
     expected = EVENTS_BY_STATE[kind][state]
     assert set(expected.values()) <= {0, 1}, "each money event happens at most once per transaction"
-    return sum(1 << n for n, event in enumerate(_events_of(kind)) if expected[event])
+    return sum(_WEIGHT**n for n, event in enumerate(_events_of(kind)) if expected[event])
 
 
 def _events_findings(kind: str, scope: Scope) -> list[Found]:
     events = _events_of(kind)
     nothing = dict.fromkeys(events, 0)  # a state the machine does not know has no money events
+    disagree = rows(_events_sql(kind, scope), scope.params)
+    counts = _event_counts(kind, [pk for pk, *_ in disagree])
     found = []
-    for pk, tenant_id, state, amount, currency, *counts in rows(_events_sql(kind, scope), scope.params):
+    for pk, tenant_id, state, amount, currency in disagree:
         expected_by_event = {**EVENTS_BY_STATE[kind].get(state, nothing), OTHER_EVENTS: 0}
-        for event, count in zip([*events, OTHER_EVENTS], counts, strict=True):
+        for event, count in counts[pk].items():
             if count == expected_by_event[event]:
                 continue
             found.append(

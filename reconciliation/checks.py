@@ -744,7 +744,7 @@ def run_checks(
     *,
     snapshot_id: str | None = None,
     sessions: int = 1,
-    work_mem: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> list[CheckResult]:
     """Run the checks, in the caller's transaction or spread over `sessions` that share its snapshot.
 
@@ -769,9 +769,7 @@ def run_checks(
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")  # a utility statement: no parameters
-                cursor.execute("SELECT set_config('jit', 'off', true)")
-                if work_mem:
-                    cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
+                configure(cursor, settings or {})
                 while not errors:
                     try:
                         index, check = todo.get_nowait()
@@ -794,6 +792,13 @@ def run_checks(
 
 
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
+
+
+def configure(cursor, settings: dict[str, str]) -> None:
+    """Set PostgreSQL settings for the rest of the session's transaction, in one statement."""
+    if settings:
+        calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
+        cursor.execute(f"SELECT {calls}", [value for pair in settings.items() for value in pair])
 
 
 def _timed(check: Callable[[Scope], list[Found]], scope: Scope) -> CheckResult:

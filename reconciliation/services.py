@@ -146,14 +146,15 @@ def _run_locked(tenant_id, *, actor, triggered_by, settlement_date, settlement_f
         start = checkpoint.boundary() if tenant_id is None else None
         settled = start is not None and checkpoint.settle(start)
         started = time.perf_counter()
-        with snapshot(start) as (exported, seen):
+        settings = session_settings(full=not scope.incremental)
+        with snapshot(start, settings) as (exported, seen):
             todo = list(checks.CHECKS)
             # The checkpoint's totals: a full run takes them from the wallet check's own reading.
             if settled and (scope.incremental or checks.wallet_balances in todo):
                 todo.append(checks.ledger_totals)
             if settlement_date is not None:
                 todo.append(_settlement_check(reports, settlement_date))
-            results = checks.run_checks(scope, todo, snapshot_id=exported, sessions=sessions, work_mem=WORK_MEM)
+            results = checks.run_checks(scope, todo, snapshot_id=exported, sessions=sessions, settings=settings)
         snapshot_seconds = time.perf_counter() - started
         used = sessions if exported is not None else 1
         ran = {
@@ -321,8 +322,26 @@ def _settlement_reports(tenant_id, day, path) -> list[settlement.SettlementRepor
     return settlement.fetch_reports(tenant_id, day)
 
 
+def session_settings(*, full: bool) -> dict[str, str]:
+    """PostgreSQL settings of a run's sessions.
+
+    Aggregates over millions of postings stay in memory instead of spilling; no JIT:
+    compiling each check's expressions costs more than the check itself. A full run
+    joins each table's stream with another's in key order (merge joins) rather than
+    hashing millions of rows: memory stays flat and the time grows with the rows,
+    where a hash of millions of keys gets slower per row as it outgrows the CPU's
+    caches (the full run at ten million transactions took 12 x the one at a million
+    with hash joins, 9.6 x without). Incremental runs look rows up one by one and keep
+    the planner's choice for their small joins.
+    """
+    settings = {"work_mem": WORK_MEM, "jit": "off"}
+    if full:
+        settings["enable_hashjoin"] = "off"
+    return settings
+
+
 @contextmanager
-def snapshot(start: checkpoint.Boundary | None = None):
+def snapshot(start: checkpoint.Boundary | None = None, settings: dict[str, str] | None = None):
     """One REPEATABLE READ, READ ONLY transaction: every check sees the same books.
 
     Yields the exported snapshot's id, which other sessions can adopt while this
@@ -343,9 +362,7 @@ def snapshot(start: checkpoint.Boundary | None = None):
                 cursor.execute("SELECT pg_export_snapshot()")
                 (exported,) = cursor.fetchone()
             seen = checkpoint.position(cursor, start)
-            # Aggregates over millions of postings stay in memory instead of spilling; and no
-            # JIT: compiling each check's expressions costs more than the check itself.
-            cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", [WORK_MEM])
+            checks.configure(cursor, settings if settings is not None else session_settings(full=True))
         yield exported, seen
 
 

@@ -1,15 +1,24 @@
-"""The invariant checks: set-based SQL over the whole dataset, a fixed number of statements each.
+"""The invariant checks: set-based SQL, a fixed number of statements each, in two modes.
 
-Every check reads all the rows it concerns (or one tenant's share of them) in one
-statement (journal_entries: a screen and a detail statement) and returns only the
-rows that disagree, so the work is PostgreSQL's and the Python side touches findings
-alone. Aggregates are ordered by their key where an index gives that order, so
-PostgreSQL streams them instead of hashing millions of groups. The expectations are
-derived from the tables the services follow: `wallet.ledger.BALANCE_EFFECTS` (legs of
-each money event) and EVENTS_BY_STATE below (docs/state-machine.md).
+A full run (Scope.since is None): every check reads all the rows it concerns (or one
+tenant's share of them) in one statement (the ledger events and journal checks: a
+screen and a detail statement for what disagrees) and returns only the rows that
+disagree, so the work is PostgreSQL's and the Python side touches findings alone.
+Aggregates are ordered by their key where an index gives that order, so PostgreSQL
+streams them instead of hashing millions of groups, and streams are joined in key
+order (services.session_settings): the time grows linearly with the history.
 
-The checks are run by reconciliation.services inside one REPEATABLE READ, READ ONLY
-transaction, so they all see the same snapshot of the books.
+An incremental run (Scope.since: the last checkpoint, reconciliation.checkpoint)
+reads what changed since: ledger rows new since by index ranges on their ids,
+transactions and wallets changed since by their `updated_at`, and the objects of the
+checkpoint's findings; each changed object is looked up by index (one_by_one), so the
+time grows with the changes, not with the history. Both modes give the same finding
+for the same disagreement in what they read.
+
+The expectations are derived from the tables the services follow:
+`wallet.ledger.BALANCE_EFFECTS` (legs of each money event) and EVENTS_BY_STATE below
+(docs/state-machine.md). The checks are run by reconciliation.services inside one
+REPEATABLE READ, READ ONLY transaction, so they all see the same snapshot of the books.
 """
 
 import queue

@@ -244,6 +244,12 @@ def _write_report(settings, fsync, rows, lines, goals, cpu, profile, load) -> No
         "- **Celery**: payout dispatch tasks through one worker (2 prefork children) to the in-process sandbox "
         "PSP, against as many no-op tasks, in alternating rounds.",
         "",
+        "## Reconciliation",
+        "",
+        "`make bench-reconciliation` measures reconciliation (incremental over a day's payments, full over the "
+        "history, at 1,000,000 and, with `SIZE=10000000`, 10,000,000 transactions) and writes its own file: "
+        "[benchmarks-reconciliation.md](benchmarks-reconciliation.md).",
+        "",
         "## PostgreSQL",
         "",
         "| setting | value |",

@@ -282,7 +282,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
     "close-idle-game-rounds": {"task": "games.close_idle_rounds", "schedule": 60},
+    # Incremental every night (what changed since the last checkpoint), full every Sunday (all history).
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
+    "reconciliation-weekly-full": {
+        "task": "reconciliation.weekly_full_run",
+        "schedule": crontab(hour=4, minute=30, day_of_week="sun"),
+    },
 }
 
 # Payment service providers: name -> adapter class. Tenants pick one in ProviderAccount.

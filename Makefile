@@ -66,7 +66,7 @@ lint: install
 bench: install services
 	scripts/ensure-database.sh
 	-scripts/ensure-wrk.sh
-	$(LOCAL_ENV) $(BIN)/python -m bench.game_bets
+	-$(LOCAL_ENV) $(BIN)/python -m bench.game_bets
 	$(LOCAL_ENV) $(BIN)/python -m bench.run
 
 # The same POST withdrawals/ load against gunicorn sync, gunicorn gthread and granian (docs/benchmarks-profile.md).

@@ -7,7 +7,9 @@
 # that refuses to start makes granian exit non-zero, as gunicorn does. A worker that dies is
 # started again.
 #   PORT (8000), WEB_HOST (127.0.0.1), WEB_WORKERS (one per core), WEB_THREADS (Python threads
-#   per worker, 2), WEB_ACCESS_LOG (1), WEB_LOG_LEVEL (info), VENV_BIN (.venv/bin); WEB_APP only for
+#   per worker, 2), WEB_CONNECTIONS (connections each worker accepts, 64: granian's backpressure
+#   counts connections, not requests, so a PSP's or aggregator's keep-alive pool larger than the
+#   threads must still be accepted; its requests wait for a thread), WEB_ACCESS_LOG (1), WEB_LOG_LEVEL (info), VENV_BIN (.venv/bin); WEB_APP only for
 #   bench/http_servers.py, which measures the server alone on an application that does nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ threads="${WEB_THREADS:-2}"
 args=(
   "${WEB_APP:-config.wsgi:application}" --interface wsgi --http 1 --no-ws
   --host "${WEB_HOST:-127.0.0.1}" --port "${PORT:-8000}"
-  --workers "$workers" --blocking-threads "$threads" --backpressure "$threads"
+  --workers "$workers" --blocking-threads "$threads" --backpressure "${WEB_CONNECTIONS:-64}"
   --respawn-failed-workers
   --log-level "${WEB_LOG_LEVEL:-info}"
 )

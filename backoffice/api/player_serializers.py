@@ -11,6 +11,8 @@ from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
 from wallet.models import DepositState, WithdrawalState
 from wallet.risk import FLAGS
 
+from .serializers import SnapshotWalletSerializer
+
 RISK_FLAG = serializers.ChoiceField(choices=FLAGS)
 
 
@@ -43,16 +45,8 @@ class PlayerPageSerializer(serializers.Serializer):
     results = PlayerSummarySerializer(many=True)
 
 
-class PlayerBalanceSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    available = serializers.SerializerMethodField()
-    held = serializers.SerializerMethodField()
-
-    def get_available(self, wallet) -> str:
-        return money_text(wallet.balance_available, wallet.currency)
-
-    def get_held(self, wallet) -> str:
-        return money_text(wallet.balance_held, wallet.currency)
+class PlayerBalanceSerializer(SnapshotWalletSerializer):
+    """A wallet's balances, as a withdrawal's snapshot shows them (its own schema component)."""
 
 
 class KycCheckSerializer(serializers.Serializer):

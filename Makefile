@@ -16,7 +16,7 @@ export SANDBOX_GAME_URL ?= http://127.0.0.1:$(SANDBOX_GAME_PORT)
 # random one written the first time (the product refuses to start without a key).
 LOCAL_ENV := scripts/local-env.sh
 
-.PHONY: install services chromium db migrate seed run test lint bench bench-reconciliation clean
+.PHONY: install services chromium db migrate seed run test lint bench bench-servers bench-profile bench-reconciliation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,8 +48,8 @@ run: seed
 	@echo "Web:        http://127.0.0.1:$(PORT)/   (platform admin /admin/, API docs /api/docs/)"
 	@echo "Sandbox PSP: http://127.0.0.1:$(SANDBOX_PSP_PORT)/  (hosted checkout; webhooks to /api/v1/webhooks/psp/sandbox/)"
 	@echo "Sandbox game: http://127.0.0.1:$(SANDBOX_GAME_PORT)/  (a slot machine; opened from the player page, daily report /reports/daily.csv)"
-	@echo "Processes:  web (gunicorn), worker and beat (Celery), psp (sandbox PSP), game (sandbox game). Ctrl-C stops them all."
-	PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
+	@echo "Processes:  web (granian, scripts/web.sh); Celery workers payouts, reconciliation and background (webhooks, games, housekeeping) and beat; psp (sandbox PSP); game (sandbox game). Ctrl-C stops them all."
+	PORT=$(PORT) WEB_PORT=$(PORT) SANDBOX_PSP_PORT=$(SANDBOX_PSP_PORT) SANDBOX_PSP_URL=http://127.0.0.1:$(SANDBOX_PSP_PORT) \
 		SANDBOX_GAME_PORT=$(SANDBOX_GAME_PORT) SANDBOX_GAME_URL=http://127.0.0.1:$(SANDBOX_GAME_PORT) \
 		OPERATOR_2FA_REQUIRED=$(OPERATOR_2FA_REQUIRED) DJANGO_SECURE_COOKIES=0 \
 		$(LOCAL_ENV) $(BIN)/honcho start -f Procfile
@@ -62,13 +62,30 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# The HTTP load comes from Debian's wrk, installed here if missing (else a Python client, and the table says so).
 bench: install services
 	scripts/ensure-database.sh
+	-scripts/ensure-wrk.sh
+	-$(LOCAL_ENV) $(BIN)/python -m bench.game_bets
 	$(LOCAL_ENV) $(BIN)/python -m bench.run
 
-# A million transactions loaded by COPY, then a full reconciliation beside a plain scan (its own database).
+# The same POST withdrawals/ load against gunicorn sync, gunicorn gthread and granian (docs/benchmarks-profile.md).
+bench-servers: install services
+	-scripts/ensure-wrk.sh
+	$(LOCAL_ENV) $(BIN)/python -m bench.http_servers
+
+# Where the time of one POST withdrawals/ goes, stage by stage (bench/profile_request.py; after `make bench`).
+bench-profile: install services
+	$(LOCAL_ENV) $(BIN)/python -m bench.profile_request
+
+# Reconciliation over a history of 1,000,000 transactions loaded by COPY, then 100,000 new ones: the
+# incremental run over the new ones and a full run, beside a plain scan (own database, bench/reconciliation.py).
+# SIZE=10000000 also measures that history in the same run, with the ratios and goals between the two;
+# output in docs/benchmarks-reconciliation.md.
+comma := ,
 bench-reconciliation: install services
-	$(LOCAL_ENV) $(BIN)/python -m bench.reconciliation
+	RECON_BENCH_SIZES=$(if $(filter-out 1000000,$(SIZE)),1000000$(comma)$(SIZE),$${RECON_BENCH_SIZES:-1000000}) \
+		$(LOCAL_ENV) $(BIN)/python -m bench.reconciliation
 
 # The end-to-end simulation (docs/simulation.md): SEED=<n> replays a run; OPERATIONS, CLIENTS.
 .PHONY: sim

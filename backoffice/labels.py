@@ -51,6 +51,10 @@ LABELS: dict[str, dict] = {
         "payout_attempts": _("Payout attempts against their withdrawals"),
         "stuck_transactions": _("Deposits and payouts open too long"),
         "settlement_check": _("The PSP's settlement report"),
+        "game_transaction_ledger_events": _("Game transactions against their ledger events"),
+        "game_round_totals": _("Game round totals against their transactions"),
+        "game_rounds_idle": _("Game rounds open past the idle time"),
+        "game_report": _("The game providers' daily reports"),
     },
     "target": {
         "withdrawal": _("Withdrawal"),
@@ -67,6 +71,8 @@ LABELS: dict[str, dict] = {
         "finding": _("Reconciliation finding"),
         "reconciliationrun": _("Reconciliation run"),
         "paymentmethod": _("Payment method"),
+        "gametransaction": _("Game transaction"),
+        "gameround": _("Game round"),
     },
 }
 

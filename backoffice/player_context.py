@@ -3,17 +3,20 @@ and what protects them (KYC, limits, exclusions: backoffice.player_protection).
 
 Lifetime figures count money that really moved: completed deposits in, paid withdrawals
 out; withdrawals still open (requested to payout_failed) are shown apart. Earlier
-withdrawals carry their risk flags.
+withdrawals carry their risk flags. Play: the latest rounds, and per currency the applied
+bets, wins and rolled-back bets since the last completed deposit (money in and out with
+little play is what `fast_cashout` flags).
 """
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from backoffice.player_protection import Protection, player_protection
 from core.ids import whole_number
 from core.replica import read_alias
+from games.reports import Play, play_since, recent_rounds
 from players.models import Player
 from tenants.selectors import payment_policy
 from wallet.closed_loop import allowances
@@ -65,14 +68,18 @@ class PlayerContext:
     recent: list = field(default_factory=list)
     methods: list[MethodContext] = field(default_factory=list)
     receivables: list[tuple[str, int]] = field(default_factory=list)  # owed after chargebacks: restricted
+    rounds: list = field(default_factory=list)
+    play_since_deposit: list[Play] = field(default_factory=list)
 
     @property
     def restricted(self) -> bool:
         return bool(self.receivables)
 
 
-def player_context(player: Player, *, exclude=None, recent: int = 10, previous: int = 10) -> PlayerContext:
-    """Lifetime totals per currency, balances, earlier withdrawals and the latest transactions."""
+def player_context(
+    player: Player, *, exclude=None, recent: int = 10, previous: int = 10, rounds: int = 20
+) -> PlayerContext:
+    """Lifetime totals per currency, balances, earlier withdrawals, the latest transactions and play."""
     totals: dict[str, CurrencyTotals] = {}
     deposits = (
         Deposit.objects.filter(player=player, state__in=(DepositState.COMPLETED, DepositState.CHARGEBACK_REVERSED))
@@ -110,7 +117,24 @@ def player_context(player: Player, *, exclude=None, recent: int = 10, previous: 
         recent=history[:recent],
         methods=payment_methods(player),
         receivables=open_receivables(player.pk),
+        rounds=recent_rounds(player, limit=rounds),
+        play_since_deposit=_play_since_deposit(player),
     )
+
+
+def _play_since_deposit(player: Player) -> list[Play]:
+    """Per currency with a completed deposit: applied play since the latest one completed."""
+    last = (
+        Deposit.objects.filter(
+            player=player,
+            state__in=(DepositState.COMPLETED, DepositState.CHARGEBACK_REVERSED),
+            completed_at__isnull=False,
+        )
+        .values("currency")
+        .annotate(at=Max("completed_at"))
+        .order_by("currency")
+    )
+    return [play_since(player, row["currency"], row["at"]) for row in last]
 
 
 def payment_methods(player: Player) -> list[MethodContext]:

@@ -6,9 +6,10 @@ import re
 import subprocess
 import tempfile
 
-from bench.common import DURATION, PG, Result, recreate_database
+from bench.common import BENCH_DATABASE_URL, DURATION, PG, Result, children_cpu_seconds, recreate_database
 
-DATABASE = "bench_pgbench"
+# Beside the bench database, so that benches of several checkouts on one machine stay apart.
+DATABASE = os.environ.get("BENCH_PGBENCH_DATABASE", BENCH_DATABASE_URL.rsplit("/", 1)[1] + "_pgbench")
 
 
 def prepare(scale: int) -> None:
@@ -22,6 +23,7 @@ def prepare(scale: int) -> None:
 
 
 def run(clients: int) -> Result:
+    cpu_before = children_cpu_seconds()
     with tempfile.TemporaryDirectory() as logs:
         out = subprocess.run(
             [
@@ -50,6 +52,8 @@ def run(clients: int) -> Result:
         for path in glob.glob(os.path.join(logs, "pgbench_log.*")):
             with open(path) as log:
                 latencies.extend(int(line.split()[2]) / 1000 for line in log if line.strip())
+    cpu = children_cpu_seconds() - cpu_before
     tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
     operations = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-    return Result("pgbench TPC-B", clients, operations, operations / tps if tps else 0.0, latencies)
+    seconds = operations / tps if tps else 0.0
+    return Result("pgbench TPC-B", clients, operations, seconds, latencies, client_cpu=cpu / DURATION)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
+
+from config import queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "wallet",
     "payouts",
     "payouts.sandbox",
+    "games",
     "reconciliation",
     "backoffice",
 ]
@@ -250,7 +254,24 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # ETA is never handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casino")
+# Queues by workload (config/queues.py: payouts, webhooks, games, reconciliation,
+# housekeeping), routed by task name, each consumed by its own workers (Procfile).
+# CELERY_QUEUE sends every task to that one queue instead (a test's or a benchmark's own
+# worker); CELERY_QUEUE_PREFIX names a separate set of the workload queues (a simulation's).
+_ONE_QUEUE = os.environ.get("CELERY_QUEUE", "")
+_QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_ROUTES = {} if _ONE_QUEUE else queues.task_routes(_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = _ONE_QUEUE or _QUEUE_PREFIX + queues.DEFAULT
+# A worker started without -Q consumes every one of them. Each has its own direct
+# exchange and routing key (Celery's defaults would bind all of them to the default one).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ([_ONE_QUEUE] if _ONE_QUEUE else queues.all_queues(_QUEUE_PREFIX))
+]
+# Workers keep their database connections between tasks (config/celery.py closes them as
+# Django does after a request: past CONN_MAX_AGE or unusable). Celery's Django fixup would
+# close them before and after every task; with this count it never gets there.
+CELERY_DB_REUSE_MAX = 2**62
 from celery.schedules import crontab  # noqa: E402 - next to the schedule that uses it
 
 CELERY_BEAT_SCHEDULE: dict = {
@@ -260,7 +281,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "flush-refusal-tallies": {"task": "core.flush_refusal_tallies", "schedule": 60},
     "poll-pending-payouts": {"task": "payouts.poll_pending_payouts", "schedule": 60},
     "sweep-open-deposits": {"task": "payouts.sweep_open_deposits", "schedule": 5 * 60},
+    "close-idle-game-rounds": {"task": "games.close_idle_rounds", "schedule": 60},
+    # Incremental every night (what changed since the last checkpoint), full every Sunday (all history).
     "reconciliation-nightly": {"task": "reconciliation.nightly_run", "schedule": crontab(hour=3, minute=30)},
+    "reconciliation-weekly-full": {
+        "task": "reconciliation.weekly_full_run",
+        "schedule": crontab(hour=4, minute=30, day_of_week="sun"),
+    },
 }
 
 # Payment service providers: name -> adapter class. Tenants pick one in ProviderAccount.
@@ -328,3 +355,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The game wallet (games/, docs/game-wallet.md).
+# A provider account and its active secrets are kept this long in each process's memory,
+# so a provider call spends no query on them; changes reach other processes this late.
+GAME_PROVIDER_CACHE_SECONDS = float(os.environ.get("GAME_PROVIDER_CACHE_SECONDS", "5"))
+# How long a game session takes bets after it starts (wins and rollbacks land at any time).
+GAME_SESSION_SECONDS = int(os.environ.get("GAME_SESSION_SECONDS", str(4 * 3600)))
+# The API base put into launch URLs ({api_base}); empty: the address the player's request came to.
+GAME_API_BASE_URL = os.environ.get("GAME_API_BASE_URL", "")

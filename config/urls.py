@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from backoffice.api import urls as operator_api
 from backoffice.console import urls as console
 from core.api import urls as problem_types
+from games import urls as game_urls
 from payouts import urls as payout_urls
 from reconciliation import urls as reconciliation_urls
 from wallet.api import urls as player_api
@@ -21,6 +22,7 @@ handler500 = "core.api.problems.server_error"
 api_v1 = [
     path("", include(player_api.urlpatterns)),
     path("", include(payout_urls.urlpatterns)),
+    path("", include(game_urls.urlpatterns)),
     path("", include(operator_api.urlpatterns)),
     path("", include(reconciliation_urls.urlpatterns)),
     path("", include(problem_types.urlpatterns)),
@@ -31,7 +33,15 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("admin/", admin.site.urls),
     # The console's pages: the backoffice's, and those a feature registers itself.
-    path("console/", include((console.urlpatterns + reconciliation_urls.console_urlpatterns, "console"))),
+    path(
+        "console/",
+        include(
+            (
+                console.urlpatterns + reconciliation_urls.console_urlpatterns + game_urls.console_urlpatterns,
+                "console",
+            )
+        ),
+    ),
     path("play/", include("wallet.player_web.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_v1, "api"))),

@@ -41,9 +41,13 @@ def instance_from(model, row, offset: int = 0):
 
 def lock_row(model, where: str, params: list):
     """SELECT .. FOR UPDATE one row of `model` as an instance, or None."""
+    return select_row(model, where, params, lock=True)
+
+
+def select_row(model, where: str, params: list, *, lock: bool = False):
+    """SELECT one row of `model` as an instance (FOR UPDATE if `lock`), or None."""
+    locking = " FOR UPDATE" if lock else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {select_list(model, 't')} FROM {model._meta.db_table} t WHERE {where} FOR UPDATE", params
-        )
+        cursor.execute(f"SELECT {select_list(model, 't')} FROM {model._meta.db_table} t WHERE {where}{locking}", params)
         row = cursor.fetchone()
     return None if row is None else instance_from(model, row)

@@ -84,7 +84,7 @@ def check_fenced_models(app_configs=None, **kwargs) -> list[checks.CheckMessage]
 
 
 def refuse_to_start_unfenced() -> None:
-    """Run the fence check where Django's system checks do not run (gunicorn, Celery workers)."""
+    """Run the fence check where Django's system checks do not run (web server and Celery workers)."""
     problems = [message for message in check_fenced_models() if message.is_serious()]
     if problems:
         raise ImproperlyConfigured("; ".join(f"{p.id}: {p.msg}" for p in problems))

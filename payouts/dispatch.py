@@ -14,6 +14,7 @@ from core.errors import DomainError
 from core.tasks import send_task_on_commit
 from payouts.models import ProviderAccount
 from payouts.providers import PayoutStatus, ProviderRejected, provider_for
+from payouts.selectors import withdrawal_to_pay_out
 from tenants.selectors import payment_policy
 from wallet import services
 from wallet.errors import PayoutCooldownActive
@@ -31,25 +32,27 @@ def dispatch_payout(withdrawal_id) -> str:
     ProviderUnavailable and ProviderTimeout propagate: the task retries with backoff,
     and the next run asks the PSP before sending anything.
     """
-    withdrawal = Withdrawal.objects.select_related("tenant").get(pk=withdrawal_id)
-    account = ProviderAccount.objects.filter(tenant_id=withdrawal.tenant_id).first()
+    withdrawal, account = withdrawal_to_pay_out(withdrawal_id)
     if account is None:
         return "no provider account: pay it manually"
-    attempt = _claim(withdrawal, account)
-    if attempt is None:
+    claim = _claim(withdrawal, account)
+    if claim is None:
         return f"nothing to send ({withdrawal.state})"
+    attempt = claim.attempt
     provider = provider_for(account)
     key = str(attempt.pk)
-    if attempt.dispatch_count:
+    if not claim.send:
+        # A suspended casino makes no payouts; what is already at the PSP is still asked about.
+        if not attempt.dispatch_count:
+            return "not sent: the tenant is suspended"  # the claim's reason for an unsent attempt
         known = provider.fetch_payout(idempotency_key=key)
         if known.status != PayoutStatus.NOT_FOUND:
             return record_status(attempt, known, actor=Actor.psp(provider.name))
-    if not withdrawal.tenant.is_active:
-        # A suspended casino makes no payouts; what is already at the PSP is still asked about above.
-        return "not sent: the tenant is suspended"
-    attempt = services.mark_payout_sending(attempt, actor=DISPATCHER)
-    if attempt is None:
-        return "attempt already finished"
+        if not withdrawal.tenant.is_active:
+            return "not sent: the tenant is suspended"
+        attempt = services.mark_payout_sending(attempt, actor=DISPATCHER)
+        if attempt is None:
+            return "attempt already finished"
     try:
         answer = provider.create_payout(
             idempotency_key=key,
@@ -76,17 +79,16 @@ def destination_of(withdrawal: Withdrawal) -> str:
     return PaymentMethod.objects.values_list("token", flat=True).get(pk=withdrawal.payment_method_id)
 
 
-def _claim(withdrawal: Withdrawal, account: ProviderAccount) -> PayoutAttempt | None:
-    """The attempt to send: a new one for an approved withdrawal, or the one in flight."""
-    if withdrawal.state == WithdrawalState.APPROVED:
-        try:
-            return services.start_payout(withdrawal, actor=DISPATCHER, provider=account.provider)
-        except DomainError as refusal:  # suspended tenant, retry limit: an operator decides
-            log.warning("Payout of %s not started: %s", withdrawal.reference, refusal)
-            return None
-    if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
-        return withdrawal.payout_attempts.filter(status=PayoutAttempt.Status.PENDING).first()
-    return None
+def _claim(withdrawal: Withdrawal, account: ProviderAccount) -> services.PayoutClaim | None:
+    """The attempt to send, counted as sent in the same commit when it can go at once (a new
+    one for an approved withdrawal, or one a retry opened); or the one sent before."""
+    if withdrawal.state not in (WithdrawalState.APPROVED, WithdrawalState.PAYOUT_PENDING):
+        return None
+    try:
+        return services.claim_payout(withdrawal, actor=DISPATCHER, provider=account.provider)
+    except DomainError as refusal:  # suspended tenant, retry limit: an operator decides
+        log.warning("Payout of %s not started: %s", withdrawal.reference, refusal)
+        return None
 
 
 def record_status(attempt: PayoutAttempt, status: PayoutStatus, *, actor: Actor) -> str:

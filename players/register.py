@@ -30,4 +30,20 @@ def register_key(player: Player) -> str:
 
 
 def exclusion_register() -> ExclusionRegister:
-    return import_string(getattr(settings, "EXCLUSION_REGISTER", "players.register.SandboxRegister"))()
+    return import_string(_register_path())()
+
+
+def _register_path() -> str:
+    return getattr(settings, "EXCLUSION_REGISTER", "players.register.SandboxRegister")
+
+
+def listed_sql(player: str, user: str) -> str | None:
+    """The sandbox register's listing as an SQL boolean over the aliases of the player's and the
+    user's rows, for a hot path that reads the player's state in one statement (the game wallet's
+    bets); None when another register is configured, which the caller then asks itself."""
+    if _register_path() != "players.register.SandboxRegister":
+        return None
+    return (
+        f"EXISTS (SELECT 1 FROM {RegisterListing._meta.db_table} rl "
+        f"WHERE rl.key = COALESCE(NULLIF({player}.external_ref, ''), {user}.username))"
+    )

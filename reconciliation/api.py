@@ -24,6 +24,7 @@ class RunSerializer(serializers.Serializer):
     tenant = serializers.SerializerMethodField()
     status = serializers.CharField()
     triggered_by = serializers.CharField()
+    mode = serializers.ChoiceField(choices=ReconciliationRun.Mode.choices)
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     settlement_date = serializers.DateField(allow_null=True)
@@ -40,6 +41,11 @@ class RunSerializer(serializers.Serializer):
 class RunRequestSerializer(serializers.Serializer):
     tenant = serializers.SlugField(required=False, help_text="Platform users: one tenant, or none for all.")
     settlement_date = serializers.DateField(required=False, help_text="Also compare the PSP's report of that day.")
+    mode = serializers.ChoiceField(
+        choices=ReconciliationRun.Mode.choices,
+        default=ReconciliationRun.Mode.FULL,
+        help_text="full: every row; incremental: only what changed since the last checkpoint (full if there is none).",
+    )
 
 
 class FindingSerializer(serializers.Serializer):
@@ -111,6 +117,7 @@ class RunListView(OperatorAPIView):
             actor=self.actor(),
             triggered_by=ReconciliationRun.Trigger.API,
             settlement_date=payload.validated_data.get("settlement_date"),
+            mode=payload.validated_data["mode"],
         )
         return Response(RunSerializer(run).data, status=201)
 

@@ -55,6 +55,7 @@ def overview(request):
             "types": FindingType.choices,
             "severities": Severity.choices,
             "statuses": Finding.Status.choices,
+            "modes": ReconciliationRun.Mode.choices,
             "may_act": request.operator.can(FINANCE),
         },
     )
@@ -65,13 +66,18 @@ def overview(request):
 def start_run(request):
     try:
         run = services.run_reconciliation(
-            request.operator.tenant, actor=Actor.operator(request.user), triggered_by=ReconciliationRun.Trigger.CONSOLE
+            request.operator.tenant,
+            actor=Actor.operator(request.user),
+            triggered_by=ReconciliationRun.Trigger.CONSOLE,
+            mode=request.POST.get("mode") or ReconciliationRun.Mode.FULL,
         )
     except DomainError as error:
         messages.error(request, describe(error))
     else:
         messages.success(
-            request, _("Reconciliation run #%(id)s: %(n)s findings.") % {"id": run.pk, "n": run.findings_count}
+            request,
+            _("Reconciliation run #%(id)s (%(mode)s): %(n)s findings.")
+            % {"id": run.pk, "mode": run.get_mode_display(), "n": run.findings_count},
         )
     return redirect("console:reconciliation")
 

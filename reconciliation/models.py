@@ -9,6 +9,7 @@ acknowledgement carries over from the previous finding with that key.
 """
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,27 @@ class FindingType(models.TextChoices):
     SETTLEMENT_CURRENCY_MISMATCH = "settlement_currency_mismatch", _("PSP and product disagree on the currency")
     SETTLEMENT_STATE_MISMATCH = "settlement_state_mismatch", _("PSP and product disagree on the outcome")
     SETTLEMENT_REPORT_UNAVAILABLE = "settlement_report_unavailable", _("The PSP's settlement report could not be read")
+    # The game wallet (reconciliation.game_checks).
+    GAME_TRANSACTION_EVENT_COUNT = (
+        "game_transaction_event_count",
+        _("Game transaction without exactly its one ledger event"),
+    )
+    GAME_ROUND_TOTALS_MISMATCH = "game_round_totals_mismatch", _("Game round totals differ from its transactions")
+    GAME_ROUND_IDLE_OPEN = "game_round_idle_open", _("Game round open past the idle time")
+    # The game provider's daily report against ours (reconciliation.game_report).
+    GAME_REPORT_MISSING_IN_PRODUCT = (
+        "game_report_missing_in_product",
+        _("In the game provider's report, not applied here"),
+    )
+    GAME_REPORT_MISSING_AT_PROVIDER = (
+        "game_report_missing_at_provider",
+        _("Game transaction applied here, absent from the provider's report"),
+    )
+    GAME_REPORT_AMOUNT_MISMATCH = (
+        "game_report_amount_mismatch",
+        _("Game provider and product disagree on a transaction's amount, currency or kind"),
+    )
+    GAME_REPORT_UNAVAILABLE = "game_report_unavailable", _("The game provider's daily report could not be read")
 
 
 class Severity(models.TextChoices):
@@ -65,10 +87,14 @@ class ReconciliationRun(ActorFields):
 
     class Trigger(models.TextChoices):
         COMMAND = "command", _("Management command")
-        SCHEDULE = "schedule", _("Nightly schedule")
+        SCHEDULE = "schedule", _("Schedule")
         API = "api", _("Operator API")
         CONSOLE = "console", _("Console")
         SHELL = "shell", _("Code or shell")
+
+    class Mode(models.TextChoices):
+        FULL = "full", _("Full")
+        INCREMENTAL = "incremental", _("Incremental")
 
     tenant = models.ForeignKey(
         "tenants.Tenant",
@@ -80,6 +106,12 @@ class ReconciliationRun(ActorFields):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     triggered_by = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SHELL)
+    mode = models.CharField(
+        max_length=16,
+        choices=Mode.choices,
+        default=Mode.FULL,
+        help_text="Full: every row. Incremental: what changed since the last checkpoint (reconciliation.checkpoint).",
+    )
     key = models.CharField(
         max_length=64,
         blank=True,
@@ -161,3 +193,60 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_type}:{self.object_id}"
+
+
+class Checkpoint(models.Model):
+    """Where a succeeded all-tenants run left the books: the next incremental run starts from here.
+
+    Per ledger table (journal entries, postings): `*_settled`, an id at or below which
+    every row was settled (committed or rolled back) when the run's snapshot was taken,
+    so the snapshot saw each of them or it will never exist; `*_high`, the highest id
+    the snapshot saw; `*_missing`, the ids between the two that it did not see (their
+    transactions were still open: ids are handed out in one order and committed in
+    another). The next run's new rows are those above `*_high` and those listed as
+    missing. `changes_from` bounds the rows changed since (by their updated_at): every
+    transaction the snapshot did not see began after it. Each wallet's ledger sums at
+    the snapshot are in WalletTotal. See reconciliation.checkpoint.
+    """
+
+    run = models.OneToOneField(ReconciliationRun, on_delete=models.CASCADE, related_name="checkpoint")
+    changes_from = models.DateTimeField(
+        help_text="Every transaction the snapshot did not see began after this (database clock)."
+    )
+    entry_settled = models.BigIntegerField()
+    entry_high = models.BigIntegerField()
+    entry_missing = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    posting_settled = models.BigIntegerField()
+    posting_high = models.BigIntegerField()
+    posting_missing = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    wallets = models.PositiveIntegerField(default=0, help_text="Wallet totals written or changed by the run.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Checkpoint of run #{self.run_id}"
+
+
+class WalletTotal(models.Model):
+    """One wallet's ledger sums as of the latest checkpoint, carried forward by incremental runs.
+
+    Written only by all-tenants runs in the transaction that records their checkpoint
+    (full runs replace every row, incremental runs change the wallets with new postings),
+    and read by incremental runs, which add the postings since and compare with the wallet.
+    """
+
+    wallet = models.OneToOneField(
+        "wallet.Wallet",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    available = models.BigIntegerField()
+    held = models.BigIntegerField()
+    receivable = models.BigIntegerField(default=0, db_default=0)  # what the player owes (section 16)
+
+    def __str__(self) -> str:
+        return f"Ledger of wallet {self.wallet_id}: {self.available} + {self.held} held, {self.receivable} owed"

@@ -255,7 +255,7 @@ class Chaos(threading.Thread):
             pass
 
     def _web(self) -> None:
-        """SIGKILL a gunicorn sync worker, mid-request or idle: the client sees the connection drop
+        """SIGKILL a web server worker, mid-request or idle: the client sees the connection drop
         and retries with the same key; the crashed request's transaction rolled back."""
         if not self.kill_workers:
             return
@@ -265,7 +265,7 @@ class Chaos(threading.Thread):
         pid = children[self.rng["web-choice"].randrange(len(children))]
         try:
             os.kill(pid, signal.SIGKILL)
-            self.stats.inject("gunicorn workers killed (SIGKILL)")
+            self.stats.inject("web workers killed (SIGKILL)")
         except ProcessLookupError:
             pass
 

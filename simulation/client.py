@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import schedule as s
 from . import spec
+from .games import GamePlay
 from .httpio import Response, dumps, request
 from .stats import Stats
 
@@ -44,6 +45,16 @@ EXPECTED = {
     s.SET_LIMIT: {"200"},
     s.TAKE_BREAK: {"201", "409 EXCLUSION_WOULD_SHORTEN"},
     s.VERIFY_KYC: {"200"},
+    # Game traffic (simulation/games.py): the player starts a session, the provider's server calls.
+    "game_session": {"201", "403 PLAYER_EXCLUDED"},
+    "game_bet": {"200", "422 INSUFFICIENT_FUNDS", "403 PLAYER_EXCLUDED", "422 PLAYER_LIMIT_EXCEEDED"},
+    "game_conflict": {"409 GAME_TRANSACTION_CONFLICT"},
+    "game_bet_late": {"409 GAME_TRANSACTION_ROLLED_BACK"},
+    "game_bet_expired": {"403 GAME_SESSION_EXPIRED"},
+    "game_bet_excluded": {"403 PLAYER_EXCLUDED"},
+    # a win lands (after expiry and exclusion too); a round whose bet was refused is unknown
+    "game_win": {"200", "409 GAME_ROUND_UNKNOWN"},
+    "game_rollback": {"200"},
 }
 OPERATOR_PATHS = {s.APPROVE: "approve", s.REJECT: "reject", s.MARK_PAID: "mark-paid", s.RETRY_PAYOUT: "retry-payout"}
 SERVER_ERROR_RETRIES = 3
@@ -60,6 +71,7 @@ class World:
     player_tokens: list[str]
     operator_tokens: list[list[str]]  # [tenant][operator]
     player_ids: list[int]  # the database ids, for the operator API's player endpoints
+    game_providers: list[tuple[str, str, int]]  # [tenant] -> (provider slug, signing secret, game id)
 
     def operator_token(self, player: int, operator: int) -> str:
         return self.operator_tokens[spec.tenant_of_player(player)][operator]
@@ -72,8 +84,10 @@ class Api:
         self.world, self.stats, self.retry_window = world, stats, retry_window
         self.jitter = random.Random()  # back-off jitter only; never part of the schedule
 
-    def send(self, method: str, url: str, *, token: str = "", key: str = "", body: bytes | None = None):
-        headers = {"Authorization": f"Token {token}"} if token else {}
+    def send(self, method: str, url: str, *, token: str = "", key: str = "", body: bytes | None = None, headers=None):
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Token {token}"
         if key:
             headers["Idempotency-Key"] = key
         deadline = time.monotonic() + self.retry_window
@@ -127,7 +141,7 @@ class Answered:
     answer: bytes
 
 
-class Client(Api):
+class Client(GamePlay, Api):
     def __init__(self, world: World, ops: list[s.Op], stats: Stats, stop: threading.Event):
         super().__init__(world, stats)
         self.ops, self.stop = ops, stop

@@ -75,7 +75,7 @@ class Drain:
     # -- the world's machinery ----------------------------------------------------------------
 
     def _keep_processes_up(self) -> None:
-        for name, process in (("gunicorn", self.env.web), ("sandbox PSP", self.env.psp)):
+        for name, process in (("the web server", self.env.web), ("sandbox PSP", self.env.psp)):
             if process.poll() is not None:
                 self.stats.violation("process_died", f"{name} exited with {process.returncode}")
                 raise RuntimeError(f"{name} died; see {self.env.run_dir}")

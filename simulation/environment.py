@@ -1,13 +1,16 @@
-"""The live product for one run: its database, and gunicorn, a Celery worker and the sandbox
-PSP as subprocesses on free ports, each in its own process group so it can be killed whole.
+"""The live product for one run: its database, and the web server (scripts/web.sh, as the
+Procfile runs it), a Celery worker and the sandbox PSP as subprocesses on free ports, each in
+its own process group so it can be killed whole.
 
 Everything here is the run's own: the database `sim_<seed>` (created, migrated, dropped
-unless kept), a Celery queue name nobody else uses, a cache key prefix of its own.
-Nothing else in PostgreSQL or Redis is touched: the Redis keys removed at the end are
-the ones that name this run's queue.
+unless kept), the workload queues (payouts, webhooks, ...) under a prefix nobody else
+uses, with the product's routes onto them and one worker consuming them all, a cache key
+prefix of its own. Nothing else in PostgreSQL or Redis is touched: the Redis keys
+removed at the end are the ones that name this run's queues.
 """
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -23,7 +26,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
-WEB_WORKERS = 2 * (os.cpu_count() or 1) + 1
 SIM_APP_NAME = "simulation"  # application_name of the simulation's own database connections
 WEB_APP_NAME, WORKER_APP_NAME, PSP_APP_NAME = "sim-web", "sim-worker", "sim-psp"
 
@@ -55,7 +57,7 @@ class Environment:
         self.settings = settings or Settings()
         self.database_url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
         tag = uuid.uuid4().hex[:8]
-        self.queue = f"sim-{seed}-{tag}"
+        self.queue = f"sim-{seed}-{tag}"  # the prefix of the run's own set of workload queues
         self.cache_prefix = f"sim-{seed}-{tag}"
         self.web_port, self.psp_port = free_port(), free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
@@ -72,12 +74,26 @@ class Environment:
 
     # -- environment variables --------------------------------------------------------------
 
+    @property
+    def queue_prefix(self) -> str:
+        return f"{self.queue}."
+
+    def worker_queues(self) -> list[str]:
+        """Every workload queue (config/queues.py) under the run's prefix: its one worker consumes them all."""
+        from config import queues  # the config package starts the Celery app: not before the run's environment
+
+        return queues.all_queues(self.queue_prefix)
+
+    def _is_ours(self, *names) -> bool:
+        return any(str(name).startswith(self.queue_prefix) for name in names)
+
     def product_env(self, app_name: str) -> dict:
         return {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": self.database_url,
-            "CELERY_QUEUE": self.queue,
+            "CELERY_QUEUE": "",  # not one queue for everything: the product's routes, ...
+            "CELERY_QUEUE_PREFIX": self.queue_prefix,  # ... onto queues of the run's own
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CACHE_KEY_PREFIX": self.cache_prefix,
             "SANDBOX_PSP_URL": self.psp_url,
@@ -87,7 +103,7 @@ class Environment:
             "API_PLAYER_RATE": "1000000/min",
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": self.secret_key,
-            "DJANGO_SSL_REDIRECT": "0",  # the clients speak plain HTTP to gunicorn, as behind a TLS proxy
+            "DJANGO_SSL_REDIRECT": "0",  # the clients speak plain HTTP to the web server, as behind a TLS proxy
             "LOG_LEVEL": "WARNING",
             "PGAPPNAME": app_name,
             "PYTHONUNBUFFERED": "1",
@@ -118,10 +134,11 @@ class Environment:
         return process
 
     def start_web(self) -> None:
-        command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.web_port}"]
-        command += ["--workers", str(WEB_WORKERS), "--worker-class", "sync", "--timeout", "60"]
-        command += ["--graceful-timeout", "5", "--log-level", "warning"]
-        self.web = self._spawn("web", command, self.product_env(WEB_APP_NAME))
+        """The product's web server as `make run` starts it: granian, a worker per core (respawned
+        when one dies), each importing config.wsgi with its start-up check."""
+        env = {**self.product_env(WEB_APP_NAME), "PORT": str(self.web_port), "VENV_BIN": str(BIN)}
+        env |= {"WEB_ACCESS_LOG": "0", "WEB_LOG_LEVEL": "warning"}
+        self.web = self._spawn("web", [str(REPO / "scripts" / "web.sh")], env)
 
     def start_psp(self) -> None:
         env = {**self.product_env(PSP_APP_NAME), "DJANGO_SETTINGS_MODULE": "config.sandbox_settings"}
@@ -132,14 +149,15 @@ class Environment:
     def start_worker(self) -> None:
         self.worker_generation += 1
         node = f"{self.queue}-{self.worker_generation}@localhost"
-        command = [str(BIN / "celery"), "-A", "config", "worker", "-Q", self.queue, "-n", node]
+        command = [str(BIN / "celery"), "-A", "config", "worker", "-Q", ",".join(self.worker_queues()), "-n", node]
         command += ["-c", "2", "--pool", "prefork", "--without-mingle", "--without-gossip", "--without-heartbeat"]
         command += ["-l", "INFO"]
         self.worker = self._spawn(f"worker-{self.worker_generation}", command, self.product_env(WORKER_APP_NAME))
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        self._wait_port(self.web, self.web_port, deadline, "gunicorn")
+        self._wait_port(self.web, self.web_port, deadline, "the web server")
+        self._wait_web_app(deadline)
         self._wait_port(self.psp, self.psp_port, deadline, "sandbox PSP")
         self.wait_worker(deadline)
 
@@ -153,6 +171,21 @@ class Environment:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"{name} did not listen on {port}; see {self.run_dir}")
+
+    def _wait_web_app(self, deadline: float) -> None:
+        """The port is open before granian's workers have loaded the application: wait for an answer."""
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise RuntimeError(f"the web server exited with {self.web.returncode}; see {self.run_dir}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=5)
+                connection.request("GET", "/api/v1/wallet/", headers={"Connection": "close"})
+                if connection.getresponse().status < 500:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the web application did not answer in time; see {self.run_dir}")
 
     def wait_worker(self, deadline: float | None = None) -> None:
         deadline = deadline or time.monotonic() + 60
@@ -170,7 +203,7 @@ class Environment:
         return _children(self.worker)
 
     def web_children(self) -> list[int]:
-        """gunicorn's sync workers (the master respawns one that dies)."""
+        """The web server's worker processes (granian's main process starts a new one when one dies)."""
         return _children(self.web)
 
     def freeze_psp(self) -> None:
@@ -220,7 +253,7 @@ class Environment:
                     envelope, exchange, routing_key = json.loads(raw)
                 except (ValueError, TypeError):
                     continue
-                if self.queue in (exchange, routing_key):
+                if self._is_ours(exchange, routing_key):
                     envelopes.append(envelope)
         finally:
             client.close()
@@ -247,7 +280,7 @@ class Environment:
                     _message, exchange, routing_key = json.loads(raw)
                 except (ValueError, TypeError):
                     continue
-                if self.queue in (exchange, routing_key):
+                if self._is_ours(exchange, routing_key):
                     removed += client.hdel("unacked", tag)
                     client.zrem("unacked_index", tag)
         finally:

@@ -67,11 +67,13 @@ CHECKS = (
     ),
     Check(
         "money_conservation",
-        "per tenant and currency: player money = completed deposits - paid withdrawals = -PSP clearing",
+        "per tenant and currency: player money = completed deposits - paid withdrawals - (bets - wins - "
+        "rolled-back bets), and -PSP clearing = completed deposits - paid withdrawals",
         """WITH keys AS (
                SELECT tenant_id, currency FROM wallet_wallet
                UNION SELECT tenant_id, currency FROM wallet_deposit
-               UNION SELECT tenant_id, currency FROM wallet_withdrawal),
+               UNION SELECT tenant_id, currency FROM wallet_withdrawal
+               UNION SELECT tenant_id, currency FROM games_gametransaction),
            players AS (SELECT tenant_id, currency, SUM(balance_available + balance_held) AS money
                        FROM wallet_wallet GROUP BY 1, 2),
            deposits AS (SELECT tenant_id, currency, SUM(amount) AS money FROM wallet_deposit
@@ -80,14 +82,45 @@ CHECKS = (
                     WHERE state = 'paid' GROUP BY 1, 2),
            clearing AS (SELECT e.tenant_id, e.currency, SUM(p.amount) AS money
                         FROM wallet_posting p JOIN wallet_journalentry e ON e.id = p.entry_id
-                        WHERE p.account = 'psp_clearing' GROUP BY 1, 2)
+                        WHERE p.account = 'psp_clearing' GROUP BY 1, 2),
+           play AS (SELECT tenant_id, currency,
+                           SUM(CASE kind WHEN 'bet' THEN amount ELSE -amount END) AS money
+                    FROM games_gametransaction WHERE status = 'applied' GROUP BY 1, 2)
            SELECT t.slug, k.currency, COALESCE(pl.money, 0) AS players, COALESCE(d.money, 0) AS deposits,
-                  COALESCE(pa.money, 0) AS paid, COALESCE(c.money, 0) AS clearing
+                  COALESCE(pa.money, 0) AS paid, COALESCE(g.money, 0) AS net_play, COALESCE(c.money, 0) AS clearing
            FROM keys k JOIN tenants_tenant t ON t.id = k.tenant_id
            LEFT JOIN players pl USING (tenant_id, currency) LEFT JOIN deposits d USING (tenant_id, currency)
            LEFT JOIN paid pa USING (tenant_id, currency) LEFT JOIN clearing c USING (tenant_id, currency)
-           WHERE COALESCE(pl.money, 0) <> COALESCE(d.money, 0) - COALESCE(pa.money, 0)
-              OR COALESCE(c.money, 0) <> -COALESCE(pl.money, 0)""",
+           LEFT JOIN play g USING (tenant_id, currency)
+           WHERE COALESCE(pl.money, 0) <> COALESCE(d.money, 0) - COALESCE(pa.money, 0) - COALESCE(g.money, 0)
+              OR COALESCE(c.money, 0) <> COALESCE(pa.money, 0) - COALESCE(d.money, 0)""",
+    ),
+    Check(
+        "game_house_balance",
+        "per tenant and currency: the game house account (ledger game_house) = applied bets - wins - rollbacks",
+        """WITH house AS (SELECT e.tenant_id, e.currency, SUM(p.amount) AS money
+                         FROM wallet_posting p JOIN wallet_journalentry e ON e.id = p.entry_id
+                         WHERE p.account = 'game_house' GROUP BY 1, 2),
+                play AS (SELECT tenant_id, currency,
+                                SUM(CASE kind WHEN 'bet' THEN amount ELSE -amount END) AS money
+                         FROM games_gametransaction WHERE status = 'applied' GROUP BY 1, 2)
+           SELECT t.slug, currency, COALESCE(h.money, 0) AS house, COALESCE(g.money, 0) AS net_play
+           FROM house h FULL JOIN play g USING (tenant_id, currency)
+           JOIN tenants_tenant t ON t.id = COALESCE(h.tenant_id, g.tenant_id)
+           WHERE COALESCE(h.money, 0) <> COALESCE(g.money, 0)""",
+    ),
+    Check(
+        "game_transaction_journaled_once",
+        "each applied game transaction has exactly one journal entry, of its kind's event and amount; "
+        "no other game transaction (refused, no effect, canceled) has one",
+        """SELECT g.id::text, g.kind, g.status, g.amount, COUNT(e.id) AS entries,
+                  string_agg(e.event_type, ',') AS events
+           FROM games_gametransaction g LEFT JOIN wallet_journalentry e ON e.game_transaction_id = g.id
+           GROUP BY g.id, g.kind, g.status, g.amount
+           HAVING COUNT(e.id) <> CASE WHEN g.status = 'applied' THEN 1 ELSE 0 END
+               OR bool_or(e.event_type <> CASE g.kind WHEN 'bet' THEN 'bet_placed' WHEN 'win' THEN 'win_paid'
+                                                      ELSE 'bet_rolled_back' END)
+               OR bool_or((SELECT SUM(ABS(p.amount)) FROM wallet_posting p WHERE p.entry_id = e.id) <> 2 * g.amount)""",
     ),
     Check(
         "money_events_match_state",
@@ -354,6 +387,10 @@ CHECKS = (
 CENSUS = {
     "deposits": "SELECT state, COUNT(*) FROM wallet_deposit GROUP BY 1 ORDER BY 1",
     "withdrawals": "SELECT state, COUNT(*) FROM wallet_withdrawal GROUP BY 1 ORDER BY 1",
+    "game transactions": (
+        "SELECT kind || ' ' || status || CASE WHEN error_code <> '' THEN ' ' || error_code ELSE '' END, COUNT(*) "
+        "FROM games_gametransaction GROUP BY 1 ORDER BY 1"
+    ),
     "payout attempts": "SELECT status, COUNT(*) FROM payouts_payoutattempt GROUP BY 1 ORDER BY 1",
     "webhook events": "SELECT event_type || ' ' || outcome, COUNT(*) FROM payouts_webhookevent GROUP BY 1 ORDER BY 1",
     "withdrawals paid": (

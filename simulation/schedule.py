@@ -27,6 +27,9 @@ FOREIGN_DECIDE, FOREIGN_CANCEL = "foreign_decide", "foreign_cancel"
 # Player protection: a player sets, raises or removes a deposit limit; takes a break; a
 # finance operator verifies an unverified player's identity.
 SET_LIMIT, TAKE_BREAK, VERIFY_KYC = "set_limit", "take_break", "verify_kyc"
+# Play: a game session, then the game provider's signed calls in one scenario (simulation/games.py).
+GAME = "game"
+GAME_SCENARIOS = ("concurrent", "duplicate", "rollback_first", "bet_and_rollback", "expired")
 
 KINDS = (
     DEPOSIT_PAY,
@@ -46,6 +49,7 @@ KINDS = (
     SET_LIMIT,
     TAKE_BREAK,
     VERIFY_KYC,
+    GAME,
 )
 OPERATOR_KINDS = (APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT)
 REPLAYABLE_KINDS = frozenset(
@@ -71,6 +75,7 @@ class Op:
     count: int = 1  # requests of a burst
     foreign: int = -1  # foreign_decide: the other tenant; foreign_cancel: the other tenant's player
     period: str = ""  # set_limit: day, week or month (amount "" removes the limit)
+    scenario: str = ""  # game: one of GAME_SCENARIOS, or "excluded"
 
     def key(self, seed: int) -> str:
         """The Idempotency-Key: one per operation, derived from the seed."""
@@ -146,11 +151,13 @@ class _ClientPlanner:
             return self._withdraw(index, player, currency)
         if roll < 0.64:
             return self._withdraw_burst(player, currency)
-        if roll < 0.70 or not self.withdrawals:
+        if roll < 0.70:
+            return self._game(player, currency)
+        if roll < 0.74 or not self.withdrawals:
             return {"kind": READ, "player": player}
-        if roll < 0.74:
-            return self._protection(player, currency)
         if roll < 0.78:
+            return self._protection(player, currency)
+        if roll < 0.82:
             return self._foreign()
         return self._noise()
 
@@ -165,6 +172,13 @@ class _ClientPlanner:
         roll = rng.random()
         amount = "" if roll < 0.15 else currency.text(currency.from_eur_cents(rng.randint(200_00, 3_000_00)))
         return {"kind": SET_LIMIT, "player": player, "currency": currency.code, "amount": amount, "period": period}
+
+    def _game(self, player: int, currency: spec.CurrencySpec) -> dict:
+        """A game session and one scenario of provider calls; players who take breaks take one while playing."""
+        scenario = self.rng.choice(GAME_SCENARIOS)
+        if player in spec.BREAK_PLAYERS:
+            scenario = "excluded"
+        return {"kind": GAME, "player": player, "currency": currency.code, "scenario": scenario}
 
     def _deposit_burst(self, player: int, currency: spec.CurrencySpec) -> dict:
         """Large deposits at once: near the end of a day's limit only some of them fit."""

@@ -4,7 +4,7 @@ Three tenants with different currencies (JPY has no minor unit, KWD has three),
 policies with daily limits, a four-eyes amount, a retry limit and a short cooldown, an
 auto-approval amount and a KYC threshold (one tenant forbids reverse withdrawals, one lets
 raised player limits apply at once);
-each tenant's account at the sandbox PSP service (webhooks to the run's gunicorn);
+each tenant's account at the sandbox PSP service (webhooks to the run's web server);
 two finance operators and an admin per tenant; players. Everyone gets an API token (operators
 an expiring operator token, as the console makes them).
 """
@@ -14,6 +14,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from core.actors import Actor
+from games.providers import create_game, create_provider_account
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
 from players.models import Player
@@ -41,7 +42,7 @@ def _operator_key(user) -> str:
 @transaction.atomic
 def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
     operator_tokens: list[list[str]] = []
-    tenants = []
+    tenants, game_providers = [], []
     for spec_tenant in spec.TENANTS:
         tenant = Tenant.objects.create(
             slug=spec_tenant.slug,
@@ -78,6 +79,15 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
             signing_secret=secret,
             webhook_url=f"{web_url}/api/v1/webhooks/psp/sandbox/",
         )
+        # The game provider the simulation plays (its server's calls are signed with this secret).
+        actor = Actor.system("simulation")
+        account, game_secret = create_provider_account(
+            tenant, slug=f"{spec_tenant.slug}-games", name="Simulated game studio", actor=actor
+        )
+        game = create_game(
+            account, code="slot", name="Simulated slot", launch_url="https://games.invalid/slot", actor=actor
+        )
+        game_providers.append((account.slug, game_secret, game.pk))
         tokens = []
         for name in spec.OPERATOR_NAMES:
             user = get_user_model().objects.create(username=f"{spec_tenant.slug}-{name}", password="!", is_staff=True)  # noqa: S106
@@ -97,5 +107,10 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
         player_tokens.append(token)
         player_ids.append(player.pk)
     return World(
-        seed=seed, web_url=web_url, player_tokens=player_tokens, operator_tokens=operator_tokens, player_ids=player_ids
+        seed=seed,
+        web_url=web_url,
+        player_tokens=player_tokens,
+        operator_tokens=operator_tokens,
+        player_ids=player_ids,
+        game_providers=game_providers,
     )

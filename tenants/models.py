@@ -102,6 +102,12 @@ class PaymentPolicy(models.Model):
         db_default=True,
         help_text="Withdrawals go back to the methods that deposited, up to each one's net deposits (section 16).",
     )
+    # The game wallet (ARCHITECTURE section 15).
+    game_round_idle_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text="A game round without a bet, win or rollback for this long is closed: it takes no more bets.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

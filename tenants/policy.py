@@ -40,6 +40,7 @@ POLICY_CONTROLS: dict[str, Control] = {
     "player_cancel_allowed": Control(OFF),
     "velocity_withdrawals_per_day": Control(LOWER),  # fewer requests before a flag: more scrutiny
     "closed_loop": Control(ON),  # off is a loosening: maker-checker
+    "game_round_idle_minutes": Control(LOWER),  # rounds close sooner: fewer late bets into an old round
 }
 CURRENCY_CONTROLS: dict[str, Control] = {
     "daily_deposit_limit": Control(LOWER),

@@ -311,6 +311,7 @@ RANGES = {
     "payout_cooldown_seconds": (0, 7 * 86400, " of seconds"),
     "limit_increase_cooldown_hours": (0, 24 * 90, " of hours"),
     "velocity_withdrawals_per_day": (1, 100, ""),
+    "game_round_idle_minutes": (1, 7 * 24 * 60, " of minutes"),
 }
 SWITCHES = ("kyc_required_for_withdrawal", "player_cancel_allowed", "closed_loop")
 

@@ -92,5 +92,5 @@ def test_every_command_make_run_starts_gets_the_local_env():
     result = run(["make", "-n", "run"], product_env())
     assert result.returncode == 0, result.stderr
     starts = [line for line in result.stdout.splitlines() if "manage.py" in line or "honcho" in line]
-    assert any("honcho start" in line for line in starts)  # web, worker, beat and psp are its children
+    assert any("honcho start" in line for line in starts)  # web, the Celery workers, beat and psp are its children
     assert starts and all("scripts/local-env.sh" in line for line in starts), starts

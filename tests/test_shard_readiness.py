@@ -42,6 +42,7 @@ PLATFORM = {
     "wallet_formtoken": "one-time form tokens, per user",
     "core_refusaltally": "refused requests per source address, before any tenant is known",
     "players_registerlisting": "the national self-exclusion register's list (sandbox): one for everyone",
+    "reconciliation_checkpoint": "where the all-tenants reconciliation run left the ledger: one per shard",
     "sandbox_psp_sandboxmerchant": "the sandbox PSP: another company's system in production",
     "sandbox_psp_sandboxpayment": "the sandbox PSP",
     "sandbox_psp_sandboxpayout": "the sandbox PSP",
@@ -58,6 +59,9 @@ GLOBAL_UNIQUES = {
     ("payouts_provideraccount", ("provider", "merchant_id")): "a merchant account at a PSP belongs to one tenant",
     ("reconciliation_reconciliationrun", ("key",)): "the nightly run's key covers every tenant: one per shard",
     ("reconciliation_finding", ("run_id", "key")): "findings of an all-tenants run",
+    ("games_gameprovideraccount", ("slug",)): "the slug is the game API's URL: global, like a webhook URL",
+    ("games_gamesession", ("token_digest",)): "random session tokens, looked up before the tenant is known",
+    ("wallet_journalentry", ("game_transaction_id", "event_type")): "a game transaction's own id: per shard",
 }
 
 

@@ -1,7 +1,7 @@
 """The short simulation inside `make test`: the live product under concurrent clients and faults.
 
 Runs `python -m simulation` as a subprocess (its own database sim_test_<pid>, its own
-Celery queue, gunicorn, a Celery worker and the sandbox PSP on free ports; never the
+Celery queue, the web server, a Celery worker and the sandbox PSP on free ports; never the
 pytest database) and asserts zero invariant violations with every fault injected.
 `make sim` runs the full version; docs/simulation.md describes both.
 """

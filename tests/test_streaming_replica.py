@@ -249,7 +249,7 @@ def test_reconciliation_reads_one_snapshot_on_the_replica_only_when_it_has_every
 
     # and the stale replica's own snapshot is consistent all the same: balances, ledger and states
     # of each transaction are replayed together, so the cross-table checks find nothing there either
-    with services.snapshot(replica.REPLICA) as exported:
+    with services.snapshot(alias=replica.REPLICA) as (exported, _seen):
         results = checks.run_checks(Scope(tenant_id=tenant.pk, as_of=timezone.now()), snapshot_id=exported, sessions=2)
     assert [r.findings for r in results] == [[] for _ in results]
     assert standby.sql("SELECT count(*) FROM wallet_withdrawal")[0][0] == 1  # it was stale indeed

@@ -3,7 +3,8 @@
 BALANCE_EFFECTS is the design's balance table, and the only place that knows it:
 each event moves `amount` by these signs on the player's available and held accounts,
 with the tenant's PSP clearing account taking the other side where money enters or
-leaves the casino.
+leaves the casino, and the tenant's game house account (per currency) where it is
+staked or won: the house account is bets - wins - rolled-back bets.
 
 Two rules of section 16 add the player receivable (what the player owes the casino) as a
 third account, so wallets never go below zero:
@@ -25,6 +26,9 @@ BALANCE_EFFECTS: dict[str, dict[str, int]] = {
     LedgerEvent.DEPOSIT_CHARGED_BACK: {Account.PLAYER_AVAILABLE: -1, Account.PSP_CLEARING: +1},
     LedgerEvent.CHARGEBACK_REVERSED: {Account.PLAYER_AVAILABLE: +1, Account.PSP_CLEARING: -1},
     LedgerEvent.WITHDRAW_RETURNED: {Account.PLAYER_AVAILABLE: +1, Account.PSP_CLEARING: -1},
+    LedgerEvent.BET_PLACED: {Account.PLAYER_AVAILABLE: -1, Account.GAME_HOUSE: +1},
+    LedgerEvent.WIN_PAID: {Account.PLAYER_AVAILABLE: +1, Account.GAME_HOUSE: -1},
+    LedgerEvent.BET_ROLLED_BACK: {Account.PLAYER_AVAILABLE: +1, Account.GAME_HOUSE: -1},
 }
 SPILLS_TO_RECEIVABLE = frozenset({LedgerEvent.DEPOSIT_CHARGED_BACK})
 REPAYS_RECEIVABLE_FIRST = frozenset(
@@ -35,6 +39,8 @@ REPAYS_RECEIVABLE_FIRST = frozenset(
         LedgerEvent.WITHDRAW_RETURNED,
     }
 )
+# Which column of the journal entry names the source, by the source's TX_TYPE.
+_SOURCE_COLUMNS = {"deposit": "deposit_id", "withdrawal": "withdrawal_id", "game": "game_transaction_id"}
 
 _PLAYER_ACCOUNTS = (Account.PLAYER_AVAILABLE, Account.PLAYER_HELD, Account.PLAYER_RECEIVABLE)
 
@@ -56,22 +62,18 @@ def money_legs(wallet: Wallet, event_type: str, amount: int) -> dict[str, int]:
 def post_money_event(*, wallet: Wallet, event_type: str, source, uow: UnitOfWork) -> dict[str, int]:
     """Write the journal entry and postings for `source` and move the locked wallet; returns the legs.
 
-    The caller holds the wallet's row lock. A second call for the same event and
+    `source` is a deposit, a withdrawal or a game transaction (games.models.GameTransaction,
+    by its TX_TYPE "game"): anything with `pk`, `amount` and `TX_TYPE`. The caller holds
+    the wallet's row lock. A second call for the same event and
     source violates a unique constraint: money events happen at most once. A wallet
     going below zero violates its CHECK constraint; callers check funds first so
     players get INSUFFICIENT_FUNDS instead. The rows go out when the caller flushes `uow`.
     """
+    column = _SOURCE_COLUMNS[source.TX_TYPE]
     entry = uow.add_step(
-        "INSERT INTO wallet_journalentry (tenant_id, currency, event_type, deposit_id, withdrawal_id, created_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        [
-            wallet.tenant_id,
-            wallet.currency,
-            str(event_type),
-            source.pk if source.TX_TYPE == "deposit" else None,
-            source.pk if source.TX_TYPE == "withdrawal" else None,
-            uow.now,
-        ],
+        f"INSERT INTO wallet_journalentry (tenant_id, currency, event_type, {column}, created_at) "
+        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        [wallet.tenant_id, wallet.currency, str(event_type), source.pk, uow.now],
         model=JournalEntry,
         step=f"journal entry {event_type}",
     )

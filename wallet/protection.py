@@ -115,10 +115,19 @@ def net_loss(wallet: Wallet, since: datetime) -> int:
         return cursor.fetchone()[0]
 
 
-def check_player_limits(wallet: Wallet, kind: str, amount: int, now: datetime) -> None:
-    """Refuse `amount` if it would take the wallet over any limit of `kind` the player has in force now."""
+def check_player_limits(
+    wallet: Wallet, kind: str, amount: int, now: datetime, *, limits: list[PlayerLimit] | None = None
+) -> None:
+    """Refuse `amount` if it would take the wallet over any limit of `kind` the player has in force now.
+
+    `limits`: the player's limits of `kind` in the wallet's currency, when the caller read them
+    already (with the wallet's lock, as the game wallet's bets do); else they are read here.
+    Usage is counted only where a limit is in force.
+    """
     usage = deposits_in_window if kind == LimitKind.DEPOSIT else net_loss
-    for limit in PlayerLimit.objects.filter(player_id=wallet.player_id, currency=wallet.currency, kind=kind):
+    if limits is None:
+        limits = PlayerLimit.objects.filter(player_id=wallet.player_id, currency=wallet.currency, kind=kind)
+    for limit in limits:
         amount_in_force = in_force(limit, now)
         if amount_in_force is None:
             continue

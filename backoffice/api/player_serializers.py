@@ -11,6 +11,8 @@ from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
 from wallet.models import DepositState, PaymentMethodKind, WithdrawalState
 from wallet.risk import FLAGS
 
+from .serializers import SnapshotWalletSerializer
+
 RISK_FLAG = serializers.ChoiceField(choices=FLAGS)
 
 
@@ -52,16 +54,8 @@ class MethodNetSerializer(serializers.Serializer):
         return {"currency": currency, "amount": money_text(amount, currency)}
 
 
-class PlayerBalanceSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    available = serializers.SerializerMethodField()
-    held = serializers.SerializerMethodField()
-
-    def get_available(self, wallet) -> str:
-        return money_text(wallet.balance_available, wallet.currency)
-
-    def get_held(self, wallet) -> str:
-        return money_text(wallet.balance_held, wallet.currency)
+class PlayerBalanceSerializer(SnapshotWalletSerializer):
+    """A wallet's balances, as a withdrawal's snapshot shows them (its own schema component)."""
 
     receivable = serializers.SerializerMethodField(help_text="Owed to the casino after chargebacks.")
 
@@ -211,6 +205,60 @@ class PlayerPaymentMethodSerializer(serializers.Serializer):
     )
 
 
+class GameRoundSerializer(serializers.Serializer):
+    """One round of play with its totals (applied transactions only)."""
+
+    id = serializers.UUIDField()
+    round_id = serializers.CharField(help_text="The provider's round id.")
+    game = serializers.CharField(source="game.name")
+    provider = serializers.CharField(source="account.slug")
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=["open", "closed"])
+    close_reason = serializers.CharField(help_text='"round_closed", "idle" or blank while open.')
+    bets = serializers.SerializerMethodField()
+    wins = serializers.SerializerMethodField()
+    rolled_back = serializers.SerializerMethodField()
+    bet_count = serializers.IntegerField()
+    win_count = serializers.IntegerField()
+    rollback_count = serializers.IntegerField()
+    opened_at = serializers.DateTimeField()
+    last_activity_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_bets(self, r) -> str:
+        return money_text(r.bet_total, r.currency)
+
+    def get_wins(self, r) -> str:
+        return money_text(r.win_total, r.currency)
+
+    def get_rolled_back(self, r) -> str:
+        return money_text(r.rolled_back_total, r.currency)
+
+
+class PlaySinceDepositSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    since = serializers.DateTimeField(help_text="When the latest deposit in this currency completed.")
+    bets = serializers.SerializerMethodField()
+    bet_count = serializers.IntegerField()
+    wins = serializers.SerializerMethodField()
+    win_count = serializers.IntegerField()
+    rolled_back = serializers.SerializerMethodField()
+
+    def get_bets(self, p) -> str:
+        return money_text(p.bets, p.currency)
+
+    def get_wins(self, p) -> str:
+        return money_text(p.wins, p.currency)
+
+    def get_rolled_back(self, p) -> str:
+        return money_text(p.rolled_back, p.currency)
+
+
+class GameActivitySerializer(serializers.Serializer):
+    rounds = GameRoundSerializer(many=True, help_text="The latest rounds, newest first.")
+    since_last_deposit = PlaySinceDepositSerializer(many=True, source="play_since_deposit")
+
+
 class PlayerDetailSerializer(serializers.Serializer):
     """`source` is a backoffice.player_context.PlayerContext."""
 
@@ -229,6 +277,7 @@ class PlayerDetailSerializer(serializers.Serializer):
     recent_transactions = RecentTransactionSerializer(many=True, source="recent")
     recent_withdrawals = RecentWithdrawalSerializer(many=True, source="previous_withdrawals")
     payment_methods = PlayerPaymentMethodSerializer(many=True, source="methods")
+    game_activity = GameActivitySerializer(source="*")
     restriction = serializers.SerializerMethodField(
         help_text="null, or why the player may not withdraw or play (an open receivable after a chargeback)."
     )

@@ -135,6 +135,12 @@ class PaymentPolicySerializer(serializers.Serializer):
     velocity_withdrawals_per_day = serializers.IntegerField(
         min_value=1, max_value=100, required=False, help_text="More requests than this in 24 hours: flag velocity."
     )
+    game_round_idle_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=7 * 24 * 60,
+        required=False,
+        help_text="A game round without a bet, win or rollback this long is closed (takes no more bets).",
+    )
     currency_limits = CurrencyLimitSerializer(many=True)
     reason = serializers.CharField(
         write_only=True,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, players, policy, withdrawals
+from . import audit, players, policy, reports, withdrawals
 
 urlpatterns = [
     path("admin/withdrawals/", withdrawals.WithdrawalQueueView.as_view(), name="admin-withdrawals"),
@@ -55,5 +55,6 @@ urlpatterns = [
         name="admin-player-exclusion-lift",
     ),
     path("admin/transactions/<str:transaction_id>/snapshot/", audit.SnapshotView.as_view(), name="admin-snapshot"),
+    path("admin/reports/ggr/", reports.GgrReportView.as_view(), name="admin-reports-ggr"),
     path("admin/audit-events/", audit.AuditEventListView.as_view(), name="admin-audit-events"),
 ]

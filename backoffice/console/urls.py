@@ -1,7 +1,16 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views_api_tokens, views_audit, views_auth, views_disputes, views_players, views_policy, views_withdrawals
+from . import (
+    views_api_tokens,
+    views_audit,
+    views_auth,
+    views_disputes,
+    views_players,
+    views_policy,
+    views_reports,
+    views_withdrawals,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:queue"), name="home"),
@@ -35,6 +44,7 @@ urlpatterns = [
         name="policy-change-decide",
     ),
     path("audit/", views_audit.audit, name="audit"),
+    path("reports/ggr/", views_reports.ggr_report, name="ggr"),
     path("api-tokens/", views_api_tokens.api_tokens, name="api-tokens"),
     path("api-tokens/<int:token_id>/revoke/", views_api_tokens.revoke_api_token, name="api-token-revoke"),
 ]

@@ -50,6 +50,7 @@ POLICY_LABELS = {
     "player_cancel_allowed": gettext_lazy("Players may cancel a withdrawal (reverse withdrawals)"),
     "velocity_withdrawals_per_day": gettext_lazy("Withdrawal requests in 24 hours before a velocity flag"),
     "closed_loop": gettext_lazy("Closed loop: pay back to the methods that deposited"),
+    "game_round_idle_minutes": gettext_lazy("Minutes without play before a game round closes"),
 }
 SWITCH_CONTROLS = ("kyc_required_for_withdrawal", "player_cancel_allowed", "closed_loop")
 YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
@@ -66,6 +67,9 @@ class PolicyForm(forms.Form):
     )
     velocity_withdrawals_per_day = forms.IntegerField(
         label=POLICY_LABELS["velocity_withdrawals_per_day"], min_value=1, max_value=100, required=False
+    )
+    game_round_idle_minutes = forms.IntegerField(
+        label=POLICY_LABELS["game_round_idle_minutes"], min_value=1, max_value=7 * 24 * 60, required=False
     )
     kyc_required_for_withdrawal = forms.ChoiceField(
         label=POLICY_LABELS["kyc_required_for_withdrawal"], choices=YES_NO, required=False

@@ -6,6 +6,7 @@ plain values from them so that seed_demo can call it per tenant once they exist:
     secret = <the provider account's active whsec_ secret>           # kept across runs, like the PSP's
     game_url = sandbox_game_url(options_game_url)                    # --game-url / SANDBOX_GAME_URL
     <the Game row's launch URL> = launch_url_template(game_url, provider_slug(tenant.slug))
+    <the account's report_url> = report_url_template(game_url, provider_slug(tenant.slug))
     entry = demo_sandbox_game(provider_slug=..., signing_secret=secret, game_id=<the Game's id>,
                               base_url=base_url, game_url=game_url)
     summary_tenant.update(entry)     # "game_provider" and "sandbox_game" in seed_demo --json
@@ -39,6 +40,11 @@ def sandbox_game_url(given: str | None = None) -> str:
 def launch_url_template(game_url: str, provider: str, game_code: str = GAME_CODE) -> str:
     """The game's launch URL with the one placeholder the casino fills: `{session_token}`."""
     return f"{game_url.rstrip('/')}/play/{provider}/{game_code}?session={{session_token}}"
+
+
+def report_url_template(game_url: str, provider: str) -> str:
+    """The provider account's daily report at the sandbox game; reconciliation fills `{date}`."""
+    return f"{game_url.rstrip('/')}/reports/daily.csv?date={{date}}&provider={provider}"
 
 
 def register_sandbox_game(

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from core.actors import Actor
 from core.models import AuditEvent
+from games.models import Game, GameProviderAccount
 from payouts.models import ProviderAccount
 from payouts.sandbox.models import SandboxMerchant
 from players.kyc import set_kyc_status
@@ -49,11 +50,60 @@ def test_the_json_keeps_its_shape(no_url_settings):
     assert set(summary["superuser"]) == {"username", "password", "token"}
     assert [t["slug"] for t in summary["tenants"]] == ["aurora", "borealis"]
     for tenant in summary["tenants"]:
-        assert set(tenant) == {"slug", "name", "currencies", "operators", "psp", "players"}
+        assert set(tenant) == {
+            "slug",
+            "name",
+            "currencies",
+            "operators",
+            "psp",
+            "players",
+            "game_provider",
+            "sandbox_game",
+        }
         assert [set(op) for op in tenant["operators"]] == [{"username", "password", "token", "role"}] * 5
         for player in tenant["players"]:
             assert {"username", "password", "token", "player_id", "kyc_status", "balances"} == set(player)
         assert {"webhook_url", "webhook_signing_secret", "sandbox_url", "merchant_id"} <= set(tenant["psp"])
+        assert set(tenant["game_provider"]) == {"slug", "signing_secret", "api_url"}
+        assert {"game", "name", "url", "launch_url", "report_url"} == set(tenant["sandbox_game"])
+
+
+def test_each_casino_gets_a_game_provider_and_the_sandbox_game_once(no_url_settings, monkeypatch):
+    monkeypatch.setenv("SANDBOX_GAME_URL", "http://127.0.0.1:9102")
+    first = seed()
+    again = seed("--game-url", "http://games.example:9202/")
+    for before, after in zip(first["tenants"], again["tenants"], strict=True):
+        slug = f"sandbox-{before['slug']}"
+        account = GameProviderAccount.objects.get(slug=slug)
+        assert account.tenant.slug == before["slug"]
+        # the same account, secret and game on a re-run; the secret is the account's active one
+        assert after["game_provider"] == before["game_provider"]
+        assert before["game_provider"]["slug"] == slug
+        assert before["game_provider"]["signing_secret"].startswith("whsec_")
+        assert account.secrets.get(retired_at__isnull=True).secret == before["game_provider"]["signing_secret"]
+        assert after["sandbox_game"]["game"] == before["sandbox_game"]["game"]
+        game = Game.objects.get(pk=before["sandbox_game"]["game"], account=account)
+        # and the launch URL follows --game-url (SANDBOX_GAME_URL by default)
+        assert before["sandbox_game"]["url"] == "http://127.0.0.1:9102"
+        assert after["sandbox_game"]["url"] == "http://games.example:9202"
+        assert game.launch_url == f"http://games.example:9202/play/{slug}/slot?session={{session_token}}"
+        # so does the daily report reconciliation reads
+        assert account.report_url == f"http://games.example:9202/reports/daily.csv?date={{date}}&provider={slug}"
+    assert GameProviderAccount.objects.count() == 2
+    assert Game.objects.count() == 2
+    assert AuditEvent.objects.filter(action="game_provider.created").count() == 2
+
+
+def test_a_seeded_player_starts_the_sandbox_game_at_its_launch_url(no_url_settings):
+    aurora = seed("--game-url", "http://127.0.0.1:9102")["tenants"][0]
+    alice = aurora["players"][0]
+    answer = api(alice["token"]).post(
+        "/api/v1/games/sessions/", {"game": aurora["sandbox_game"]["game"], "currency": "EUR"}, format="json"
+    )
+    assert answer.status_code == 201, answer.content
+    token = answer.json()["session_token"]
+    # the placeholder the game wallet fills is the one the sandbox game reads
+    assert answer.json()["launch_url"] == f"http://127.0.0.1:9102/play/sandbox-aurora/slot?session={token}"
 
 
 def test_every_printed_token_works_where_it_belongs(no_url_settings):

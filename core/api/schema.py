@@ -86,6 +86,20 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text="CLOSED_LOOP_VIOLATION: each payout-capable method and the most it may receive now.",
     )
+    transaction_id = serializers.CharField(
+        required=False,
+        help_text="GAME_TRANSACTION_CONFLICT, GAME_TRANSACTION_ROLLED_BACK: the game provider's transaction_id.",
+    )
+    rollback_transaction_id = serializers.CharField(
+        required=False, help_text="GAME_TRANSACTION_ROLLED_BACK: the rollback that came before the bet."
+    )
+    reference_transaction_id = serializers.CharField(
+        required=False, help_text="GAME_ROUND_SETTLED: the bet the rollback named."
+    )
+    round_id = serializers.CharField(
+        required=False, help_text="GAME_ROUND_CLOSED, GAME_ROUND_UNKNOWN, GAME_ROUND_SETTLED: the provider's round."
+    )
+    expired_at = serializers.DateTimeField(required=False, help_text="GAME_SESSION_EXPIRED: when the session ended.")
 
 
 def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:
@@ -110,7 +124,7 @@ def error_responses(*statuses: int, examples: dict[int, list[OpenApiExample]] | 
         400: "Invalid request (VALIDATION_ERROR: also JSON nested deeper than 32 levels, or holding NUL characters "
         "or lone surrogates) or missing Idempotency-Key (IDEMPOTENCY_KEY_REQUIRED).",
         401: "No or invalid token (AUTHENTICATION_REQUIRED), or a webhook signature that does not hold "
-        "(WEBHOOK_SIGNATURE_INVALID).",
+        "(WEBHOOK_SIGNATURE_INVALID; a game provider's call: SIGNATURE_INVALID).",
         403: "The caller may not do this (PERMISSION_DENIED: not a player, or an operator role too low), the "
         "tenant is suspended (TENANT_SUSPENDED), the player is excluded from deposits and play (PLAYER_EXCLUDED), "
         "must verify their identity first (KYC_REQUIRED), may not cancel a withdrawal at this casino "

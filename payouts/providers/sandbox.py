@@ -4,15 +4,14 @@ In-process mode calls the sandbox engine directly (tests, single-process demos);
 keeps the same contract, including steered latency turning into timeouts.
 """
 
+import http.client
 import json
-import socket
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 
 from django.conf import settings
 
-from . import standard_webhooks
+from . import keepalive, standard_webhooks
 from .base import PaymentSession, PayoutStatus, ProviderRejected, ProviderTimeout, ProviderUnavailable, WebhookMessage
 
 IN_PROCESS_CHECKOUT_BASE = "http://sandbox-psp.invalid"
@@ -55,10 +54,9 @@ class SandboxProvider:
             return PayoutStatus(body["status"], body.get("payout_id", ""), body.get("reason", ""))
         from payouts.sandbox import engine
 
-        merchant = self._merchant()
         try:
             payout = engine.create_payout(
-                merchant,
+                self.account.merchant_id,
                 idempotency_key=idempotency_key,
                 amount=amount,
                 currency=currency,
@@ -69,13 +67,13 @@ class SandboxProvider:
             raise ProviderUnavailable(str(error)) from None
         except engine.SandboxRefused as error:
             raise ProviderRejected(str(error)) from None
-        self._in_process_latency(merchant)
+        self._in_process_latency(payout.merchant)
         return PayoutStatus(PayoutStatus.PENDING, payout.id)
 
     def fetch_payout(self, *, idempotency_key: str) -> PayoutStatus:
         if self.account.base_url:
             try:
-                body = self._http("GET", f"/v1/payouts/{urllib.request.quote(idempotency_key)}")
+                body = self._http("GET", f"/v1/payouts/{urllib.parse.quote(idempotency_key)}")
             except ProviderRejected as error:
                 # Only the PSP's own "no such payout" means it never got it; any other 404
                 # (a wrong base_url, a proxy) is not evidence and must not lead to a resend.
@@ -114,30 +112,31 @@ class SandboxProvider:
             time.sleep(merchant.latency_ms / 1000)
 
     def _http(self, method: str, path: str, payload: dict | None = None, headers: dict | None = None) -> dict:
+        """One call over this process's kept-alive connection to the PSP (keepalive.py)."""
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(  # noqa: S310 - base_url is operator configuration
-            self.account.base_url.rstrip("/") + path,
-            data=data,
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self.account.api_key}",
-                "Content-Type": "application/json",
-                **(headers or {}),
-            },
-        )
+        headers = {
+            "Authorization": f"Bearer {self.account.api_key}",
+            "Content-Type": "application/json",
+            **(headers or {}),
+        }
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            if error.code >= 500 or error.code == 429:
-                raise ProviderUnavailable(f"PSP answered {error.code}") from None
-            body = error.read()[:500]
-            rejected = ProviderRejected(f"PSP refused with {error.code}: {body[:200]!r}")
-            rejected.status, rejected.body = error.code, body
-            raise rejected from None
+            response = keepalive.request(
+                method, self.account.base_url.rstrip("/") + path, body=data, headers=headers, timeout=self.timeout
+            )
         except TimeoutError as error:
             raise ProviderTimeout(f"No answer within {self.timeout} s") from error
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError | socket.timeout):
-                raise ProviderTimeout(f"No answer within {self.timeout} s") from error
-            raise ProviderUnavailable(f"PSP unreachable: {error.reason}") from error
+        except (http.client.HTTPException, ConnectionResetError) as error:
+            # Sent, and no readable answer (the connection closed, a garbled reply): the
+            # outcome is as unknown as after a time-out.
+            raise ProviderTimeout(f"No readable answer from the PSP: {error!r}") from error
+        except OSError as error:  # refused, unreachable: nothing was sent
+            raise ProviderUnavailable(f"PSP unreachable: {error}") from error
+        if response.status >= 500 or response.status == 429 or response.status < 200 or 300 <= response.status < 400:
+            # A redirect too: a PSP API answers where it is asked (a wrong base_url, a proxy)
+            raise ProviderUnavailable(f"PSP answered {response.status}")
+        if response.status >= 400:
+            body = response.body[:500]
+            rejected = ProviderRejected(f"PSP refused with {response.status}: {body[:200]!r}")
+            rejected.status, rejected.body = response.status, body
+            raise rejected
+        return json.loads(response.body or b"{}")

@@ -28,20 +28,32 @@ from .base import InvalidWebhook, MalformedWebhook, WebhookMessage
 def verify(secrets: list[str], headers: dict, body: bytes) -> WebhookMessage:
     """Accept the message if any active secret verifies it (several during a rotation)."""
     lowered = {str(k).lower(): v for k, v in headers.items()}
+    verify_signature(secrets, lowered, body)
+    if not _is_utf8(body):
+        raise MalformedWebhook("The signed body is refused: the body is not UTF-8")
+    return _message(lowered, body)
+
+
+def verify_signature(secrets: list[str], headers: dict, body: bytes) -> None:
+    """The signature alone: InvalidWebhook unless an active secret signed `body` within the tolerance.
+
+    `headers` has lower-case names. Shared with the game wallet's provider calls, which
+    are signed the same way (games/signatures.py) and read their bodies themselves.
+    """
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
-        if not lowered.get(name):
+        if not headers.get(name):
             raise InvalidWebhook(f"Missing {name} header")
     if not _is_utf8(body):
-        _verify_bytes(secrets, lowered, body)
-        raise MalformedWebhook("The signed body is refused: the body is not UTF-8")
+        _verify_bytes(secrets, headers, body)
+        return
     reason = "No active webhook secret"
     for secret in secrets:
         try:
-            Webhook(secret).verify(body, lowered, json_parse=False)
+            Webhook(secret).verify(body, headers, json_parse=False)
         except Exception as error:  # noqa: BLE001 - malformed input raises all sorts; each is a refusal
             reason = str(error) or type(error).__name__
             continue
-        return _message(lowered, body)
+        return
     raise InvalidWebhook(reason)
 
 

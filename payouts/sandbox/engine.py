@@ -18,6 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from core.sql import lock_row, select_row
+from core.unit_of_work import UnitOfWork
+
 from .models import Behavior, SandboxDelivery, SandboxInstrument, SandboxMerchant, SandboxPayment, SandboxPayout
 
 MAX_DELIVERY_ATTEMPTS = 10
@@ -210,7 +213,7 @@ def instrument_data(instrument: SandboxInstrument) -> dict:
 
 
 def create_payout(
-    merchant: SandboxMerchant,
+    merchant: SandboxMerchant | str,
     *,
     idempotency_key: str,
     amount: int,
@@ -221,15 +224,25 @@ def create_payout(
     """Take a payout request to `destination` (an instrument's token; empty: the merchant's default).
     The same key returns the first payout: it never pays twice.
 
+    `merchant`: the merchant, or its merchant_id (the in-process adapter, which then reads
+    the merchant once, under this lock; the payout's `merchant` is that row).
     The outcome is decided now by the merchant's behavior and reported by webhook;
     the answer to this call says only that the payout was accepted. A destination the
     sandbox never issued to this merchant, or one that cannot receive payouts, is refused
     (SandboxRefused) and nothing is created.
+
+    The counter, the payout and its webhook are written in one statement (the unit of
+    work): in-process, this PSP runs on the caller's CPU, where a real one would not.
     """
     with transaction.atomic():
-        merchant = SandboxMerchant.objects.select_for_update().get(pk=merchant.pk)
-        existing = SandboxPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+        where = ("merchant_id = %s", [merchant]) if isinstance(merchant, str) else ("id = %s", [merchant.pk])
+        merchant = lock_row(SandboxMerchant, *where)
+        if merchant is None:
+            raise SandboxMerchant.DoesNotExist("No such sandbox merchant.")
+        same_key = "merchant_id = %s AND idempotency_key = %s"
+        existing = select_row(SandboxPayout, same_key, [merchant.pk, idempotency_key])
         if existing is not None:
+            existing.merchant = merchant
             return existing
         if merchant.payout_behavior == Behavior.UNAVAILABLE:
             raise SandboxUnavailable("The sandbox PSP is steered to be unavailable.")
@@ -239,10 +252,11 @@ def create_payout(
                 raise SandboxRefused(f"Unknown destination {destination[:40]!r}")
             if not instrument.payout_capable:
                 raise SandboxRefused(f"{instrument.label} cannot receive payouts")
+        uow = UnitOfWork()
         merchant.payouts_seen += 1
-        merchant.save(update_fields=["payouts_seen"])
+        uow.update(merchant, ("payouts_seen",))
         status, reason = _decide(merchant, amount)
-        payout = SandboxPayout.objects.create(
+        payout = SandboxPayout(
             id=new_id("po"),
             merchant=merchant,
             idempotency_key=idempotency_key,
@@ -252,10 +266,12 @@ def create_payout(
             currency=currency,
             status=status,
             reason=reason,
-            completed_at=None if status == SandboxPayout.Status.PENDING else timezone.now(),
+            completed_at=None if status == SandboxPayout.Status.PENDING else uow.now,
         )
+        uow.insert(payout)
         if status != SandboxPayout.Status.PENDING:
-            enqueue_webhook(merchant, f"payout.{status}", payout_data(payout))
+            enqueue_webhook(merchant, f"payout.{status}", payout_data(payout), uow=uow)
+        uow.flush()
         return payout
 
 
@@ -313,15 +329,21 @@ def payout_data(payout: SandboxPayout) -> dict:
     }
 
 
-def enqueue_webhook(merchant: SandboxMerchant, event_type: str, data: dict) -> SandboxDelivery:
+def enqueue_webhook(merchant: SandboxMerchant, event_type: str, data: dict, *, uow=None) -> SandboxDelivery:
+    """Queue a signed event for the merchant; with `uow`, written when the caller flushes it."""
     event_id = new_id("evt")
     payload = json.dumps(
         {"id": event_id, "type": event_type, "created_at": timezone.now().isoformat(), "data": data},
         separators=(",", ":"),
     )
-    return SandboxDelivery.objects.create(
+    delivery = SandboxDelivery(
         merchant=merchant, event_id=event_id, event_type=event_type, payload=payload, next_attempt_at=timezone.now()
     )
+    if uow is None:
+        delivery.save()
+    else:
+        uow.insert(delivery)
+    return delivery
 
 
 def signed_headers(merchant: SandboxMerchant, delivery: SandboxDelivery, at: datetime | None = None) -> dict:

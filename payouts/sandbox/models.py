@@ -6,6 +6,8 @@ them through the PSP contract (HTTP or in-process) and signed webhooks.
 
 from django.db import models
 
+from core.unit_of_work import written_by_unit_of_work
+
 
 class Behavior(models.TextChoices):
     SUCCEED = "succeed", "Always succeed"
@@ -16,6 +18,7 @@ class Behavior(models.TextChoices):
     HOLD = "hold", "Accept and never decide (stuck payouts)"
 
 
+@written_by_unit_of_work
 class SandboxMerchant(models.Model):
     merchant_id = models.CharField(max_length=64, unique=True)
     api_key = models.CharField(max_length=200, unique=True)
@@ -84,6 +87,7 @@ class SandboxPayment(models.Model):
         constraints = [models.UniqueConstraint(fields=["merchant", "reference"], name="sandbox_payment_once")]
 
 
+@written_by_unit_of_work
 class SandboxPayout(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -112,6 +116,7 @@ class SandboxPayout(models.Model):
         ]
 
 
+@written_by_unit_of_work
 class SandboxDelivery(models.Model):
     """One webhook to deliver; retried with exponential backoff until a 2xx or the last try."""
 

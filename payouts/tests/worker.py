@@ -3,7 +3,7 @@
 `celery_worker` starts `celery -A config worker` (prefork, two children) as a
 subprocess whose DATABASE_URL names the *test* database, so it sees what a
 `django_db(transaction=True)` test commits. The test process sends to the same
-unique queue (CELERY_QUEUE in the worker, task_default_queue here) and stops running
+unique queue (CELERY_QUEUE in the worker, `config.celery.one_queue` here) and stops running
 tasks eagerly for the test's duration. Teardown stops the worker and deletes only the
 Redis keys of that queue: the Redis is shared with other engineers and brokers.
 """
@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from config.celery import one_queue
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -143,9 +144,10 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
 def celery_worker(celery_worker_process):
     """For this test: tasks go to the worker's queue instead of running inline."""
     conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.task_default_queue)
-    conf.task_always_eager, conf.task_default_queue = False, celery_worker_process.queue
+    saved = conf.task_always_eager
+    conf.task_always_eager = False
     try:
-        yield celery_worker_process
+        with one_queue(celery_worker_process.queue):
+            yield celery_worker_process
     finally:
-        conf.task_always_eager, conf.task_default_queue = saved
+        conf.task_always_eager = saved

@@ -144,6 +144,25 @@ def test_a_run_can_compare_a_settlement_day_given_as_a_date(finance, tenant):
     assert str(ReconciliationRun.objects.get().settlement_date) == "2026-11-20"
 
 
+def test_a_run_can_be_asked_for_incrementally(finance, superuser, tenant, books):
+    # given a full run of every casino (the platform's), which left a checkpoint
+    platform = as_operator(superuser)
+    first = body_of(platform.post(RUNS, {}, format="json"))
+    assert first["mode"] == "full"
+    client = as_operator(finance)
+    # a mode that is not one is refused, and nothing runs
+    with nothing_changes():
+        assert_validation_error(client.post(RUNS, {"mode": "weekly"}, format="json"), "mode")
+    # when the casino's finance asks for an incremental run
+    response = client.post(RUNS, {"mode": "incremental"}, format="json")
+    # then it read what changed since the checkpoint, and the casino's findings there are the same
+    assert response.status_code == 201, response.content
+    body = body_of(response)
+    assert (body["mode"], body["tenant"], body["findings_count"]) == ("incremental", tenant.slug, 3)
+    assert ReconciliationRun.objects.get(pk=body["id"]).stats["since_checkpoint"] is not None
+    assert body_of(client.get(SUMMARY))["latest"]["mode"] == "incremental"
+
+
 def test_corrupted_books_are_reported_with_what_was_expected_and_found(finance, books):
     client = as_operator(finance)
     # when a run is started over books that disagree

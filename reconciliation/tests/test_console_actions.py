@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from backoffice.tests.console.helpers import ADMIN, FINANCE, ROLES, messages_after, sign_in
+from backoffice.tests.console.helpers import ADMIN, FINANCE, ROLES, messages_after, sign_in, text_of
 from reconciliation.models import Finding, ReconciliationRun
 
 from .books import audited, corrupted_books, nothing_changes
@@ -43,7 +43,7 @@ def test_a_run_started_from_the_console_redirects_with_a_message(staff, tenant, 
         "succeeded",
         user.pk,
     )
-    assert messages_after(client, response) == [f"Reconciliation run #{run.pk}: 3 findings."]
+    assert messages_after(client, response) == [f"Reconciliation run #{run.pk} (Full): 3 findings."]
     assert set(Finding.objects.filter(run=run).values_list("tenant_id", flat=True)) == {tenant.pk}
     (started,) = audited("reconciliation.run_started")
     assert (started.tenant_id, started.actor_user_id, started.data["trigger"]) == (tenant.pk, user.pk, "console")
@@ -55,7 +55,32 @@ def test_a_platform_superuser_runs_every_casino_from_the_console(superuser, tena
     response = client.post(RUN_NOW)
     run = ReconciliationRun.objects.get()
     assert (run.tenant_id, run.findings_count) == (None, 6)
-    assert messages_after(client, response) == [f"Reconciliation run #{run.pk}: 6 findings."]
+    assert messages_after(client, response) == [f"Reconciliation run #{run.pk} (Full): 6 findings."]
+
+
+def test_an_incremental_run_is_asked_for_from_the_console(superuser, tenant, other_tenant):
+    # given a full run of every casino that found one casino's books corrupted
+    corrupted_books(tenant)
+    client = sign_in(superuser)
+    client.get(client.post(RUN_NOW)["Location"])  # (its message shown)
+    # when the platform asks for an incremental run
+    response = client.post(RUN_NOW, {"mode": "incremental"})
+    # then the run read only what changed since the first one, and what the first one found
+    first, run = ReconciliationRun.objects.order_by("id")
+    assert (run.mode, run.stats["since_checkpoint"], run.findings_count) == ("incremental", first.checkpoint.pk, 3)
+    assert messages_after(client, response) == [f"Reconciliation run #{run.pk} (Incremental): 3 findings."]
+    # and the page lists both runs with their modes
+    page = text_of(client.get(PAGE))
+    assert f"#{run.pk} " in page and "Incremental" in page and "Full" in page
+
+
+def test_an_unknown_mode_from_the_console_is_a_message_not_a_run(finance, tenant):
+    client = sign_in(finance)
+    response = client.post(RUN_NOW, {"mode": "weekly"})
+    assert response.status_code == 302
+    assert not ReconciliationRun.objects.exists()
+    (message,) = messages_after(client, response)
+    assert "mode" in message.lower()
 
 
 def test_a_run_while_another_holds_the_lock_is_refused_with_a_message(finance, tenant, held_lock):

@@ -161,7 +161,7 @@ def test_an_all_casinos_run_shows_the_casinos_findings_and_counts_only(staff, te
         assert "all casinos" in text and "Critical 2" in text and "Medium 1" in text
         assert str(books.wallet.pk) in text
         # and the list of recent runs counts this casino's findings, not every casino's
-        assert re.search(rf"#{everyone.pk} [^#]+? CET · Succeeded · 3\b", text), text
+        assert re.search(rf"#{everyone.pk} [^#]+? CET · Full · Succeeded · 3\b", text), text
 
 
 def test_another_casinos_run_cannot_be_opened(finance, tenant, other_tenant, books, run):
@@ -195,3 +195,19 @@ def test_a_platform_superuser_sees_every_casino(superuser, tenant, other_tenant)
     assert shown(response) == ids(everyone)
     assert "Critical 4" in text_of(response)
     assert buttons(response) == {"run": 1, "acknowledge": 6, "resolve": 6}
+
+
+def test_the_run_list_shows_each_runs_mode_in_the_operators_language(viewer, tenant, books):
+    # given a full run of every casino, then an incremental one
+    full, incremental = reconcile(), reconcile(mode="incremental")
+    client = sign_in(viewer)
+    # when the page is read in English, then in Turkish
+    english = text_of(client.get(PAGE))
+    client.post("/i18n/setlang/", {"language": "tr", "next": PAGE})
+    turkish = text_of(client.get(PAGE))
+    # then each run is listed with its mode, and the last run names its mode
+    assert re.search(rf"#{incremental.pk} [^#]+? · Incremental · Succeeded · 3\b", english), english
+    assert re.search(rf"#{full.pk} [^#]+? · Full · Succeeded · 3\b", english), english
+    assert "(Code or shell, Incremental, all casinos)" in english
+    assert re.search(rf"#{incremental.pk} [^#]+? · Artımlı · ", turkish), turkish
+    assert re.search(rf"#{full.pk} [^#]+? · Tam · ", turkish), turkish

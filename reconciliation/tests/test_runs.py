@@ -94,7 +94,13 @@ def test_a_run_is_recorded_with_its_counts_and_audited():
         "running",
     )
     assert (succeeded.before_state, succeeded.after_state) == ("running", "succeeded")
-    assert succeeded.data == {"findings": 1, "open": 1, "counts_by_type": {"stuck_deposit": 1}}
+    assert succeeded.data == {
+        "findings": 1,
+        "open": 1,
+        "counts_by_type": {"stuck_deposit": 1},
+        "mode": "full",
+        "checkpoint": run.checkpoint.pk,  # an all-tenants run leaves one for the next incremental run
+    }
 
 
 def test_the_same_books_give_the_same_findings_every_run():

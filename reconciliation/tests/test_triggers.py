@@ -27,7 +27,7 @@ def test_the_command_reconciles_every_tenant_and_prints_a_summary(capsys):
     run = ReconciliationRun.objects.get()
     assert (run.triggered_by, run.actor_label, run.tenant_id) == ("command", "manage.py reconcile", None)
     out = capsys.readouterr().out
-    assert f"Reconciliation run #{run.pk} (all tenants): succeeded" in out
+    assert f"Reconciliation run #{run.pk} (all tenants, full): succeeded" in out
     assert "1  stuck_deposit" in out and "Books disagree" in out
 
 
@@ -69,12 +69,28 @@ def test_the_nightly_task_runs_once_a_night_with_yesterdays_settlement():
     first = tasks.nightly_run.delay().get()
     # when it is delivered again the same night (a redelivery after a worker restart)
     again = tasks.nightly_run.delay().get()
-    # then there is one run: every tenant, by the schedule, with yesterday's settlement day
+    # then there is one run: every tenant, by the schedule, with yesterday's settlement day;
+    # incremental asked, full done, as there was no checkpoint to start from yet
     run = ReconciliationRun.objects.get()
     today = timezone.now().date()
     assert (run.key, run.triggered_by, run.tenant_id) == (f"nightly:{today}", "schedule", None)
     assert run.settlement_date == today - timedelta(days=1)
-    assert first == again == f"run {run.pk}: succeeded, 1 finding(s)"
+    assert (run.mode, run.stats["requested_mode"]) == ("full", "incremental")
+    assert first == again == f"run {run.pk} (full): succeeded, 1 finding(s)"
+
+
+def test_the_nightly_task_runs_incrementally_from_the_last_checkpoint():
+    # given a full run left a checkpoint
+    stuck_deposit()
+    full = tasks.weekly_full_run.delay().get()
+    # when the nightly task runs
+    nightly = tasks.nightly_run.delay().get()
+    # then it reads only what changed since, and finds the same stuck deposit again
+    weekly, night = ReconciliationRun.objects.order_by("id")
+    assert (weekly.key, weekly.mode, weekly.settlement_date) == (f"weekly:{timezone.now().date()}", "full", None)
+    assert (night.mode, night.stats["since_checkpoint"]) == ("incremental", weekly.checkpoint.pk)
+    assert full == f"run {weekly.pk} (full): succeeded, 1 finding(s)"
+    assert nightly == f"run {night.pk} (incremental): succeeded, 1 finding(s)"
 
 
 def test_the_nightly_task_is_on_the_beat_schedule_at_0330_utc():
@@ -82,3 +98,9 @@ def test_the_nightly_task_is_on_the_beat_schedule_at_0330_utc():
     assert entry["schedule"] == crontab(hour=3, minute=30)
     assert settings.CELERY_TIMEZONE == "UTC"
     assert tasks.nightly_run.name == "reconciliation.nightly_run"
+
+
+def test_the_weekly_full_run_is_on_the_beat_schedule_on_sundays_after_the_nightly_one():
+    (entry,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reconciliation.weekly_full_run"]
+    assert entry["schedule"] == crontab(hour=4, minute=30, day_of_week="sun")
+    assert tasks.weekly_full_run.name == "reconciliation.weekly_full_run"

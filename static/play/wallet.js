@@ -399,6 +399,53 @@
     }),
   );
 
+  // Games: the casino's games (GET games/); Play starts a session (POST games/sessions/, one
+  // key per click) and opens the game at the launch URL the casino answers with, in this window.
+  const gamesForm = document.getElementById("games-form");
+
+  async function playGame(game, button) {
+    const body = { game: game.id, currency: gamesForm.currency.value };
+    const { status, body: answer } = await post("games/sessions/", body, newIdempotencyKey());
+    if (status === 201 && answer.launch_url) {
+      notice(fill(T.game_opening, game), "ok");
+      window.location.assign(answer.launch_url);
+      return;
+    }
+    notice(explain(answer), "error");
+    if (answer.error_code === "PLAYER_EXCLUDED") await loadExclusions();
+    button.focus();
+  }
+
+  function gameItem(game) {
+    const li = document.createElement("li");
+    li.dataset.game = game.id;
+    const name = document.createElement("span");
+    name.textContent = game.name;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "primary";
+    button.textContent = T.play;
+    button.setAttribute("aria-label", fill(T.play_game, game));
+    button.dataset.testid = "play";
+    button.addEventListener("click", () => locked(button, () => playGame(game, button)));
+    li.append(name, " ", button);
+    return li;
+  }
+
+  async function loadGames() {
+    const { status, body } = await get("games/");
+    const list = document.getElementById("game-list");
+    if (status !== 200) {
+      list.replaceChildren();
+      return notice(explain(body), "error");
+    }
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = T.no_games;
+    list.replaceChildren(...(body.games.length ? body.games.map(gameItem) : [empty]));
+  }
+
+  loadGames();
   loadLimits();
   loadExclusions();
 

@@ -13,6 +13,7 @@ BASE = {
     "player_cancel_allowed": True,
     "velocity_withdrawals_per_day": 3,
     "closed_loop": True,
+    "game_round_idle_minutes": 60,
     "currency_limits": [],
 }
 
@@ -60,6 +61,8 @@ def eur(**limits) -> dict:
         (BASE, {**BASE, "closed_loop": False}, True),
         (BASE, {**BASE, "velocity_withdrawals_per_day": 2}, False),
         (BASE, {**BASE, "velocity_withdrawals_per_day": 5}, True),
+        (BASE, {**BASE, "game_round_idle_minutes": 30}, False),
+        (BASE, {**BASE, "game_round_idle_minutes": 90}, True),
         (eur(), eur(kyc_deposit_threshold=2000_00), False),
         (eur(kyc_deposit_threshold=2000_00), eur(), True),
         # auto-approval: empty means nothing is approved automatically, the strictest

@@ -96,8 +96,8 @@ class LimitsView(PlayerAPIView):
             "Lowering a limit, or setting one where there was none, applies at once and cancels a waiting raise. "
             "Raising or removing it (`amount`: null) waits for the casino's cooling-off (`pending`), the current "
             "limit staying in force until then. Deposit limits refuse deposits over them (422 "
-            "PLAYER_LIMIT_EXCEEDED); loss limits are kept for the game wallet. No Idempotency-Key: sending the "
-            "same limit again changes nothing (a waiting raise keeps its date)."
+            "PLAYER_LIMIT_EXCEEDED); loss limits refuse bets over them in the game wallet. No Idempotency-Key: "
+            "sending the same limit again changes nothing (a waiting raise keeps its date)."
         ),
         request=LimitUpdateSerializer,
         responses={

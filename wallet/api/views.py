@@ -117,7 +117,7 @@ class WithdrawalListView(PlayerAPIView):
             actor=self.actor(),
             payment_method=payload.validated_data.get("payment_method"),
         )
-        context = self.transaction_context(withdrawal)
+        context = {"cancel_allowed": withdrawal.player_cancel_allowed}  # the rule the service read: no query
         return Response(WithdrawalSerializer(withdrawal, context=context).data, status=status.HTTP_201_CREATED)
 
 

@@ -68,6 +68,9 @@ class JournalEntry(models.Model):
         related_name="journal_entries",
         db_index=False,
     )
+    # The games app's GameTransaction (bet, win, rollback). A plain column, not a relation:
+    # the wallet sits below the games app, which refers to the wallet, never the other way.
+    game_transaction_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -75,9 +78,15 @@ class JournalEntry(models.Model):
         verbose_name_plural = "journal entries"
         constraints = [
             models.CheckConstraint(
-                condition=(Q(deposit__isnull=False) & Q(withdrawal__isnull=True))
-                | (Q(deposit__isnull=True) & Q(withdrawal__isnull=False)),
+                condition=(Q(deposit__isnull=False) & Q(withdrawal__isnull=True) & Q(game_transaction_id__isnull=True))
+                | (Q(deposit__isnull=True) & Q(withdrawal__isnull=False) & Q(game_transaction_id__isnull=True))
+                | (Q(deposit__isnull=True) & Q(withdrawal__isnull=True) & Q(game_transaction_id__isnull=False)),
                 name="journal_entry_has_one_source",
+            ),
+            models.UniqueConstraint(
+                fields=["game_transaction_id", "event_type"],
+                condition=Q(game_transaction_id__isnull=False),
+                name="journal_event_once_per_game_transaction",
             ),
             models.UniqueConstraint(
                 fields=["deposit", "event_type"],

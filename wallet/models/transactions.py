@@ -109,6 +109,8 @@ class Deposit(MoneyTransaction):
             models.Index(fields=["wallet", "created_at"], name="deposit_wallet_time"),
             models.Index(fields=["tenant", "state", "created_at"], name="deposit_tenant_state_time"),
             models.Index(fields=["player", "-created_at"], name="deposit_player_time"),
+            # Incremental reconciliation reads the rows changed since its last checkpoint.
+            models.Index(fields=["updated_at"], name="deposit_changed"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
@@ -183,6 +185,8 @@ class Withdrawal(MoneyTransaction):
             models.Index(fields=["wallet", "created_at"], name="withdrawal_wallet_time"),
             models.Index(fields=["tenant", "state", "created_at"], name="withdrawal_tenant_state_time"),
             models.Index(fields=["player", "-created_at"], name="withdrawal_player_time"),
+            # Incremental reconciliation reads the rows changed since its last checkpoint.
+            models.Index(fields=["updated_at"], name="withdrawal_changed"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),

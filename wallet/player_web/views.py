@@ -183,6 +183,12 @@ def ui_messages() -> dict:
         "chargeback_reversed": _("chargeback reversed"),
         "receipt_method_deposit": _("Paid with %(label)s"),
         "receipt_method_withdrawal": _("Paid out to %(label)s"),
+        # Games: the list from GET games/, a session from POST games/sessions/, then the game's launch URL.
+        "play": _("Play"),
+        "play_game": _("Play %(name)s"),
+        "no_games": _("No games yet."),
+        "game_opening": _("Opening %(name)s…"),
+        "NOT_FOUND": _("This game is not available at the moment."),
     }
 
 

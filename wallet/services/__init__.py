@@ -9,6 +9,8 @@ through one unit of work.
 from .chargebacks import charge_back_deposit, reverse_chargeback
 from .deposits import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
 from .payouts import (
+    PayoutClaim,
+    claim_payout,
     enqueue_payout_dispatch,
     mark_payout_accepted,
     mark_payout_sending,
@@ -29,10 +31,12 @@ from .withdrawals import (
 )
 
 __all__ = [
+    "PayoutClaim",
     "approvals_required",
     "approve_withdrawal",
     "cancel_withdrawal",
     "charge_back_deposit",
+    "claim_payout",
     "complete_deposit",
     "create_deposit",
     "enqueue_payout_dispatch",

@@ -1,20 +1,27 @@
 """The withdrawal's payout transitions: start, retry, succeeded, failed, and the attempt's bookkeeping.
 
 They follow the rules of every wallet service: one transaction, the withdrawal's row
-lock first, then the attempt, then the wallet. The PSP is never called from here: the
-payouts app claims an attempt with these functions, commits, calls the PSP, and
-records the outcome with them in a new transaction.
+lock first, then the attempt, then the wallet (mark_payout_accepted, which changes no
+state, is one conditional UPDATE of the attempt). The PSP is never called from here: the
+payouts app claims an attempt with these functions (claim_payout: opened and counted as
+sent in one commit), calls the PSP, and records the outcome with them in a new
+transaction.
 """
 
-from django.db import transaction
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection, transaction
 from django.utils import timezone
 
+from core import sql
 from core.actors import Actor
 from core.audit import record_event, record_in_own_transaction
 from core.errors import NotFound
 from core.sql import lock_row
 from core.tasks import send_task_on_commit
 from core.unit_of_work import UnitOfWork
+from tenants.models import PaymentPolicy, Tenant
 from tenants.selectors import payment_policy
 from wallet.errors import (
     IllegalTransactionStateTransition,
@@ -60,11 +67,94 @@ def start_payout(withdrawal, *, actor: Actor, provider: str = "") -> PayoutAttem
                     detail=f"Only an approved withdrawal can start its payout; this one is {withdrawal.state}.",
                 )
             ensure_tenant_active(withdrawal.tenant)
-            _ensure_attempts_left(withdrawal)
-            return _open_attempt(withdrawal, "start_payout", actor=actor, provider=provider, reason="")
+            made = _ensure_attempts_left(withdrawal)
+            return _open_attempt(withdrawal, "start_payout", actor=actor, provider=provider, reason="", made=made)
     except PayoutRetryLimitReached as refusal:
         _audit_payout_refusal(withdrawal, refusal, actor=actor)
         raise
+
+
+@dataclass(frozen=True)
+class PayoutClaim:
+    """What the dispatcher may do with a withdrawal's payout attempt.
+
+    `send`: the attempt was counted as sent in the claim's transaction; call the PSP now.
+    Otherwise it was sent before (ask the PSP about it first) or its casino is suspended.
+    """
+
+    attempt: PayoutAttempt
+    send: bool
+
+
+def claim_payout(withdrawal, *, actor: Actor, provider: str = "") -> PayoutClaim | None:
+    """Take a withdrawal's payout for sending, in one transaction under the withdrawal's lock.
+
+    Approved: opens attempt N (-> payout_pending) already counted as sent (dispatch_count
+    1, outcome unknown until the PSP answers), with the audit events of both steps: what
+    start_payout and mark_payout_sending write, committed once. Payout pending with an
+    attempt never sent (opened by a retry): counts it as sent. Either way the commit comes
+    before the PSP call, so a crash after it means asking the PSP first, never a blind
+    resend. An attempt sent before, or one of a suspended casino, is returned with
+    send=False. None when there is nothing to pay out.
+
+    Three statements on the dispatcher's path: the lock, one read of what the decision
+    needs (tenant, policy, attempts), and the unit of work's write.
+    """
+    try:
+        with transaction.atomic():
+            withdrawal = lock_withdrawal(withdrawal)
+            if withdrawal.state not in (WithdrawalState.APPROVED, WithdrawalState.PAYOUT_PENDING):
+                return None
+            policy, made, pending = _claim_facts(withdrawal)
+            if withdrawal.state == WithdrawalState.PAYOUT_PENDING:
+                if pending is None or pending.dispatch_count or not withdrawal.tenant.is_active:
+                    return None if pending is None else PayoutClaim(pending, send=False)
+                uow = UnitOfWork()
+                _count_as_sent(uow, pending)
+                uow.update(pending, ("dispatch_count", "dispatched_at", "outcome_unknown"))
+                _audit_sent(uow, pending, actor=actor)
+                uow.flush()
+                return PayoutClaim(pending, send=True)
+            ensure_tenant_active(withdrawal.tenant)
+            _check_attempts_left(made, policy.payout_retry_limit)
+            attempt = _open_attempt(
+                withdrawal, "start_payout", actor=actor, provider=provider, reason="", made=made, sent=True
+            )
+            return PayoutClaim(attempt, send=True)
+    except PayoutRetryLimitReached as refusal:
+        _audit_payout_refusal(withdrawal, refusal, actor=actor)
+        raise
+
+
+@cache
+def _claim_facts_query() -> str:
+    attempts = PayoutAttempt._meta.db_table
+    return (
+        f"SELECT {sql.select_list(Tenant, 't')}, {sql.select_list(PaymentPolicy, 'pp')}, "
+        f"{sql.select_list(PayoutAttempt, 'pa')}, "
+        f"(SELECT count(*) FROM {attempts} n WHERE n.withdrawal_id = %s) "
+        f"FROM {Tenant._meta.db_table} t LEFT JOIN {PaymentPolicy._meta.db_table} pp ON pp.tenant_id = t.id "
+        f"LEFT JOIN {attempts} pa ON pa.withdrawal_id = %s AND pa.status = %s "
+        "WHERE t.id = %s"
+    )
+
+
+def _claim_facts(withdrawal: Withdrawal) -> tuple[PaymentPolicy, int, PayoutAttempt | None]:
+    """The tenant (set on the withdrawal), its policy, the attempts made and the pending one.
+
+    A statement of its own after the lock, so it sees what the previous holder of the lock
+    committed (an attempt it opened), which a join in the locking statement would not.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_facts_query(), [withdrawal.pk, withdrawal.pk, Status.PENDING, withdrawal.tenant_id])
+        row = cursor.fetchone()
+    tenant = sql.instance_from(Tenant, row)
+    offset = sql.width(Tenant)
+    policy = sql.instance_from(PaymentPolicy, row, offset) or PaymentPolicy(tenant=tenant)
+    offset += sql.width(PaymentPolicy)
+    pending = sql.instance_from(PayoutAttempt, row, offset)
+    withdrawal.tenant = tenant
+    return policy, row[-1], pending
 
 
 def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = "") -> PayoutAttempt:
@@ -84,9 +174,11 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
                     tx_type=Withdrawal.TX_TYPE, from_state=withdrawal.state, to_state=WithdrawalState.PAYOUT_PENDING
                 )
             ensure_tenant_active(withdrawal.tenant)
-            _ensure_attempts_left(withdrawal)
+            made = _ensure_attempts_left(withdrawal)
             _ensure_cooled_down(withdrawal)
-            attempt = _open_attempt(withdrawal, "retry_payout", actor=actor, provider=provider, reason=reason)
+            attempt = _open_attempt(
+                withdrawal, "retry_payout", actor=actor, provider=provider, reason=reason, made=made
+            )
             enqueue_payout_dispatch(withdrawal.pk)
             return attempt
     except (PayoutRetryLimitReached, PayoutCooldownActive) as refusal:
@@ -196,35 +288,33 @@ def mark_payout_sending(attempt, *, actor: Actor) -> PayoutAttempt | None:
         if locked.status != Status.PENDING:
             return None
         uow = UnitOfWork()
-        locked.dispatch_count += 1
-        locked.dispatched_at = uow.now
-        locked.outcome_unknown = True
+        _count_as_sent(uow, locked)
         uow.update(locked, ("dispatch_count", "dispatched_at", "outcome_unknown"))
-        record_event(
-            tenant=locked.tenant_id,
-            actor=actor,
-            action="payout_attempt.sent",
-            target=locked,
-            data={"withdrawal": str(locked.withdrawal_id), "dispatch": locked.dispatch_count},
-            uow=uow,
-        )
+        _audit_sent(uow, locked, actor=actor)
         uow.flush()
         return locked
 
 
-def mark_payout_accepted(attempt, *, actor: Actor, provider_reference: str = "") -> PayoutAttempt:
-    """The PSP has the payout and will report its outcome: no longer unknown."""
-    with transaction.atomic():
-        locked, _ = _lock_attempt(attempt)
-        if locked.status == Status.PENDING and (locked.outcome_unknown or provider_reference):
-            uow = UnitOfWork()
-            locked.outcome_unknown = False
-            locked.last_error = ""
-            if provider_reference:
-                locked.provider_reference = provider_reference
-            uow.update(locked, ("outcome_unknown", "last_error", "provider_reference"))
-            uow.flush()
-        return locked
+def mark_payout_accepted(attempt, *, actor: Actor, provider_reference: str = "") -> None:
+    """The PSP has the payout and will report its outcome: no longer unknown.
+
+    One conditional UPDATE of the attempt alone, in autocommit: it changes no state of
+    the withdrawal and writes no audit event, so it needs neither the withdrawal's lock
+    nor a read first. An attempt finished meanwhile (its webhook came first) is left as
+    it is.
+    """
+    table = PayoutAttempt._meta.db_table
+    changes, params = "outcome_unknown = false, last_error = '', updated_at = %s", [timezone.now()]
+    if provider_reference:
+        changes, params = changes + ", provider_reference = %s", [*params, provider_reference]
+        only = ""
+    else:
+        only = " AND outcome_unknown"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {changes} WHERE id = %s AND status = %s{only}",
+            [*params, getattr(attempt, "pk", attempt), Status.PENDING],
+        )
 
 
 def note_payout_error(attempt, *, error: str) -> None:
@@ -251,9 +341,14 @@ def _pending_attempt(withdrawal: Withdrawal) -> PayoutAttempt:
     return withdrawal.payout_attempts.get(status=Status.PENDING)
 
 
-def _ensure_attempts_left(withdrawal: Withdrawal) -> None:
-    limit = payment_policy(withdrawal.tenant).payout_retry_limit
+def _ensure_attempts_left(withdrawal: Withdrawal) -> int:
+    """The number of attempts made so far, if one more is allowed."""
     made = withdrawal.payout_attempts.count()
+    _check_attempts_left(made, payment_policy(withdrawal.tenant).payout_retry_limit)
+    return made
+
+
+def _check_attempts_left(made: int, limit: int) -> None:
     if made >= limit:
         raise PayoutRetryLimitReached(
             f"This withdrawal already had {made} payout attempts; the limit is {limit}.",
@@ -278,11 +373,21 @@ def _ensure_cooled_down(withdrawal: Withdrawal) -> None:
 
 
 def _open_attempt(
-    withdrawal: Withdrawal, transition: str, *, actor: Actor, provider: str, reason: str
+    withdrawal: Withdrawal,
+    transition: str,
+    *,
+    actor: Actor,
+    provider: str,
+    reason: str,
+    made: int,
+    sent: bool = False,
 ) -> PayoutAttempt:
+    """Attempt number `made` + 1 (-> payout_pending); `sent`: counted as sent to the PSP at once."""
     uow = UnitOfWork()
-    number = withdrawal.payout_attempts.count() + 1
+    number = made + 1
     attempt = PayoutAttempt(tenant_id=withdrawal.tenant_id, withdrawal=withdrawal, number=number, provider=provider)
+    if sent:
+        _count_as_sent(uow, attempt)
     uow.insert(attempt)
     apply_transition(uow, withdrawal, transition, actor=actor, reason=reason, data={"payout_attempt": str(attempt.pk)})
     record_event(
@@ -295,8 +400,29 @@ def _open_attempt(
         data={"withdrawal": str(withdrawal.pk), "number": number, "provider": provider},
         uow=uow,
     )
+    if sent:
+        _audit_sent(uow, attempt, actor=actor)
     uow.flush()
     return attempt
+
+
+def _count_as_sent(uow: UnitOfWork, attempt: PayoutAttempt) -> None:
+    """About to go to the PSP: one more send, outcome unknown until the PSP answers (the
+    caller writes the row and audits it with _audit_sent)."""
+    attempt.dispatch_count += 1
+    attempt.dispatched_at = uow.now
+    attempt.outcome_unknown = True
+
+
+def _audit_sent(uow: UnitOfWork, attempt: PayoutAttempt, *, actor: Actor) -> None:
+    record_event(
+        tenant=attempt.tenant_id,
+        actor=actor,
+        action="payout_attempt.sent",
+        target=attempt,
+        data={"withdrawal": str(attempt.withdrawal_id), "dispatch": attempt.dispatch_count},
+        uow=uow,
+    )
 
 
 def _finish_attempt(

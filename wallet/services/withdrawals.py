@@ -115,6 +115,9 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
             record_creation(uow, withdrawal, actor=actor, data=data)
             post_money_event(wallet=wallet, event_type=LedgerEvent.WITHDRAW_REQUESTED, source=withdrawal, uow=uow)
             uow.flush()
+            # Not a column: the casino's rule on reverse withdrawals as read under the lock, so the
+            # API can say whether the new withdrawal is `cancelable` without reading the policy again.
+            withdrawal.player_cancel_allowed = state.player_cancel_allowed
             rule = auto_approval.rule_for(withdrawal, currency_limits, verified=state.verified)
             if rule is not None:
                 transaction.on_commit(lambda: auto_approval.auto_approve(withdrawal.pk, rule))

@@ -60,6 +60,16 @@ def test_more_requests_in_24_hours_than_the_casino_allows_flag_velocity(player):
     assert "velocity" not in flags_of(withdraw(player, 5_00))  # the two fell out of the window
 
 
+def test_velocity_keeps_flagging_past_the_limit_where_the_count_stops(player):
+    # the last day's requests are counted only up to the limit: every request past it is flagged still
+    seasoned(player)
+    PaymentPolicy.objects.filter(tenant=player.tenant).update(velocity_withdrawals_per_day=1)
+    requests = [withdraw(player, 1_00) for _ in range(4)]
+    assert ["velocity" in flags_of(w) for w in requests] == [False, True, True, True]
+    PaymentPolicy.objects.filter(tenant=player.tenant).update(velocity_withdrawals_per_day=0)
+    assert "velocity" in flags_of(withdraw(player, 1_00))  # none allowed: every request is one too many
+
+
 def test_money_deposited_today_and_taken_out_without_play_is_a_fast_cashout(player):
     seasoned(player, amount=10_00)
     fund(player, 100_00)  # deposited now, nothing wagered

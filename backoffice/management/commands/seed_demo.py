@@ -21,9 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from backoffice.management import demo_games
 from core.actors import Actor
 from core.api_keys import digest_of
 from core.money import format_amount
+from games.models import Game, GameProviderAccount
+from games.providers import create_game, create_provider_account, set_report_url
 from payouts.models import ProviderAccount
 from payouts.sandbox import engine as sandbox
 from payouts.sandbox.models import SandboxMerchant
@@ -108,8 +111,22 @@ class Command(BaseCommand):
             help="Where the sandbox PSP answers (checkout pages, payouts). Unset: the URL each demo casino "
             "already has is kept (SANDBOX_PSP_URL's default for a new one).",
         )
+        parser.add_argument(
+            "--game-url",
+            default=os.environ.get("SANDBOX_GAME_URL"),
+            help=f"Where the sandbox game answers (the demo games' launch URLs point there; "
+            f"default SANDBOX_GAME_URL or {demo_games.DEFAULT_GAME_URL}).",
+        )
 
-    def handle(self, *args, json: bool = False, base_url: str | None = None, psp_url: str | None = None, **options):
+    def handle(
+        self,
+        *args,
+        json: bool = False,
+        base_url: str | None = None,
+        psp_url: str | None = None,
+        game_url: str | None = None,
+        **options,
+    ):
         summary = {"base_url": base_url, "admin_url": "", "tenants": []}
         summary["superuser"] = self._user("platform-admin", superuser=True)
         summary["sandbox_psp_url"] = psp_url
@@ -117,6 +134,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 tenant = self._tenant(spec)
                 psp = self._psp_account(tenant, base_url, psp_url)
+                games = self._sandbox_game(tenant, base_url, game_url)
                 operators = [
                     self._operator(tenant, f"{spec['slug']}-{suffix}", role) for suffix, role in OPERATOR_ROLES
                 ]
@@ -135,6 +153,7 @@ class Command(BaseCommand):
                     "operators": operators,
                     "psp": psp,
                     "players": [self._describe_player(p) for p in players],
+                    **games,
                 }
             )
         # Without the options, what the first casino is configured with (the demo keeps them alike).
@@ -194,6 +213,32 @@ class Command(BaseCommand):
             "webhook_url": webhook_url,
             "webhook_signing_secret": secret,
         }
+
+    def _sandbox_game(self, tenant: Tenant, base_url: str | None, game_url: str | None) -> dict:
+        """The tenant's game provider account for the sandbox game and its one game (made once, kept on re-runs;
+        the launch URL and the daily report's URL follow --game-url), registered at the sandbox game;
+        seed_demo's entry for it."""
+        actor = Actor.system("seed_demo")
+        slug = demo_games.provider_slug(tenant.slug)
+        game_url = demo_games.sandbox_game_url(game_url)
+        launch_url = demo_games.launch_url_template(game_url, slug)
+        account = GameProviderAccount.objects.filter(tenant=tenant, slug=slug).first()
+        if account is None:
+            account, secret = create_provider_account(tenant, slug=slug, name="Sandbox games", actor=actor)
+        else:
+            secret = account.secrets.filter(retired_at__isnull=True).order_by("-created_at").first().secret
+        set_report_url(account, demo_games.report_url_template(game_url, slug), actor=actor)
+        game = Game.objects.filter(account=account, code=demo_games.GAME_CODE).first()
+        if game is None:
+            game = create_game(
+                account, code=demo_games.GAME_CODE, name=demo_games.GAME_NAME, launch_url=launch_url, actor=actor
+            )
+        elif game.launch_url != launch_url:
+            game.launch_url = launch_url
+            game.save(update_fields=["launch_url"])
+        return demo_games.demo_sandbox_game(
+            provider_slug=slug, signing_secret=secret, game_id=game.pk, base_url=base_url, game_url=game_url
+        )
 
     def _user(self, username: str, *, superuser: bool = False, staff: bool = False) -> dict:
         user_model = get_user_model()
@@ -295,6 +340,8 @@ class Command(BaseCommand):
         for tenant in summary["tenants"]:
             w(f"  {tenant['name']} ({tenant['slug']}):")
             w(f"    PSP webhooks  {tenant['psp']['webhook_url']}  secret {tenant['psp']['webhook_signing_secret']}")
+            for line in demo_games.describe(tenant):
+                w(line)
             for op in tenant["operators"]:
                 w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}  token {op['token']}")
             for player in tenant["players"]:

@@ -99,6 +99,7 @@ DEFAULT_CONTROLS = {
     "player_cancel_allowed": True,
     "velocity_withdrawals_per_day": 3,
     "closed_loop": True,
+    "game_round_idle_minutes": 60,
 }
 
 

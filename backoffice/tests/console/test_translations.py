@@ -96,6 +96,8 @@ def console_messages() -> set[str]:
         *(base / "backoffice" / "console").glob("*.py"),
         base / "backoffice" / "templatetags" / "console.py",
         base / "reconciliation" / "console.py",
+        base / "games" / "console.py",
+        base / "games" / "models.py",  # round statuses, transaction kinds and statuses
         *base.glob("*/errors.py"),  # each error's operator message
         *(base / "backoffice").glob("*.py"),  # labels of states, statuses, actions; player context
         # the choices the console shows as labels

@@ -4,6 +4,7 @@
     manage.py reconcile --tenant aurora                  # one tenant (slug or id)
     manage.py reconcile --settlement-date yesterday      # and compare the PSP's report of that UTC day
     manage.py reconcile --tenant aurora --settlement-date 2026-11-20 --settlement-file report.csv
+    manage.py reconcile --mode incremental               # only what changed since the last checkpoint
 
 Exits 1 when the run could not start (another run over the scope is in progress,
 unless --wait gives it time) or failed; with --fail-on-findings, exits 2 when the run
@@ -33,6 +34,12 @@ class Command(BaseCommand):
             help="Also compare the PSP settlement report of this UTC day (YYYY-MM-DD or yesterday).",
         )
         parser.add_argument("--settlement-file", help="Read the settlement report from this CSV instead of the PSP.")
+        parser.add_argument(
+            "--mode",
+            choices=ReconciliationRun.Mode.values,
+            default=ReconciliationRun.Mode.FULL,
+            help="full (default): every row; incremental: what changed since the last checkpoint (full if none).",
+        )
         parser.add_argument("--wait", type=float, default=0.0, help="Seconds to wait for a run in progress.")
         parser.add_argument("--key", default="", help="Idempotency key: a run with it that succeeded is not repeated.")
         parser.add_argument("--json", action="store_true", help="Print the run as JSON.")
@@ -50,6 +57,7 @@ class Command(BaseCommand):
                 settlement_file=options["settlement_file"],
                 key=options["key"],
                 wait_seconds=options["wait"],
+                mode=options["mode"],
             )
         except DomainError as refusal:
             raise CommandError(f"{refusal.error_code}: {refusal.detail}") from None
@@ -64,7 +72,7 @@ class Command(BaseCommand):
         scope = run.tenant.slug if run.tenant_id else "all tenants"
         seconds = (run.finished_at - run.started_at).total_seconds()
         self.stdout.write(
-            f"Reconciliation run #{run.pk} ({scope}"
+            f"Reconciliation run #{run.pk} ({scope}, {run.mode}"
             + (f", settlement {run.settlement_date}" if run.settlement_date else "")
             + f"): {run.status} in {seconds:.2f} s, {run.findings_count} finding(s), {run.open_count} open."
         )
@@ -101,6 +109,7 @@ def _as_dict(run: ReconciliationRun) -> dict:
         "tenant": run.tenant.slug if run.tenant_id else None,
         "status": run.status,
         "triggered_by": run.triggered_by,
+        "mode": run.mode,
         "settlement_date": run.settlement_date.isoformat() if run.settlement_date else None,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -31,6 +31,7 @@ def test_the_language_menu_switches_the_console_to_turkish(open_console, anna, m
         "politikası",
         "Denetim",
         "izi",
+        "Raporlar",
         "Mutabakat",
         "API",
         "belirteçleri",

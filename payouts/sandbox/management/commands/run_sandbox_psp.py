@@ -7,6 +7,7 @@ queued webhooks to merchants every half second, retrying failures with backoff.
 """
 
 import logging
+import socket
 import threading
 import time
 
@@ -21,6 +22,17 @@ from payouts.sandbox import engine
 log = logging.getLogger("sandbox_psp")
 
 
+class NoDelayWSGIServer(WSGIServer):
+    """Sends each answer at once on a kept-alive connection (TCP_NODELAY), as a PSP's web
+    servers do. Without it the answer's body, written after its headers, waits for the
+    client's delayed acknowledgement: ~40 ms per call once clients keep connections open."""
+
+    def get_request(self):
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
+
 class Command(BaseCommand):
     help = "Serve the sandbox PSP (checkout, payouts, webhooks) on its own port."
 
@@ -33,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError("Run with DJANGO_SETTINGS_MODULE=config.sandbox_settings")
         threading.Thread(target=self._deliver_forever, name="webhook-sender", daemon=True).start()
         self.stdout.write(f"Sandbox PSP on http://{host}:{port}/ (checkout pages under /checkout/)")
-        run(host, port, get_wsgi_application(), threading=True, server_cls=WSGIServer)
+        run(host, port, get_wsgi_application(), threading=True, server_cls=NoDelayWSGIServer)
 
     def _deliver_forever(self):
         while True:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0006_player_protection_policy'),
+        ('tenants', '0007_game_round_idle_minutes'),
     ]
 
     operations = [

@@ -10,8 +10,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('players', '0003_protection_and_kyc'),
-        ('tenants', '0007_closed_loop'),
-        ('wallet', '0007_game_house_account'),
+        ('tenants', '0008_closed_loop'),
+        ('wallet', '0009_merge_game_journal_and_changed_rows'),
     ]
 
     operations = [

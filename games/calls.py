@@ -10,7 +10,7 @@ Order (docs/game-wallet.md):
    tenant's, another provider's, or none): 404 GAME_SESSION_UNKNOWN.
 3. The service runs (games.services), one transaction under the wallet's lock. A twin
    that won the race is found under the lock and answered like step 2.
-4. A refused bet (funds, limits, exclusion, suspension, expiry, a closed round) is stored
+4. A refused bet (funds, limits, exclusion, a receivable open, suspension, expiry, a closed round) is stored
    with its refusal and audited, in its own transaction: a provider's retry of that
    transaction_id gets the same refusal, never a late success it would not know about.
    Refused wins and rollbacks are audited but not stored: money owed to the player lands
@@ -46,6 +46,7 @@ KEPT_REFUSALS = {
     "GAME_SESSION_EXPIRED",
     "TENANT_SUSPENDED",
     "PLAYER_EXCLUDED",
+    "PLAYER_ACCOUNT_RESTRICTED",
     "GAME_ROUND_CLOSED",
     "INSUFFICIENT_FUNDS",
     "PLAYER_LIMIT_EXCEEDED",

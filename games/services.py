@@ -161,7 +161,8 @@ def _locked(session: Session, now, query: str, params: dict) -> tuple[PlayState,
 
 def place_bet(provider: Provider, session: Session, call: Call) -> answers.Answer:
     """Take `call.amount` from the player's available balance into the round. Refusals, in this order:
-    GAME_SESSION_EXPIRED, TENANT_SUSPENDED, PLAYER_EXCLUDED, GAME_ROUND_CLOSED, INSUFFICIENT_FUNDS,
+    GAME_SESSION_EXPIRED, TENANT_SUSPENDED, PLAYER_EXCLUDED, PLAYER_ACCOUNT_RESTRICTED (a receivable open after a
+    chargeback), GAME_ROUND_CLOSED, INSUFFICIENT_FUNDS,
     PLAYER_LIMIT_EXCEEDED (loss); a bet whose rollback came first is answered from its stored refusal."""
     now = timezone.now()
     with transaction.atomic():

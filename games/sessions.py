@@ -3,7 +3,8 @@
 `start_session` refuses (nothing stored) when the game is unknown to the player's casino or
 its provider account is deactivated (404 NOT_FOUND), the casino is suspended (403
 TENANT_SUSPENDED), the currency is not one of the casino's (400 VALIDATION_ERROR), or the
-player is excluded (403 PLAYER_EXCLUDED, audited). The token (`gs_…`) is returned once; only
+player is excluded (403 PLAYER_EXCLUDED, audited) or owes the casino after a chargeback (403
+PLAYER_ACCOUNT_RESTRICTED, audited). The token (`gs_…`) is returned once; only
 its SHA-256 is stored. Bets need the session unexpired (GAME_SESSION_SECONDS after its
 start); wins and rollbacks land at any time.
 
@@ -31,6 +32,7 @@ from games.models import Game, GameSession
 from players.errors import PlayerExcluded
 from players.models import Player
 from wallet import protection
+from wallet.errors import PlayerAccountRestricted
 from wallet.services.common import ensure_currency_allowed, ensure_tenant_active
 
 TOKEN_PREFIX = "gs_"  # noqa: S105 - what a session token starts with, not a secret
@@ -69,7 +71,8 @@ def start_session(*, player: Player, game_id, currency: str, actor: Actor, api_o
     ensure_currency_allowed(player.tenant, currency)
     try:
         protection.ensure_not_excluded(player, timezone.now())
-    except PlayerExcluded as refusal:
+        protection.ensure_not_restricted(player)
+    except (PlayerExcluded, PlayerAccountRestricted) as refusal:
         record_in_own_transaction(
             tenant=player.tenant_id,
             actor=actor,

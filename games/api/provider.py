@@ -51,7 +51,8 @@ _ERRORS = {
     "at most the currency's decimals, currency the session's), or nested deeper than 32 levels.",
     401: "SIGNATURE_INVALID: unsigned, a bad or stale (over 5 minutes) signature, a secret that is not an active "
     "one of this provider account, or an unknown or deactivated account. Nothing was read or done.",
-    403: "Bets only: GAME_SESSION_EXPIRED, PLAYER_EXCLUDED (kind, ends_at), TENANT_SUSPENDED. Wins and rollbacks "
+    403: "Bets only: GAME_SESSION_EXPIRED, PLAYER_EXCLUDED (kind, ends_at), PLAYER_ACCOUNT_RESTRICTED (reason, "
+    "receivables), TENANT_SUSPENDED. Wins and rollbacks "
     "land whatever the session or the player's state.",
     404: "GAME_SESSION_UNKNOWN: no session with this token at this provider account (another tenant's or another "
     "provider's sessions alike).",

@@ -34,7 +34,8 @@ class GameSessionCreateView(PlayerAPIView):
         description=(
             "A session in one game and currency: its token for the provider and the URL that opens the game "
             "(with the token and the game wallet API's base in it). Refused while the player is excluded (403 "
-            "PLAYER_EXCLUDED), the casino is suspended (403 TENANT_SUSPENDED), for a currency the casino does not "
+            "PLAYER_EXCLUDED) or owes the casino after a chargeback (403 PLAYER_ACCOUNT_RESTRICTED), the casino is "
+            "suspended (403 TENANT_SUSPENDED), for a currency the casino does not "
             "take (400 VALIDATION_ERROR) or a game it does not offer (404 NOT_FOUND). Moves no money, so an "
             "Idempotency-Key is honoured when sent and not demanded."
         ),

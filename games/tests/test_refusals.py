@@ -12,7 +12,9 @@ from players.exclusions import exclude_self
 from players.models import PlayerLimit, RegisterListing
 from players.tests.factories import PlayerFactory
 from tenants.models import Tenant
-from wallet.tests.factories import fund
+from wallet.models import Wallet
+from wallet.services import charge_back_deposit, request_withdrawal
+from wallet.tests.factories import deposit_with, fund
 
 from .conftest import new_session
 from .helpers import assert_problem, books, money_books
@@ -211,3 +213,33 @@ def test_a_loss_limit_waiting_to_be_raised_still_applies(provider, token, wallet
     )
     assert_problem(provider.bet(token, "tx-1", amount="10.01"), 422, "PLAYER_LIMIT_EXCEEDED")
     assert provider.bet(token, "tx-2", amount="10.00").status_code == 200
+
+
+def owe_after_a_chargeback(player) -> None:
+    """A USD deposit spent on a pending withdrawal, then charged back: 20.00 USD owed (ARCHITECTURE 16)."""
+    disputed = deposit_with(player, 20_00, "USD")
+    request_withdrawal(player=player, amount=20_00, currency="USD", actor=Actor.player(player.user))
+    charge_back_deposit(disputed, actor=Actor.psp("sandbox"), reason="Fraudulent transaction")
+    assert Wallet.objects.get(player=player, currency="USD").balance_receivable == 20_00
+
+
+def test_a_bet_while_the_player_owes_after_a_chargeback(provider, token, wallet, player):
+    # given a receivable open in another currency: the whole account is restricted
+    provider.bet(token, "tx-0", round_id="r-1")
+    owe_after_a_chargeback(player)
+    before = money_books(wallet)
+    body = assert_problem(provider.bet(token, "tx-1", round_id="r-1"), 403, "PLAYER_ACCOUNT_RESTRICTED")
+    assert body["reason"] == "receivable"
+    assert body["receivables"] == [{"currency": "USD", "amount": "20.00"}]
+    assert money_books(wallet) == before
+    assert_refused_bet_kept("tx-1", "PLAYER_ACCOUNT_RESTRICTED")
+    # a win of the round bet before lands: the provider owes it whatever the player owes
+    assert provider.win(token, "tx-2", round_id="r-1", amount="3.00").status_code == 200
+    assert Wallet.objects.get(pk=wallet.pk).balance_available == 100_00 - 10_00 + 3_00
+
+
+def test_a_deposit_that_repays_what_is_owed_lifts_the_restriction_on_play(provider, token, wallet, player):
+    owe_after_a_chargeback(player)
+    assert_problem(provider.bet(token, "tx-1"), 403, "PLAYER_ACCOUNT_RESTRICTED")
+    deposit_with(player, 20_00, "USD")  # repays the receivable first
+    assert provider.bet(token, "tx-2").status_code == 200

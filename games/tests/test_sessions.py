@@ -12,7 +12,9 @@ from games.models import GameSession
 from players.exclusions import exclude_self
 from tenants.models import Tenant
 from tenants.tests.factories import TenantFactory
+from wallet.services import charge_back_deposit, request_withdrawal
 from wallet.tests.api.helpers import client_for
+from wallet.tests.factories import deposit_with
 
 from .helpers import assert_problem
 
@@ -79,6 +81,18 @@ def test_an_excluded_player_starts_no_game(player, game):
     assert body["kind"] == "self_exclusion" and body["ends_at"]
     assert not GameSession.objects.exists()
     assert AuditEvent.objects.filter(action="game_session.refused", target_id=str(player.pk)).exists()
+
+
+def test_a_player_who_owes_after_a_chargeback_starts_no_game(player, game):
+    disputed = deposit_with(player, 20_00)
+    request_withdrawal(player=player, amount=20_00, currency="EUR", actor=Actor.player(player.user))
+    charge_back_deposit(disputed, actor=Actor.psp("sandbox"), reason="Fraudulent transaction")
+    deposit_with(player, 5_00)  # repays part: 15.00 still owed
+    body = assert_problem(start(player, game.pk), 403, "PLAYER_ACCOUNT_RESTRICTED")
+    assert body["receivables"] == [{"currency": "EUR", "amount": "15.00"}]
+    assert not GameSession.objects.exists()
+    refusal = AuditEvent.objects.get(action="game_session.refused", target_id=str(player.pk))
+    assert refusal.data["error_code"] == "PLAYER_ACCOUNT_RESTRICTED"
 
 
 def test_no_game_at_a_suspended_casino(player, game, tenant):

@@ -54,6 +54,7 @@ class PlayState:
     exclusion_ends_at: datetime | None
     listed: bool | None  # in the exclusion register; None: the configured register is asked
     loss_limits: tuple[PlayerLimit, ...]
+    restricted: bool = False  # a receivable open in any currency (a chargeback): no play (section 16)
     then: tuple | None = None  # the row of the caller's read after the lock
 
     @property
@@ -63,7 +64,8 @@ class PlayState:
 
 _STATE_COLUMNS = """t.status, ex.kind, ex.ends_at, {listed},
   (SELECT json_agg(json_build_array(l.period, l.amount, l.pending, l.pending_amount, l.pending_effective_at))
-     FROM players_playerlimit l WHERE l.player_id = p.id AND l.currency = %(currency)s AND l.kind = 'loss')"""
+     FROM players_playerlimit l WHERE l.player_id = p.id AND l.currency = %(currency)s AND l.kind = 'loss'),
+  EXISTS (SELECT 1 FROM wallet_wallet r WHERE r.player_id = p.id AND r.balance_receivable > 0)"""
 _STATE_JOINS = """JOIN auth_user u ON u.id = p.user_id JOIN tenants_tenant t ON t.id = p.tenant_id
 LEFT JOIN LATERAL (
   SELECT e.kind, e.ends_at FROM players_exclusion e
@@ -108,7 +110,7 @@ def lock_wallet_for_play(
         else:
             cursor.execute(without, params)
             row = cursor.fetchone()
-    status, kind, ends_at, listed, limits = row
+    status, kind, ends_at, listed, limits, restricted = row
     return PlayState(
         player_id=player_id,
         currency=currency,
@@ -118,6 +120,7 @@ def lock_wallet_for_play(
         exclusion_ends_at=ends_at,
         listed=listed,
         loss_limits=tuple(_limit(player_id, currency, values) for values in limits or ()),
+        restricted=restricted,
         then=after,
     )
 
@@ -143,7 +146,9 @@ def _limit(player_id: int, currency: str, values: list) -> PlayerLimit:
 
 
 def ensure_may_play(state: PlayState) -> None:
-    """A bet (or a session start) needs an active casino and a player without an exclusion in force."""
+    """A bet (or a session start) needs an active casino, a player without an exclusion in force, and no
+    receivable open after a chargeback (PLAYER_ACCOUNT_RESTRICTED: the partial index wallet_receivable_open
+    makes that a read of the player's owing wallets, none for almost every player)."""
     if not state.tenant_active:
         raise TenantSuspended("This casino is suspended: no bets can be placed.")
     kind, ends_at = state.exclusion_kind, state.exclusion_ends_at
@@ -154,6 +159,8 @@ def ensure_may_play(state: PlayState) -> None:
         raise PlayerExcluded(
             f"Excluded ({kind}) until {ends or 'further notice'}: no deposits or play.", kind=kind, ends_at=ends
         )
+    if state.restricted:
+        protection.ensure_not_restricted(state.player_id)  # raises, with what is owed per currency
 
 
 def _listed(state: PlayState) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import schedule as s
 from . import spec
+from .disputes import DisputePlay
 from .games import GamePlay
 from .httpio import Response, dumps, request
 from .stats import Stats
@@ -26,17 +27,19 @@ FOUR_EYES = "409 FOUR_EYES_VIOLATION"
 LIMIT = "422 TENANT_PAYMENT_LIMIT_EXCEEDED"
 # The player's own protections refuse deposits (and KYC withdrawals); the invariants prove each was right.
 PROTECTED = {"422 PLAYER_LIMIT_EXCEEDED", "403 PLAYER_EXCLUDED", "403 KYC_REQUIRED"}
+# A chargeback the player's money could not cover: no withdrawals, approvals, payments by hand or play.
+RESTRICTED = "403 PLAYER_ACCOUNT_RESTRICTED"
 
 # Answers that are outcomes of the operation; anything else is reported as a violation.
 EXPECTED = {
     s.DEPOSIT_PAY: {"201", LIMIT, *PROTECTED},
     s.DEPOSIT_FAIL: {"201", LIMIT, *PROTECTED},
     s.DEPOSIT_ABANDON: {"201", LIMIT, *PROTECTED},
-    s.WITHDRAW: {"201", "422 INSUFFICIENT_FUNDS", LIMIT, "403 KYC_REQUIRED", "422 CLOSED_LOOP_VIOLATION"},
+    s.WITHDRAW: {"201", "422 INSUFFICIENT_FUNDS", LIMIT, "403 KYC_REQUIRED", "422 CLOSED_LOOP_VIOLATION", RESTRICTED},
     s.CANCEL: {"200", ILLEGAL, "403 WITHDRAWAL_CANCEL_DISABLED"},
-    s.APPROVE: {"200", ILLEGAL, FOUR_EYES},
+    s.APPROVE: {"200", ILLEGAL, FOUR_EYES, RESTRICTED},
     s.REJECT: {"200", ILLEGAL},
-    s.MARK_PAID: {"200", ILLEGAL, FOUR_EYES},
+    s.MARK_PAID: {"200", ILLEGAL, FOUR_EYES, RESTRICTED},
     s.RETRY_PAYOUT: {"200", ILLEGAL, "409 PAYOUT_COOLDOWN_ACTIVE", "409 PAYOUT_RETRY_LIMIT_REACHED"},
     s.READ: {"200"},
     s.FOREIGN_DECIDE: {"404 NOT_FOUND"},
@@ -46,8 +49,8 @@ EXPECTED = {
     s.TAKE_BREAK: {"201", "409 EXCLUSION_WOULD_SHORTEN"},
     s.VERIFY_KYC: {"200"},
     # Game traffic (simulation/games.py): the player starts a session, the provider's server calls.
-    "game_session": {"201", "403 PLAYER_EXCLUDED"},
-    "game_bet": {"200", "422 INSUFFICIENT_FUNDS", "403 PLAYER_EXCLUDED", "422 PLAYER_LIMIT_EXCEEDED"},
+    "game_session": {"201", "403 PLAYER_EXCLUDED", RESTRICTED},
+    "game_bet": {"200", "422 INSUFFICIENT_FUNDS", "403 PLAYER_EXCLUDED", "422 PLAYER_LIMIT_EXCEEDED", RESTRICTED},
     "game_conflict": {"409 GAME_TRANSACTION_CONFLICT"},
     "game_bet_late": {"409 GAME_TRANSACTION_ROLLED_BACK"},
     "game_bet_expired": {"403 GAME_SESSION_EXPIRED"},
@@ -55,6 +58,12 @@ EXPECTED = {
     # a win lands (after expiry and exclusion too); a round whose bet was refused is unknown
     "game_win": {"200", "409 GAME_ROUND_UNKNOWN"},
     "game_rollback": {"200"},
+    # The PSP's side (simulation/disputes.py): its own API answers 200, or 409 for a step the
+    # payment or payout is not ready for (a payment reversed before its chargeback reached it).
+    s.CHARGEBACK: {"200"},
+    s.REVERSE_CHARGEBACK: {"200"},
+    s.RETURN_PAYOUT: {"200"},
+    "snapshot": {"200"},
 }
 OPERATOR_PATHS = {s.APPROVE: "approve", s.REJECT: "reject", s.MARK_PAID: "mark-paid", s.RETRY_PAYOUT: "retry-payout"}
 SERVER_ERROR_RETRIES = 3
@@ -72,6 +81,8 @@ class World:
     operator_tokens: list[list[str]]  # [tenant][operator]
     player_ids: list[int]  # the database ids, for the operator API's player endpoints
     game_providers: list[tuple[str, str, int]]  # [tenant] -> (provider slug, signing secret, game id)
+    psp_url: str = ""  # the sandbox PSP's API, for what the PSP's side does (chargebacks, returns)
+    psp_keys: list[str] | None = None  # [tenant] -> the merchant's API key there
 
     def operator_token(self, player: int, operator: int) -> str:
         return self.operator_tokens[spec.tenant_of_player(player)][operator]
@@ -120,6 +131,9 @@ class Api:
     def post_json(self, url: str, payload: dict, *, token: str = "", key: str = ""):
         return self.send("POST", url, token=token, key=key, body=dumps(payload))
 
+    def post_json_with(self, url: str, payload: dict, *, headers: dict):
+        return self.send("POST", url, body=dumps(payload), headers=headers)
+
 
 def _retry_reason(answer: Response) -> str | None:
     if answer.status >= 500 or answer.status == 429:
@@ -141,11 +155,12 @@ class Answered:
     answer: bytes
 
 
-class Client(GamePlay, Api):
+class Client(GamePlay, DisputePlay, Api):
     def __init__(self, world: World, ops: list[s.Op], stats: Stats, stop: threading.Event):
         super().__init__(world, stats)
         self.ops, self.stop = ops, stop
         self.withdrawals: dict[int, tuple[str, int]] = {}  # the client's withdrawal number -> (id, player)
+        self.paid_deposits: dict[int, tuple[str, str]] = {}  # paid-deposit number -> (id, PSP payment id)
         self.answered: list[Answered] = []
         self.done = 0
 
@@ -175,9 +190,11 @@ class Client(GamePlay, Api):
         token = self.world.player_tokens[op.player]
         answer = self._money_post(op, "/api/v1/deposits/", {"amount": op.amount, "currency": op.currency}, token)
         outcome = self._classify(op.kind, answer, op)
-        checkout_url = answer.json().get("checkout_url") if answer is not None and answer.status == 201 else None
-        if pay and checkout_url:
-            self._checkout(op, checkout_url, pay)
+        created = answer.json() if answer is not None and answer.status == 201 else {}
+        checkout_url = created.get("checkout_url")
+        if pay and checkout_url and self._checkout(op, checkout_url, pay) and op.deposit >= 0:
+            payment_id = created.get("provider_reference") or checkout_url.rstrip("/").rsplit("/", 1)[-1]
+            self.paid_deposits[op.deposit] = (created["id"], payment_id)
         return outcome
 
     def _deposit_pay(self, op):
@@ -189,12 +206,15 @@ class Client(GamePlay, Api):
     def _deposit_abandon(self, op):
         return self._deposit(op, None)  # left open at the PSP; the drain fails it
 
-    def _checkout(self, op: s.Op, url: str, outcome: str) -> None:
+    def _checkout(self, op: s.Op, url: str, outcome: str) -> bool:
+        """Pay (or fail) at the PSP's checkout; True if the PSP took that outcome."""
         choice = {"method": METHOD_KINDS[op.index % len(METHOD_KINDS)]} if outcome == "paid" else {}
         answer = self.post_json(url, {"outcome": outcome, **choice})
         self._classify("checkout", answer, op)
         if answer is not None and answer.status == 200 and answer.json().get("status") != outcome:
             self.stats.violation("unexpected_response", f"checkout {url} answered {answer.body[:200]!r}")
+            return False
+        return answer is not None and answer.status == 200
 
     def _destination(self, op: s.Op) -> dict:
         """The payment method a withdrawal names, none if the player has none: mostly the one that brought

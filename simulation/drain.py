@@ -4,7 +4,8 @@ The PSP is set to succeed with no latency; then, round after round until nothing
 open or the deadline passes: webhooks the PSP has not delivered yet are brought
 forward; the payout poller runs (as beat would); deposits the player abandoned are
 failed at the PSP's checkout; operators decide every withdrawal still requested
-(approve, twice above the four-eyes amount, or reject) and every failed payout
+(approve, twice above the four-eyes amount, or reject; reject when the approval is refused
+because the player owes the casino after a chargeback) and every failed payout
 (retry while attempts remain, else reject), through the operator API like anyone.
 Payouts the PSP was told to hold stay open: the invariants allow exactly those.
 """
@@ -138,6 +139,10 @@ class Drain:
                 if self.operator_ids[tenant][operator] in approved_by:
                     continue
                 answer = self._decide(withdrawal, tenant, "approve", operator=operator)
+                if answer is not None and answer.error_code == "PLAYER_ACCOUNT_RESTRICTED":
+                    # The player owes after a chargeback: rejecting gives the held money back, which repays it.
+                    self._decide(withdrawal, tenant, "reject", operator=operator)
+                    break
                 if answer is None or answer.status != 200 or answer.json().get("state") != "requested":
                     break  # approved (or refused): one approval was all it needed, or it moved on
 

@@ -3,14 +3,18 @@
 Every query returns the rows that break its invariant (none when all is well). They
 run together in one read-only REPEATABLE READ transaction, so they see one instant.
 These are the simulation's own checks, written from the contract (design sections 3,
-4, 7 and docs/), not the test suite's helpers.
+4, 7, 16 and docs/), not the test suite's helpers.
 """
 
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-TERMINAL_WITHDRAWAL = "('paid', 'rejected', 'canceled')"
+TERMINAL_WITHDRAWAL = "('paid', 'returned', 'rejected', 'canceled')"
+# Deposits whose money came in (a charged-back one came in first), withdrawals whose money went out.
+COMPLETED_DEPOSIT = "('completed', 'charged_back', 'chargeback_reversed')"
+CHARGED_BACK_DEPOSIT = "('charged_back', 'chargeback_reversed')"
+PAID_WITHDRAWAL = "('paid', 'returned')"
 
 # A payout the sandbox PSP was steered to hold ("hold"): it never decides it, so the
 # attempt and its withdrawal stay open by design. Nothing else may stay open.
@@ -41,21 +45,45 @@ class Check:
 CHECKS = (
     Check(
         "no_negative_balance",
-        "no wallet below zero",
-        """SELECT w.id, t.slug, w.currency, w.balance_available, w.balance_held
+        "no wallet below zero (available, held, and what the player owes)",
+        """SELECT w.id, t.slug, w.currency, w.balance_available, w.balance_held, w.balance_receivable
            FROM wallet_wallet w JOIN tenants_tenant t ON t.id = w.tenant_id
-           WHERE w.balance_available < 0 OR w.balance_held < 0""",
+           WHERE w.balance_available < 0 OR w.balance_held < 0 OR w.balance_receivable < 0""",
     ),
     Check(
         "wallet_equals_ledger",
-        "every wallet equals the sum of its ledger postings (available and held)",
-        """SELECT w.id, w.currency, w.balance_available, COALESCE(l.available, 0), w.balance_held, COALESCE(l.held, 0)
+        "every wallet equals the sum of its ledger postings (available, held, and the receivable, which the "
+        "ledger keeps below zero)",
+        """SELECT w.id, w.currency, w.balance_available, COALESCE(l.available, 0), w.balance_held, COALESCE(l.held, 0),
+                  w.balance_receivable, -COALESCE(l.receivable, 0)
            FROM wallet_wallet w
            LEFT JOIN (SELECT wallet_id,
                              SUM(amount) FILTER (WHERE account = 'player_available') AS available,
-                             SUM(amount) FILTER (WHERE account = 'player_held') AS held
+                             SUM(amount) FILTER (WHERE account = 'player_held') AS held,
+                             SUM(amount) FILTER (WHERE account = 'player_receivable') AS receivable
                       FROM wallet_posting WHERE wallet_id IS NOT NULL GROUP BY wallet_id) l ON l.wallet_id = w.id
-           WHERE w.balance_available <> COALESCE(l.available, 0) OR w.balance_held <> COALESCE(l.held, 0)""",
+           WHERE w.balance_available <> COALESCE(l.available, 0) OR w.balance_held <> COALESCE(l.held, 0)
+              OR w.balance_receivable <> -COALESCE(l.receivable, 0)""",
+    ),
+    Check(
+        "receivables_equal_ledger",
+        "per tenant and currency: what players owe (wallets' receivables) = minus the ledger's player_receivable "
+        "account, and nobody owes without a chargeback behind it",
+        f"""WITH owed AS (SELECT tenant_id, currency, SUM(balance_receivable) AS money
+                         FROM wallet_wallet GROUP BY 1, 2),
+                ledger AS (SELECT e.tenant_id, e.currency, -SUM(p.amount) AS money
+                           FROM wallet_posting p JOIN wallet_journalentry e ON e.id = p.entry_id
+                           WHERE p.account = 'player_receivable' GROUP BY 1, 2)
+           SELECT 'receivables differ from the ledger', t.slug || ' ' || currency,
+                  COALESCE(o.money, 0) || ' vs ' || COALESCE(l.money, 0)
+           FROM owed o FULL JOIN ledger l USING (tenant_id, currency)
+           JOIN tenants_tenant t ON t.id = COALESCE(o.tenant_id, l.tenant_id)
+           WHERE COALESCE(o.money, 0) <> COALESCE(l.money, 0)
+           UNION ALL
+           SELECT 'owing without a chargeback', w.id::text, w.balance_receivable || ' ' || w.currency
+           FROM wallet_wallet w
+           WHERE w.balance_receivable > 0 AND NOT EXISTS (
+               SELECT 1 FROM wallet_deposit d WHERE d.wallet_id = w.id AND d.state IN {CHARGED_BACK_DEPOSIT})""",
     ),
     Check(
         "journal_entry_balances",
@@ -67,19 +95,25 @@ CHECKS = (
     ),
     Check(
         "money_conservation",
-        "per tenant and currency: player money = completed deposits - paid withdrawals - (bets - wins - "
-        "rolled-back bets), and -PSP clearing = completed deposits - paid withdrawals",
-        """WITH keys AS (
+        "per tenant and currency: player money - what players owe = deposits - chargebacks + reversals - paid "
+        "withdrawals + returned payouts - (bets - wins - rolled-back bets), and -PSP clearing = the same "
+        "without play",
+        f"""WITH keys AS (
                SELECT tenant_id, currency FROM wallet_wallet
                UNION SELECT tenant_id, currency FROM wallet_deposit
                UNION SELECT tenant_id, currency FROM wallet_withdrawal
                UNION SELECT tenant_id, currency FROM games_gametransaction),
-           players AS (SELECT tenant_id, currency, SUM(balance_available + balance_held) AS money
+           players AS (SELECT tenant_id, currency, SUM(balance_available + balance_held - balance_receivable) AS money
                        FROM wallet_wallet GROUP BY 1, 2),
-           deposits AS (SELECT tenant_id, currency, SUM(amount) AS money FROM wallet_deposit
-                        WHERE state = 'completed' GROUP BY 1, 2),
-           paid AS (SELECT tenant_id, currency, SUM(amount) AS money FROM wallet_withdrawal
-                    WHERE state = 'paid' GROUP BY 1, 2),
+           deposits AS (SELECT tenant_id, currency,
+                               SUM(amount) FILTER (WHERE state IN {COMPLETED_DEPOSIT})
+                               - COALESCE(SUM(amount) FILTER (WHERE state IN {CHARGED_BACK_DEPOSIT}), 0)
+                               + COALESCE(SUM(amount) FILTER (WHERE state = 'chargeback_reversed'), 0) AS money
+                        FROM wallet_deposit GROUP BY 1, 2),
+           paid AS (SELECT tenant_id, currency,
+                           SUM(amount) FILTER (WHERE state IN {PAID_WITHDRAWAL})
+                           - COALESCE(SUM(amount) FILTER (WHERE state = 'returned'), 0) AS money
+                    FROM wallet_withdrawal GROUP BY 1, 2),
            clearing AS (SELECT e.tenant_id, e.currency, SUM(p.amount) AS money
                         FROM wallet_posting p JOIN wallet_journalentry e ON e.id = p.entry_id
                         WHERE p.account = 'psp_clearing' GROUP BY 1, 2),
@@ -124,35 +158,42 @@ CHECKS = (
     ),
     Check(
         "money_events_match_state",
-        "each deposit and withdrawal has exactly the money events its state implies "
-        "(a paid withdrawal exactly one withdraw_paid, a completed deposit exactly one deposit_completed)",
-        """SELECT 'withdrawal', x.id, x.state,
-                  COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_requested') AS requested,
-                  COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_released') AS released,
-                  COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_paid') AS paid
+        "each deposit and withdrawal has exactly the money events its state implies, each at most once "
+        "(a paid or returned withdrawal one withdraw_paid, a returned one also one withdraw_returned; a "
+        "completed deposit one deposit_completed, a charged-back one also one deposit_charged_back, a "
+        "reversed one also one chargeback_reversed)",
+        f"""SELECT 'withdrawal', x.id, x.state,
+                  string_agg(e.event_type, ',' ORDER BY e.id) AS events
            FROM wallet_withdrawal x LEFT JOIN wallet_journalentry e ON e.withdrawal_id = x.id
            GROUP BY x.id, x.state
            HAVING COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_requested') <> 1
                OR COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_released')
                   <> CASE WHEN x.state IN ('rejected', 'canceled') THEN 1 ELSE 0 END
                OR COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_paid')
-                  <> CASE WHEN x.state = 'paid' THEN 1 ELSE 0 END
-               OR COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed') <> 0
+                  <> CASE WHEN x.state IN {PAID_WITHDRAWAL} THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'withdraw_returned')
+                  <> CASE WHEN x.state = 'returned' THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type NOT IN
+                  ('withdraw_requested', 'withdraw_released', 'withdraw_paid', 'withdraw_returned')) <> 0
            UNION ALL
-           SELECT 'deposit', d.id, d.state, 0, 0,
-                  COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed')
+           SELECT 'deposit', d.id, d.state, string_agg(e.event_type, ',' ORDER BY e.id)
            FROM wallet_deposit d LEFT JOIN wallet_journalentry e ON e.deposit_id = d.id
            GROUP BY d.id, d.state
            HAVING COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed')
-                  <> CASE WHEN d.state = 'completed' THEN 1 ELSE 0 END
-               OR COUNT(e.id) <> COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_completed')""",
+                  <> CASE WHEN d.state IN {COMPLETED_DEPOSIT} THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_charged_back')
+                  <> CASE WHEN d.state IN {CHARGED_BACK_DEPOSIT} THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'chargeback_reversed')
+                  <> CASE WHEN d.state = 'chargeback_reversed' THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type NOT IN
+                  ('deposit_completed', 'deposit_charged_back', 'chargeback_reversed')) <> 0""",
     ),
     Check(
         "paid_withdrawal_payout_attempts",
-        "a withdrawal paid through the PSP has exactly one succeeded payout attempt and came from "
-        "payout_pending; one marked paid by hand has no attempt and came from approved; no other "
-        "withdrawal has a succeeded attempt",
-        """WITH per AS (
+        "a withdrawal paid through the PSP (returned later or not) has exactly one succeeded payout attempt "
+        "and came from payout_pending; one marked paid by hand has no attempt, came from approved and "
+        "was never returned; no other withdrawal has a succeeded attempt",
+        f"""WITH per AS (
                SELECT x.id, x.state, COUNT(a.id) AS attempts,
                       COUNT(a.id) FILTER (WHERE a.status = 'succeeded') AS succeeded,
                       (SELECT string_agg(h.from_state, ',') FROM wallet_withdrawaltransition h
@@ -160,31 +201,49 @@ CHECKS = (
                FROM wallet_withdrawal x LEFT JOIN payouts_payoutattempt a ON a.withdrawal_id = x.id
                GROUP BY x.id, x.state)
            SELECT id, state, attempts, succeeded, paid_from FROM per
-           WHERE (state = 'paid' AND attempts > 0 AND (succeeded <> 1 OR paid_from IS DISTINCT FROM 'payout_pending'))
+           WHERE (state IN {PAID_WITHDRAWAL} AND attempts > 0
+                  AND (succeeded <> 1 OR paid_from IS DISTINCT FROM 'payout_pending'))
               OR (state = 'paid' AND attempts = 0 AND paid_from IS DISTINCT FROM 'approved')
-              OR (state <> 'paid' AND succeeded <> 0)""",
+              OR (state = 'returned' AND attempts = 0)
+              OR (state NOT IN {PAID_WITHDRAWAL} AND succeeded <> 0)""",
     ),
     Check(
         "webhook_applied_once",
-        "no webhook event stored or applied twice: one row per webhook-id, at most one applied event per "
-        "deposit and per payout attempt, each completed deposit completed by exactly one applied "
-        "payment.succeeded, and every delivery the PSP saw acknowledged is stored",
-        """SELECT 'webhook-id stored twice' AS problem, event_id AS object, COUNT(*)::text AS detail
+        "no webhook event stored or applied twice: one row per webhook-id, at most one applied event of "
+        "each type per deposit and per payout attempt, each completed deposit (charged back later or not) "
+        "completed by exactly one applied payment.succeeded, each charged-back one by exactly one applied "
+        "payment.charged_back, each returned withdrawal by exactly one applied payout.returned, and every "
+        "delivery the PSP saw acknowledged is stored",
+        f"""SELECT 'webhook-id stored twice' AS problem, event_id AS object, COUNT(*)::text AS detail
            FROM payouts_webhookevent GROUP BY provider, event_id HAVING COUNT(*) > 1
            UNION ALL
-           SELECT 'deposit moved by several events', deposit_id::text, string_agg(event_id, ',')
+           SELECT 'deposit moved by several events of a type', deposit_id::text, string_agg(event_id, ',')
            FROM payouts_webhookevent WHERE outcome = 'applied' AND deposit_id IS NOT NULL
-           GROUP BY deposit_id HAVING COUNT(*) > 1
+           GROUP BY deposit_id, event_type HAVING COUNT(*) > 1
            UNION ALL
-           SELECT 'payout attempt moved by several events', payout_attempt_id::text, string_agg(event_id, ',')
+           SELECT 'payout attempt moved by several events of a type', payout_attempt_id::text,
+                  string_agg(event_id, ',')
            FROM payouts_webhookevent WHERE outcome = 'applied' AND payout_attempt_id IS NOT NULL
-           GROUP BY payout_attempt_id HAVING COUNT(*) > 1
+           GROUP BY payout_attempt_id, event_type HAVING COUNT(*) > 1
            UNION ALL
            SELECT 'completed deposit without exactly one applied payment.succeeded', d.id::text,
                   COUNT(w.id)::text
            FROM wallet_deposit d LEFT JOIN payouts_webhookevent w
              ON w.deposit_id = d.id AND w.outcome = 'applied' AND w.event_type = 'payment.succeeded'
-           WHERE d.state = 'completed' GROUP BY d.id HAVING COUNT(w.id) <> 1
+           WHERE d.state IN {COMPLETED_DEPOSIT} GROUP BY d.id HAVING COUNT(w.id) <> 1
+           UNION ALL
+           SELECT 'charged-back deposit without exactly one applied payment.charged_back', d.id::text,
+                  COUNT(w.id)::text
+           FROM wallet_deposit d LEFT JOIN payouts_webhookevent w
+             ON w.deposit_id = d.id AND w.outcome = 'applied' AND w.event_type = 'payment.charged_back'
+           WHERE d.state IN {CHARGED_BACK_DEPOSIT} GROUP BY d.id HAVING COUNT(w.id) <> 1
+           UNION ALL
+           SELECT 'returned withdrawal without exactly one applied payout.returned', x.id::text,
+                  COUNT(w.id)::text
+           FROM wallet_withdrawal x JOIN payouts_payoutattempt a ON a.withdrawal_id = x.id AND a.status = 'succeeded'
+           LEFT JOIN payouts_webhookevent w
+             ON w.payout_attempt_id = a.id AND w.outcome = 'applied' AND w.event_type = 'payout.returned'
+           WHERE x.state = 'returned' GROUP BY x.id HAVING COUNT(w.id) <> 1
            UNION ALL
            SELECT 'delivered (2xx) but not stored', sd.event_id, sd.event_type
            FROM sandbox_psp_sandboxdelivery sd
@@ -195,7 +254,8 @@ CHECKS = (
         "nothing_left_open",
         "after the drain every deposit, withdrawal, payout attempt and webhook delivery is final, "
         "except payouts the PSP was told to hold",
-        f"""SELECT 'deposit', d.id::text, d.state FROM wallet_deposit d WHERE d.state NOT IN ('completed', 'failed')
+        f"""SELECT 'deposit', d.id::text, d.state FROM wallet_deposit d
+           WHERE d.state NOT IN ('completed', 'failed', 'charged_back', 'chargeback_reversed')
            UNION ALL
            SELECT 'withdrawal', x.id::text, x.state FROM wallet_withdrawal x
            WHERE x.state NOT IN {TERMINAL_WITHDRAWAL}
@@ -222,8 +282,10 @@ CHECKS = (
     Check(
         "psp_agrees",
         "the PSP and the product agree: payouts succeeded at the PSP are succeeded attempts and the "
-        "other way round, amounts match; payments paid at the PSP are completed deposits and the other way round",
-        """SELECT 'payout: PSP ' || COALESCE(sp.status, 'missing') || ', attempt ' || a.status, a.id::text, x.state
+        "other way round, amounts match, and a payout returned at the PSP is a returned withdrawal and the other "
+        "way round; payments paid at the PSP are completed deposits and the other way round, and a payment's "
+        "dispute at the PSP is its deposit's state (charged_back, chargeback_reversed)",
+        f"""SELECT 'payout: PSP ' || COALESCE(sp.status, 'missing') || ', attempt ' || a.status, a.id::text, x.state
            FROM payouts_payoutattempt a JOIN wallet_withdrawal x ON x.id = a.withdrawal_id
            LEFT JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
            WHERE (sp.status = 'succeeded') <> (a.status = 'succeeded')
@@ -236,11 +298,19 @@ CHECKS = (
            JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
            WHERE sp.amount <> x.amount OR sp.currency <> x.currency
            UNION ALL
+           SELECT 'payout: returned at the PSP ' || (sp.returned_at IS NOT NULL) || ', withdrawal ' || x.state,
+                  a.id::text, x.reference
+           FROM payouts_payoutattempt a JOIN wallet_withdrawal x ON x.id = a.withdrawal_id
+           JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
+           WHERE a.status = 'succeeded' AND (sp.returned_at IS NOT NULL) <> (x.state = 'returned')
+           UNION ALL
            SELECT 'deposit ' || d.state || ', PSP payment ' || COALESCE(p.status, 'missing'), d.id::text,
                   d.amount || ' ' || d.currency
            FROM wallet_deposit d LEFT JOIN sandbox_psp_sandboxpayment p ON p.reference = d.id::text
-           WHERE (d.state = 'completed') <> (COALESCE(p.status, '') = 'paid')
-              OR (p.id IS NOT NULL AND (p.amount <> d.amount OR p.currency <> d.currency))""",
+           WHERE (d.state IN {COMPLETED_DEPOSIT}) <> (COALESCE(p.status, '') = 'paid')
+              OR (p.id IS NOT NULL AND (p.amount <> d.amount OR p.currency <> d.currency))
+              OR (d.state IN {CHARGED_BACK_DEPOSIT} AND d.state IS DISTINCT FROM NULLIF(p.dispute, ''))
+              OR (d.state = 'completed' AND COALESCE(p.dispute, '') <> '')""",
     ),
     Check(
         "four_eyes",
@@ -271,7 +341,8 @@ CHECKS = (
                SELECT 'deposit' AS action, d.tenant_id, d.wallet_id, d.currency,
                       (d.created_at AT TIME ZONE t.time_zone)::date AS day, SUM(d.amount) AS used
                FROM wallet_deposit d JOIN tenants_tenant t ON t.id = d.tenant_id
-               WHERE d.state IN ('created', 'pending_provider', 'completed') GROUP BY 1, 2, 3, 4, 5
+               WHERE d.state IN ('created', 'pending_provider', 'completed', 'charged_back', 'chargeback_reversed')
+               GROUP BY 1, 2, 3, 4, 5
                UNION ALL
                SELECT 'withdraw', x.tenant_id, x.wallet_id, x.currency,
                       (x.created_at AT TIME ZONE t.time_zone)::date, SUM(x.amount)
@@ -331,7 +402,7 @@ CHECKS = (
         "the limit the player had in force at that moment (rebuilt from the limit changes in the audit trail)",
         """WITH counted AS (
                SELECT id, player_id, wallet_id, currency, created_at, amount FROM wallet_deposit
-               WHERE state IN ('created', 'pending_provider', 'completed')),
+               WHERE state IN ('created', 'pending_provider', 'completed', 'charged_back', 'chargeback_reversed')),
            changes AS (
                SELECT target_id::bigint AS player_id, data->>'currency' AS currency, data->>'period' AS period,
                       created_at AS at, data->'after' AS after

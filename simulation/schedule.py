@@ -30,6 +30,10 @@ SET_LIMIT, TAKE_BREAK, VERIFY_KYC = "set_limit", "take_break", "verify_kyc"
 # Play: a game session, then the game provider's signed calls in one scenario (simulation/games.py).
 GAME = "game"
 GAME_SCENARIOS = ("concurrent", "duplicate", "rollback_first", "bet_and_rollback", "expired")
+# Money coming back (simulation/disputes.py): the card holder charges back one of the player's paid
+# deposits (often one already spent or withdrawn), the casino sometimes wins the dispute later, and
+# the bank returns some payouts after they were paid.
+CHARGEBACK, REVERSE_CHARGEBACK, RETURN_PAYOUT = "chargeback", "reverse_chargeback", "return_payout"
 
 KINDS = (
     DEPOSIT_PAY,
@@ -50,6 +54,9 @@ KINDS = (
     TAKE_BREAK,
     VERIFY_KYC,
     GAME,
+    CHARGEBACK,
+    REVERSE_CHARGEBACK,
+    RETURN_PAYOUT,
 )
 OPERATOR_KINDS = (APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT)
 REPLAYABLE_KINDS = frozenset(
@@ -59,6 +66,9 @@ REPLAY_RATE = 0.20  # money operations sent twice with the same Idempotency-Key 
 REUSE_RATE = 0.02  # ... and sent again with the same key but a different body (422 IDEMPOTENCY_KEY_REUSED)
 BURST_SIZE = 3
 DEPOSIT_SETTLES_AFTER = 6  # steps of the client before a paid deposit is counted on for withdrawals
+CHARGEBACK_RATE = 0.02  # of primary operations
+REVERSAL_RATE = 0.35  # of chargebacks, won by the casino a few steps later
+RETURN_RATE = 0.08  # of approved withdrawals, sent back by the bank after they were paid
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class Op:
     foreign: int = -1  # foreign_decide: the other tenant; foreign_cancel: the other tenant's player
     period: str = ""  # set_limit: day, week or month (amount "" removes the limit)
     scenario: str = ""  # game: one of GAME_SCENARIOS, or "excluded"
+    deposit: int = -1  # deposit_pay: the client's paid-deposit number; (reverse_)chargeback: the one disputed
 
     def key(self, seed: int) -> str:
         """The Idempotency-Key: one per operation, derived from the seed."""
@@ -114,6 +125,8 @@ class _ClientPlanner:
         self.balance: dict[tuple[int, str], int] = defaultdict(int)  # estimate of available money
         self.arriving: list[tuple[int, tuple[int, str], int]] = []  # deposits not yet counted on
         self.withdrawals: list[tuple[int, str, bool]] = []  # (player, currency, big) per ref
+        self.deposits: list[tuple[int, str, int]] = []  # (player, currency, amount) per paid-deposit number
+        self.disputed: set[int] = set()  # paid-deposit numbers already charged back
         self.future: list[tuple[int, int, dict]] = []  # (due index, tie-break, fields)
         self.sequence = 0
 
@@ -159,6 +172,8 @@ class _ClientPlanner:
             return self._protection(player, currency)
         if roll < 0.82:
             return self._foreign()
+        if roll < 0.82 + CHARGEBACK_RATE:
+            return self._chargeback(player, currency)
         return self._noise()
 
     def _protection(self, player: int, currency: spec.CurrencySpec) -> dict:
@@ -220,9 +235,28 @@ class _ClientPlanner:
             kind = DEPOSIT_PAY if roll < 0.85 else DEPOSIT_FAIL if roll < 0.95 else DEPOSIT_ABANDON
         cents = rng.randint(10_00, 300_00) if rng.random() < 0.9 else rng.randint(300_00, 1_500_00)
         amount = currency.from_eur_cents(cents)
+        fields = {"kind": kind, "player": player, "currency": currency.code, "amount": currency.text(amount)}
         if kind == DEPOSIT_PAY:  # counted on a few steps later: its webhook takes a moment
             self.arriving.append((self.index + DEPOSIT_SETTLES_AFTER, (player, currency.code), amount))
-        return {"kind": kind, "player": player, "currency": currency.code, "amount": currency.text(amount)}
+            fields["deposit"] = len(self.deposits)
+            self.deposits.append((player, currency.code, amount))
+        return fields
+
+    def _chargeback(self, player: int, currency: spec.CurrencySpec) -> dict:
+        """One of the player's paid deposits is charged back: half the time the oldest not yet disputed
+        (its money most likely spent or withdrawn, so the player ends up owing), else any of them."""
+        rng = self.rng
+        open_ = [n for n, (p, _c, _a) in enumerate(self.deposits) if p == player and n not in self.disputed]
+        if not open_:
+            return self._deposit(player, currency, DEPOSIT_PAY)
+        number = open_[0] if rng.random() < 0.5 else rng.choice(open_)
+        self.disputed.add(number)
+        _player, code, amount = self.deposits[number]
+        self.balance[(player, code)] = max(0, self.balance[(player, code)] - amount)
+        fields = {"kind": CHARGEBACK, "player": player, "currency": code, "deposit": number}
+        if rng.random() < REVERSAL_RATE:
+            self._later(self.index + rng.randint(3, 15), {**fields, "kind": REVERSE_CHARGEBACK})
+        return fields
 
     def _withdraw(self, index: int, player: int, currency: spec.CurrencySpec) -> dict:
         rng = self.rng
@@ -292,6 +326,8 @@ class _ClientPlanner:
                 self._later(at, self._on(ref, MARK_PAID, payer))
             if rng.random() < 0.25:
                 self._later(at + rng.randint(3, 12), self._on(ref, RETRY_PAYOUT, rng.randrange(operators)))
+            if rng.random() < RETURN_RATE:  # the bank sends it back once paid (if it was, through the PSP)
+                self._later(at + rng.randint(8, 20), self._on(ref, RETURN_PAYOUT))
         elif fate < 0.70:
             at = index + rng.randint(1, 8)
             self._later(at, self._on(ref, REJECT, rng.randrange(operators)))

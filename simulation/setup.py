@@ -42,7 +42,7 @@ def _operator_key(user) -> str:
 @transaction.atomic
 def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
     operator_tokens: list[list[str]] = []
-    tenants, game_providers = [], []
+    tenants, game_providers, psp_keys = [], [], []
     for spec_tenant in spec.TENANTS:
         tenant = Tenant.objects.create(
             slug=spec_tenant.slug,
@@ -65,6 +65,7 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
             f"sk_{spec_tenant.slug}_{seed}",
             sandbox.new_secret(),
         )
+        psp_keys.append(api_key)
         ProviderAccount.objects.create(
             tenant=tenant,
             provider="sandbox",
@@ -113,4 +114,6 @@ def create_world(*, seed: int, web_url: str, psp_url: str) -> World:
         operator_tokens=operator_tokens,
         player_ids=player_ids,
         game_providers=game_providers,
+        psp_url=psp_url,
+        psp_keys=psp_keys,
     )

@@ -72,6 +72,10 @@ class PlayerState:
     player_cancel_allowed: bool
     velocity_withdrawals_per_day: int
     closed_loop: bool
+    # Section 16, read in the same statement: a receivable open in any currency (the account is
+    # restricted), and whether the player has a payment method (a withdrawal must then name one).
+    restricted: bool = False
+    has_payment_method: bool = False
 
     @property
     def verified(self) -> bool:
@@ -84,16 +88,24 @@ _POLICY_COLUMNS = (
     "velocity_withdrawals_per_day",
     "closed_loop",
 )
-_STATE_SELECT = "p.kyc_status, p.kyc_updated_at, " + ", ".join(f"pp.{c}" for c in _POLICY_COLUMNS)
+_STATE_SELECT = (
+    "p.kyc_status, p.kyc_updated_at, "
+    + ", ".join(f"pp.{c}" for c in _POLICY_COLUMNS)
+    # Index probes: the partial index of owing wallets, and the methods' (player, provider, token) key.
+    + ", EXISTS (SELECT 1 FROM wallet_wallet r WHERE r.player_id = p.id AND r.balance_receivable > 0)"
+    + ", EXISTS (SELECT 1 FROM wallet_paymentmethod m WHERE m.player_id = p.id)"
+)
 
 
 def _state_from(values) -> PlayerState:
-    kyc, updated, *policy = values
+    kyc, updated, *policy, restricted, has_method = values
     defaults = {name: PaymentPolicy._meta.get_field(name).default for name in _POLICY_COLUMNS}
     rules = {
         name: defaults[name] if value is None else value for name, value in zip(_POLICY_COLUMNS, policy, strict=True)
     }
-    return PlayerState(kyc_status=kyc, kyc_updated_at=updated, **rules)
+    return PlayerState(
+        kyc_status=kyc, kyc_updated_at=updated, restricted=restricted, has_payment_method=has_method, **rules
+    )
 
 
 @cache

@@ -64,7 +64,7 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
     ensure_positive(amount)
     ensure_tenant_active(tenant)
     ensure_currency_allowed(tenant, currency)
-    method = destination_of(player, payment_method)
+    method = destination_of(player, payment_method)  # one read when a method is named; none otherwise
     try:
         with transaction.atomic():
             locked = lock_wallet_and_limits(player, currency, create=False)
@@ -73,7 +73,13 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
                 raise KycRequired(
                     "Your identity must be verified before you can withdraw.", kyc_status=state.kyc_status
                 )
-            protection.ensure_not_restricted(player)
+            if state.restricted:
+                protection.ensure_not_restricted(player)  # raises, with what is owed
+            if method is None and state.has_payment_method:
+                raise ValidationFailed(
+                    "Name the payment method to pay out to (GET payment-methods/).",
+                    errors={"payment_method": ["Required once you have a payment method."]},
+                )
             limits.check_amount_bounds(currency_limits, amount, currency)
             available = wallet.balance_available if wallet else 0
             if amount > available:
@@ -133,15 +139,11 @@ def request_withdrawal(*, player: Player, amount: int, currency: str, actor: Act
 def destination_of(player: Player, payment_method) -> PaymentMethod | None:
     """The player's method named as a withdrawal's destination (by id or instance), or None.
 
-    Required once the player has any method (VALIDATION_ERROR); an id that is not one of the
-    player's methods (unknown, another player's, another casino's) is NOT_FOUND alike.
+    An id that is not one of the player's methods (unknown, another player's, another casino's)
+    is NOT_FOUND alike. Naming none is refused under the wallet's lock once the player has any
+    method (VALIDATION_ERROR, request_withdrawal), from the state read with the lock.
     """
     if payment_method is None:
-        if PaymentMethod.objects.filter(player_id=player.pk).exists():
-            raise ValidationFailed(
-                "Name the payment method to pay out to (GET payment-methods/).",
-                errors={"payment_method": ["Required once you have a payment method."]},
-            )
         return None
     method_id = getattr(payment_method, "pk", payment_method)
     try:

@@ -16,6 +16,23 @@ COMPLETED_DEPOSIT = "('completed', 'charged_back', 'chargeback_reversed')"
 CHARGED_BACK_DEPOSIT = "('charged_back', 'chargeback_reversed')"
 PAID_WITHDRAWAL = "('paid', 'returned')"
 
+# Method m's net deposits into wallet r.wallet_id as they stood just before entry r.at was written.
+_NET_AT = """
+    COALESCE((SELECT SUM(d.amount) FROM wallet_deposit d
+              JOIN wallet_journalentry c ON c.deposit_id = d.id AND c.event_type = 'deposit_completed'
+              WHERE d.wallet_id = r.wallet_id AND d.payment_method_id = m.id AND c.id < r.at
+                AND NOT EXISTS (
+                    SELECT 1 FROM wallet_journalentry b
+                    WHERE b.deposit_id = d.id AND b.event_type = 'deposit_charged_back' AND b.id < r.at
+                      AND NOT EXISTS (SELECT 1 FROM wallet_journalentry v WHERE v.deposit_id = d.id
+                                      AND v.event_type = 'chargeback_reversed' AND v.id < r.at))), 0)
+    - COALESCE((SELECT SUM(y.amount) FROM wallet_withdrawal y
+                JOIN wallet_journalentry q ON q.withdrawal_id = y.id AND q.event_type = 'withdraw_requested'
+                WHERE y.wallet_id = r.wallet_id AND y.payment_method_id = m.id AND q.id < r.at
+                  AND NOT EXISTS (SELECT 1 FROM wallet_journalentry z WHERE z.withdrawal_id = y.id
+                                  AND z.event_type IN ('withdraw_released', 'withdraw_returned')
+                                  AND z.id < r.at)), 0) AS net"""
+
 # A payout the sandbox PSP was steered to hold ("hold"): it never decides it, so the
 # attempt and its withdrawal stay open by design. Nothing else may stay open.
 HELD_AT_PSP = """
@@ -210,10 +227,11 @@ CHECKS = (
     Check(
         "webhook_applied_once",
         "no webhook event stored or applied twice: one row per webhook-id, at most one applied event of "
-        "each type per deposit and per payout attempt, each completed deposit (charged back later or not) "
-        "completed by exactly one applied payment.succeeded, each charged-back one by exactly one applied "
-        "payment.charged_back, each returned withdrawal by exactly one applied payout.returned, and every "
-        "delivery the PSP saw acknowledged is stored",
+        "each type per deposit and per payout attempt; a completed deposit by exactly one applied "
+        "payment.succeeded, a charged-back one by one payment.charged_back, a reversed one by one "
+        "payment.chargeback_reversed (an event that overtook the earlier ones applies them too); each "
+        "returned withdrawal by exactly one applied payout.returned; every delivery the PSP saw "
+        "acknowledged is stored",
         f"""SELECT 'webhook-id stored twice' AS problem, event_id AS object, COUNT(*)::text AS detail
            FROM payouts_webhookevent GROUP BY provider, event_id HAVING COUNT(*) > 1
            UNION ALL
@@ -226,17 +244,16 @@ CHECKS = (
            FROM payouts_webhookevent WHERE outcome = 'applied' AND payout_attempt_id IS NOT NULL
            GROUP BY payout_attempt_id, event_type HAVING COUNT(*) > 1
            UNION ALL
-           SELECT 'completed deposit without exactly one applied payment.succeeded', d.id::text,
-                  COUNT(w.id)::text
-           FROM wallet_deposit d LEFT JOIN payouts_webhookevent w
-             ON w.deposit_id = d.id AND w.outcome = 'applied' AND w.event_type = 'payment.succeeded'
-           WHERE d.state IN {COMPLETED_DEPOSIT} GROUP BY d.id HAVING COUNT(w.id) <> 1
-           UNION ALL
-           SELECT 'charged-back deposit without exactly one applied payment.charged_back', d.id::text,
-                  COUNT(w.id)::text
-           FROM wallet_deposit d LEFT JOIN payouts_webhookevent w
-             ON w.deposit_id = d.id AND w.outcome = 'applied' AND w.event_type = 'payment.charged_back'
-           WHERE d.state IN {CHARGED_BACK_DEPOSIT} GROUP BY d.id HAVING COUNT(w.id) <> 1
+           SELECT 'deposit events applied do not explain its state', d.id::text,
+                  d.state || ': ' || COALESCE(string_agg(w.event_type, ',' ORDER BY w.id), 'none')
+           FROM wallet_deposit d LEFT JOIN payouts_webhookevent w ON w.deposit_id = d.id AND w.outcome = 'applied'
+           WHERE d.state IN {COMPLETED_DEPOSIT} GROUP BY d.id, d.state
+           HAVING COUNT(w.id) = 0
+               OR (d.state = 'completed' AND COUNT(w.id) FILTER (WHERE w.event_type = 'payment.succeeded') <> 1)
+               OR (d.state = 'charged_back'
+                   AND COUNT(w.id) FILTER (WHERE w.event_type = 'payment.charged_back') <> 1)
+               OR (d.state = 'chargeback_reversed'
+                   AND COUNT(w.id) FILTER (WHERE w.event_type = 'payment.chargeback_reversed') <> 1)
            UNION ALL
            SELECT 'returned withdrawal without exactly one applied payout.returned', x.id::text,
                   COUNT(w.id)::text
@@ -434,6 +451,35 @@ CHECKS = (
             FROM wallet_withdrawal w JOIN wallet_player p ON p.id = w.player_id
             JOIN tenants_paymentpolicy pp ON pp.tenant_id = w.tenant_id
             WHERE pp.kyc_required_for_withdrawal AND {KYC_AT_REQUEST} <> 'verified'""",
+    ),
+    Check(
+        "closed_loop_kept",
+        "every withdrawal named a payout-capable method of its player and, at the moment it was requested "
+        "(rebuilt from the ledger: the wallet's entries are ordered by its lock), asked that method for no more "
+        "than its net deposits (completed deposits from it, not charged back then, less withdrawals to it paid "
+        "or in flight then) plus the winnings (available beyond every payout-capable method's net deposits)",
+        f"""WITH req AS (
+               SELECT x.id, x.wallet_id, x.player_id, x.payment_method_id AS method, x.amount, x.currency,
+                      e.id AS at, p.balance_after + x.amount AS available_before
+               FROM wallet_withdrawal x
+               JOIN tenants_paymentpolicy pp ON pp.tenant_id = x.tenant_id AND pp.closed_loop
+               JOIN wallet_journalentry e ON e.withdrawal_id = x.id AND e.event_type = 'withdraw_requested'
+               JOIN wallet_posting p ON p.entry_id = e.id AND p.account = 'player_available'
+               WHERE x.payment_method_id IS NOT NULL),
+           nets AS (
+               SELECT r.id, m.id AS method, m.player_id = r.player_id AS mine, m.payout_capable,
+                      {_NET_AT}
+               FROM req r JOIN wallet_paymentmethod m ON m.player_id = r.player_id OR m.id = r.method),
+           owed AS (SELECT id, SUM(GREATEST(net, 0)) FILTER (WHERE payout_capable AND mine) AS owed
+                    FROM nets GROUP BY id)
+           SELECT 'closed loop broken', r.id::text,
+                  r.amount || ' ' || r.currency || ' to a method with ' || n.net || ' net, '
+                  || r.available_before || ' available, ' || COALESCE(o.owed, 0) || ' owed to all methods'
+                  || CASE WHEN NOT n.mine THEN ' (another player''s method)'
+                          WHEN NOT n.payout_capable THEN ' (cannot receive payouts)' ELSE '' END
+           FROM req r JOIN nets n ON n.id = r.id AND n.method = r.method JOIN owed o ON o.id = r.id
+           WHERE NOT n.mine OR NOT n.payout_capable
+              OR r.amount > GREATEST(n.net, 0) + GREATEST(r.available_before - COALESCE(o.owed, 0), 0)""",
     ),
     Check(
         "auto_approval_kept_its_rule",

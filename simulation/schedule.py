@@ -66,9 +66,9 @@ REPLAY_RATE = 0.20  # money operations sent twice with the same Idempotency-Key 
 REUSE_RATE = 0.02  # ... and sent again with the same key but a different body (422 IDEMPOTENCY_KEY_REUSED)
 BURST_SIZE = 3
 DEPOSIT_SETTLES_AFTER = 6  # steps of the client before a paid deposit is counted on for withdrawals
-CHARGEBACK_RATE = 0.02  # of primary operations
-REVERSAL_RATE = 0.35  # of chargebacks, won by the casino a few steps later
-RETURN_RATE = 0.08  # of approved withdrawals, sent back by the bank after they were paid
+CHARGEBACK_RATE = 0.03  # of primary operations
+REVERSAL_RATE = 0.4  # of chargebacks, won by the casino a few steps later
+RETURN_RATE = 0.12  # of approved withdrawals, sent back by the bank after they were paid
 
 
 @dataclass(frozen=True)
@@ -243,15 +243,21 @@ class _ClientPlanner:
         return fields
 
     def _chargeback(self, player: int, currency: spec.CurrencySpec) -> dict:
-        """One of the player's paid deposits is charged back: half the time the oldest not yet disputed
-        (its money most likely spent or withdrawn, so the player ends up owing), else any of them."""
+        """One paid deposit is charged back: mostly one of the client's players' whose wallet (as far as
+        the plan knows) no longer holds that much, spent or withdrawn, so the player ends up owing the
+        casino; else the player's oldest deposit not yet disputed, or any of theirs."""
         rng = self.rng
-        open_ = [n for n, (p, _c, _a) in enumerate(self.deposits) if p == player and n not in self.disputed]
-        if not open_:
+        undisputed = [n for n in range(len(self.deposits)) if n not in self.disputed]
+        spent = [n for n in undisputed if self.deposits[n][2] > self.balance[self.deposits[n][:2]]]
+        mine = [n for n in undisputed if self.deposits[n][0] == player]
+        if spent and rng.random() < 0.7:
+            number = rng.choice(spent)
+        elif mine:
+            number = mine[0] if rng.random() < 0.5 else rng.choice(mine)
+        else:
             return self._deposit(player, currency, DEPOSIT_PAY)
-        number = open_[0] if rng.random() < 0.5 else rng.choice(open_)
         self.disputed.add(number)
-        _player, code, amount = self.deposits[number]
+        player, code, amount = self.deposits[number]
         self.balance[(player, code)] = max(0, self.balance[(player, code)] - amount)
         fields = {"kind": CHARGEBACK, "player": player, "currency": code, "deposit": number}
         if rng.random() < REVERSAL_RATE:

@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from payouts.selectors import has_provider
 from tenants.operators import FINANCE
 from wallet import services
+from wallet.errors import PlayerAccountRestricted
 from wallet.models import WithdrawalState
+from wallet.protection import open_receivables
 
 State = WithdrawalState
 
@@ -35,6 +37,9 @@ DECISIONS = {
     )
 }
 
+# What wallet.services refuses while the player owes the casino (reject stays: it repays).
+REFUSED_WHILE_RESTRICTED = frozenset({"approve", "mark-paid"})
+
 
 def offered(withdrawal, operator) -> tuple[list[Decision], list[str]]:
     """(the decisions to show, notes on the ones held back), read from the withdrawal as it is now.
@@ -45,10 +50,17 @@ def offered(withdrawal, operator) -> tuple[list[Decision], list[str]]:
         return [], [_("Your role can read but not decide.")]
     user_id = operator.user.pk
     shown, notes = [], []
+    restricted = None  # read once, and only when a decision it refuses is in play
     for decision in DECISIONS.values():
         if withdrawal.state not in decision.states:
             continue
         why_not = _held_back(decision.name, withdrawal, user_id)
+        if not why_not and decision.name in REFUSED_WHILE_RESTRICTED:
+            if restricted is None:
+                restricted = bool(open_receivables(withdrawal.player_id))
+            if restricted:
+                # The player owes the casino after a chargeback: the service refuses these.
+                why_not = PlayerAccountRestricted.operator_message
         if why_not:
             notes.append(why_not)
         else:

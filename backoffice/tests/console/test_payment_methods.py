@@ -88,3 +88,36 @@ def test_the_player_page_shows_what_a_chargeback_left_owed_and_the_restriction(c
     # and beside the waiting withdrawal, finance is told why approving will be refused
     decision_page = text_of(console(finance).get(f"/console/withdrawals/{waiting.pk}/"))
     assert "approve and mark paid are refused until repaid; rejecting repays" in decision_page
+
+
+RESTRICTED_NOTE = "The player's account is restricted: a chargeback left them owing the casino."
+
+
+def test_while_the_player_owes_the_casino_approve_and_mark_paid_are_not_offered(console, finance, finance2, player):
+    # the service would refuse them (PLAYER_ACCOUNT_RESTRICTED): the page offers only reject, and says why
+    from wallet.services import approve_withdrawal, charge_back_deposit, request_withdrawal
+    from wallet.tests.builders import PSP, REASON, operator_of, player_of
+
+    disputed = deposit_with(player, 100_00, method=card())
+    waiting, approved = (
+        request_withdrawal(
+            player=player,
+            amount=amount,
+            currency="EUR",
+            actor=player_of(player),
+            payment_method=disputed.payment_method,
+        )
+        for amount in (30_00, 40_00)
+    )
+    approve_withdrawal(approved, actor=operator_of(player.tenant), reason=REASON)
+    charge_back_deposit(disputed, actor=PSP)  # takes the 30.00 available; 70.00 owed
+    for withdrawal, held_back, offered in ((waiting, "approve", "reject"), (approved, "mark-paid", None)):
+        response = console(finance).get(f"/console/withdrawals/{withdrawal.pk}/")
+        html = response.content.decode()
+        assert f'data-testid="form-{held_back}"' not in html
+        assert offered is None or f'data-testid="form-{offered}"' in html
+        assert RESTRICTED_NOTE in text_of(response)
+    # once a deposit repays what is owed, approving is offered again
+    deposit_with(player, 70_00, method=card())
+    response = console(finance2).get(f"/console/withdrawals/{waiting.pk}/")
+    assert 'data-testid="form-approve"' in response.content.decode() and RESTRICTED_NOTE not in text_of(response)

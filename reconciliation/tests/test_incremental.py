@@ -53,18 +53,34 @@ def books_in_use(tenant=None) -> list:
     return players
 
 
-def ledger_sums() -> dict[int, tuple[int, int]]:
-    """Every wallet's (available, held) ledger sums, straight from the postings."""
+def ledger_sums() -> dict[int, tuple[int, int, int]]:
+    """Every wallet's (available, held, owed) ledger sums, straight from the postings (owed: minus the
+    receivable account, which the ledger keeps below zero)."""
     rows = sql(
         "SELECT wallet_id, COALESCE(sum(amount) FILTER (WHERE account = 'player_available'), 0),"
-        " COALESCE(sum(amount) FILTER (WHERE account = 'player_held'), 0)"
+        " COALESCE(sum(amount) FILTER (WHERE account = 'player_held'), 0),"
+        " -COALESCE(sum(amount) FILTER (WHERE account = 'player_receivable'), 0)"
         " FROM wallet_posting WHERE wallet_id IS NOT NULL GROUP BY wallet_id"
     )
-    return {wallet_id: (int(available), int(held)) for wallet_id, available, held in rows}
+    return {wallet_id: (int(available), int(held), int(owed)) for wallet_id, available, held, owed in rows}
 
 
-def totals() -> dict[int, tuple[int, int]]:
-    return {t.wallet_id: (t.available, t.held) for t in WalletTotal.objects.all()}
+def totals() -> dict[int, tuple[int, int, int]]:
+    return {t.wallet_id: (t.available, t.held, t.receivable) for t in WalletTotal.objects.all()}
+
+
+def owing(player, amount: int = AMOUNT) -> Wallet:
+    """A deposit spent on a withdrawal, then charged back: the player owes `amount` (a receivable)."""
+    from wallet.services import charge_back_deposit, request_withdrawal
+    from wallet.tests.builders import PSP, player_of
+    from wallet.tests.factories import deposit_with
+
+    deposit = deposit_with(player, amount)
+    request_withdrawal(player=player, amount=amount, currency="EUR", actor=player_of(player))
+    charge_back_deposit(deposit, actor=PSP, reason="Fraudulent transaction")
+    wallet = Wallet.objects.get(pk=deposit.wallet_id)
+    assert wallet.balance_receivable == amount
+    return wallet
 
 
 def reported(run) -> dict[str, tuple]:
@@ -145,6 +161,22 @@ def test_an_incremental_run_reads_only_what_changed_and_carries_the_totals_forwa
     assert set(run.stats["checks"]) == set(first.stats["checks"])
 
 
+def test_receivables_are_carried_forward_by_the_checkpoints(player):
+    # given a checkpoint taken while a player owes after a chargeback
+    owing(player)
+    reconcile()
+    assert totals() == ledger_sums() and AMOUNT in {owed for _a, _h, owed in totals().values()}
+    # and, after it, a deposit that repays part of what is owed
+    fund(player, 10_00)
+    # when the next run is incremental
+    run = reconcile(mode=INCREMENTAL)
+    # then the receivable carried forward plus the repayment since agree with the wallet: no finding
+    assert (run.mode, run.findings_count) == (INCREMENTAL, 0)
+    assert totals() == ledger_sums()
+    wallet = Wallet.objects.get(player=player)
+    assert totals()[wallet.pk][2] == wallet.balance_receivable == AMOUNT - 10_00
+
+
 def test_an_incremental_run_reads_less_than_a_full_one():
     # given a history of 20,000 transactions checked by a full run, then 20 new ones
     from bench.bulk_load import load_books, triggers_off
@@ -213,6 +245,18 @@ def _held_lowered(player):
     withdrawal = withdrawal_in_state("requested", player=player)
     sql("UPDATE wallet_wallet SET balance_held = balance_held - 1 WHERE id = %s", [withdrawal.wallet_id])
     return {f"wallet_held_mismatch:wallet:{withdrawal.wallet_id}"}
+
+
+def _receivable_raised(player):
+    wallet = owing(player)
+    sql("UPDATE wallet_wallet SET balance_receivable = balance_receivable + 1 WHERE id = %s", [wallet.pk])
+    return {f"wallet_receivable_mismatch:wallet:{wallet.pk}"}
+
+
+def _charged_back_without_entry(player):
+    deposit = _deposit(player, "completed")
+    sql("UPDATE wallet_deposit SET state = 'charged_back', updated_at = clock_timestamp() WHERE id = %s", [deposit.pk])
+    return {f"ledger_event_state_mismatch:deposit:{deposit.pk}:deposit_charged_back"}
 
 
 def _paid_without_entry(player):
@@ -310,6 +354,8 @@ def _deposit(player, state):
 CORRUPTIONS = [
     _wallet_raised,
     _held_lowered,
+    _receivable_raised,
+    _charged_back_without_entry,
     _paid_without_entry,
     _completed_without_entry,
     _released_on_paid,

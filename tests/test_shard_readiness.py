@@ -47,6 +47,7 @@ PLATFORM = {
     "sandbox_psp_sandboxpayment": "the sandbox PSP",
     "sandbox_psp_sandboxpayout": "the sandbox PSP",
     "sandbox_psp_sandboxdelivery": "the sandbox PSP",
+    "sandbox_psp_sandboxinstrument": "the sandbox PSP",
 }
 
 # Unique constraints that do not name the tenant or a row of one tenant, and why.

@@ -1,5 +1,7 @@
 """Races on the real database: threads with their own connections, calls over HTTP."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.test import Client
 
@@ -8,7 +10,7 @@ from players.models import PlayerLimit
 from wallet.models import JournalEntry, LedgerEvent
 from wallet.tests.concurrency import run_together
 
-from .helpers import ProviderClient, house_balance
+from .helpers import ProviderClient, assert_problem, house_balance, money_books
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,3 +89,34 @@ def test_one_transaction_id_sent_for_two_players_at_once_moves_money_once(provid
     theirs.refresh_from_db()
     assert wallet.balance_available + theirs.balance_available == 190_00
     assert GameTransaction.objects.count() == 1
+
+
+def test_a_connection_dropped_while_a_bet_waits_for_its_lock_answers_503_and_moves_nothing(
+    provider, token, wallet, monkeypatch
+):
+    # given the database ends the bet's connection while the pipelined lock and read are in flight
+    # (a failover, or an administrator's pg_terminate_backend): psycopg then fails leaving pipeline
+    # mode with its own error, outside Django's cursor wrappers
+    import psycopg
+    from django.db import connection
+
+    real_pipeline = psycopg.Connection.pipeline
+
+    @contextmanager
+    def dropped(self):
+        with real_pipeline(self):
+            yield
+        raise psycopg.OperationalError("cannot exit pipeline mode while busy")
+
+    before = money_books(wallet)
+    monkeypatch.setattr(psycopg.Connection, "pipeline", dropped)
+    # when the provider bets
+    response = provider.bet(token, "tx-1")
+    monkeypatch.undo()
+    connection.close()  # the dropped session; the next query opens a new one
+    # then it is told to retry (503, as for any dropped connection), not a 500, and nothing moved
+    assert_problem(response, 503, "SERVICE_UNAVAILABLE")
+    assert money_books(wallet) == before
+    assert not GameTransaction.objects.filter(transaction_id="tx-1").exists()
+    # and the provider's retry of the same call is taken
+    assert provider.bet(token, "tx-1").status_code == 200

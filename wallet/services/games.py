@@ -23,7 +23,7 @@ lock: two bets of one wallet are serialized on it and cannot both pass a limit t
 one fits in.
 """
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -125,10 +125,17 @@ def lock_wallet_for_play(
     )
 
 
+@contextmanager
 def _pipeline():
-    """psycopg's pipeline mode on Django's connection: statements sent together, answered together."""
+    """psycopg's pipeline mode on Django's connection: statements sent together, answered together.
+
+    Leaving the pipeline can raise psycopg's own error (a connection terminated while its answers
+    were awaited: "cannot exit pipeline mode while busy"), outside Django's cursor wrappers; it is
+    raised as Django's error, like any other, so the connection is discarded and the caller gets 503
+    SERVICE_UNAVAILABLE (retry safely), not a 500."""
     connection.ensure_connection()
-    return connection.connection.pipeline()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def _limit(player_id: int, currency: str, values: list) -> PlayerLimit:

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backoffice.templatetags.console import when
 from tenants.models import OperatorToken
 from wallet.tests.api.helpers import assert_problem
 from wallet.tests.builders import withdrawal_in_state
@@ -62,7 +63,7 @@ def test_an_operator_makes_a_token_whose_key_is_shown_once(finance, tenant):
     assert (event.action, event.tenant_id, event.actor_user_id) == ("operator_token.created", tenant.pk, finance.pk)
 
 
-def test_the_list_shows_name_key_prefix_made_last_used_and_expiry(finance, settings):
+def test_the_list_shows_name_key_prefix_made_last_used_and_expiry(finance, tenant, settings):
     settings.OPERATOR_TOKEN_DAYS = 30
     client = sign_in(finance)
     make_token(client, "report script")
@@ -72,7 +73,9 @@ def test_the_list_shows_name_key_prefix_made_last_used_and_expiry(finance, setti
     row = re.search(rf'<tr data-token-id="{token.pk}">(.*?)</tr>', page.content.decode(), re.S).group(1)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
     assert "report script" in text and f"{token.prefix}…" in text
-    assert token.created_at.strftime("%Y-%m-%d") in text and token.expires_at.strftime("%Y-%m-%d") in text
+    # times as everywhere in the console: in the casino's zone, named ("29 Nov 2026, 22:48:17 CET")
+    with timezone.override(tenant.time_zone):
+        assert when(token.created_at) in text and when(token.expires_at) in text
     assert "never" in text and "expired" not in text
     assert "expires 30 days after it is made" in text_of(page)
     # once used and once past its expiry, the list says so

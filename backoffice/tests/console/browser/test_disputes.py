@@ -118,7 +118,7 @@ def test_the_player_page_shows_the_restriction_and_the_payment_methods(open_cons
     # back) and 120.00 went to it; the bank account brought 50.00 and 40.00 are on their way to it
     methods = context.get_by_test_id("payment-methods")
     visa = methods.locator("tbody tr").nth(0).inner_text()
-    assert "Visa •••• 4242" in visa and "also used by 1 other player" in visa and "-120.00 EUR" in visa
+    assert "Visa •••• 4242" in visa and "also used by 1 other player" in visa and "−120.00 EUR" in visa
     bank = methods.locator("tbody tr").nth(1).inner_text()
     assert "Bank account •••• 3000" in bank and "10.00 EUR" in bank
     assert methods.get_by_test_id("shared").count() == 1

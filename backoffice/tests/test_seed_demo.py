@@ -231,3 +231,21 @@ def test_running_again_keeps_a_kyc_status_an_operator_changed(no_url_settings):
     again = seed()
     assert again["tenants"][0]["players"][0]["kyc_status"] == "rejected"
     assert KycCheck.objects.filter(player=alice).count() == 2
+
+
+def test_one_demo_player_owes_the_casino_after_chargebacks_and_running_again_charges_nothing_back(no_url_settings):
+    # bob's two card deposits (500.00 and 250.00 EUR) were charged back after he had 50.00 paid out
+    # and 120.00 held for a withdrawal: 580.00 available covered all but 170.00, which he owes
+    aurora = seed()["tenants"][0]
+    players = {p["username"]: p for p in aurora["players"]}
+    bob, alice = players["aurora-bob"], players["aurora-alice"]
+    assert bob["balances"]["EUR"] == {"available": "0.00", "held": "120.00", "receivable": "170.00"}
+    assert alice["balances"]["EUR"]["receivable"] == "0.00"
+    # so his account is restricted, and alice's is not
+    refused = api(bob["token"]).post(
+        "/api/v1/withdrawals/", {"amount": "10.00", "currency": "EUR"}, format="json", HTTP_IDEMPOTENCY_KEY="demo-1"
+    )
+    assert (refused.status_code, refused.json()["error_code"]) == (403, "PLAYER_ACCOUNT_RESTRICTED")
+    # and seeding again charges nothing back twice
+    again = {p["username"]: p for p in seed()["tenants"][0]["players"]}
+    assert again["aurora-bob"]["balances"] == bob["balances"]

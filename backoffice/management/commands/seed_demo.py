@@ -36,7 +36,7 @@ from tenants.models import CurrencyLimit, OperatorMembership, OperatorToken, Pay
 from tenants.operator_tokens import OPERATOR_TOKEN_PREFIX, create_operator_token, revoke_operator_token
 from wallet import services
 from wallet.methods import MethodDetails
-from wallet.models import PaymentMethod, Wallet
+from wallet.models import Deposit, DepositState, PaymentMethod, Wallet
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -65,6 +65,9 @@ TENANTS = [
         },
         "players": ["alice", "bob", "carol"],
         "unverified": "carol",
+        # Both of bob's card deposits are charged back after he spent and withdrew part of them: he
+        # owes the casino (the Chargebacks page, his restricted account, a withdrawal only to reject).
+        "disputed": "bob",
     },
     {
         "slug": "borealis",
@@ -144,7 +147,12 @@ class Command(BaseCommand):
                     if name != spec["unverified"]:
                         self._verify(player["object"], checker)
             for name, player in zip(spec["players"], players, strict=True):
-                self._history(player["object"], spec["currencies"][0], withdrawals=name != spec["unverified"])
+                self._history(
+                    player["object"],
+                    spec["currencies"][0],
+                    withdrawals=name != spec["unverified"],
+                    disputed=name == spec.get("disputed"),
+                )
             summary["tenants"].append(
                 {
                     "slug": tenant.slug,
@@ -282,9 +290,10 @@ class Command(BaseCommand):
         )
         player.refresh_from_db(fields=["kyc_status", "kyc_updated_at"])
 
-    def _history(self, player: Player, currency: str, *, withdrawals: bool = True) -> None:
+    def _history(self, player: Player, currency: str, *, withdrawals: bool = True, disputed: bool = False) -> None:
         """A little history for a new player: two deposits (by card), a failed one and three withdrawals
-        to the card (no withdrawals for the unverified player: the casino requires KYC for them).
+        to the card (no withdrawals for the unverified player: the casino requires KYC for them); for a
+        `disputed` player, both card deposits are then charged back, which leaves a receivable.
 
         The card is an instrument of the sandbox PSP (its database is the demo's), so the PSP can pay
         out to it when an operator approves the open withdrawal."""
@@ -319,6 +328,9 @@ class Command(BaseCommand):
         canceled = withdraw(2_000 * scale)
         services.cancel_withdrawal(canceled, actor=me, reason="Changed my mind")
         withdraw(12_000 * scale)
+        if disputed:
+            for deposit in Deposit.objects.filter(player=player, state=DepositState.COMPLETED).order_by("created_at"):
+                services.charge_back_deposit(deposit, actor=psp, reason="Cardholder disputed the payment (demo data)")
 
     def _describe_player(self, player: dict) -> dict:
         obj = player.pop("object")
@@ -326,6 +338,7 @@ class Command(BaseCommand):
             w.currency: {
                 "available": format_amount(w.balance_available, w.currency),
                 "held": format_amount(w.balance_held, w.currency),
+                "receivable": format_amount(w.balance_receivable, w.currency),  # owed after chargebacks
             }
             for w in Wallet.objects.filter(player=obj)
         }
@@ -345,7 +358,13 @@ class Command(BaseCommand):
             for op in tenant["operators"]:
                 w(f"    operator {op['username']:<20} {op['role']:<8} password {DEMO_PASSWORD}  token {op['token']}")
             for player in tenant["players"]:
-                w(f"    player   {player['username']:<20} token {player['token']}")
+                owed = [
+                    f"{b['receivable']} {c}"
+                    for c, b in player["balances"].items()
+                    if b["receivable"] != format_amount(0, c)
+                ]
+                note = f"  (owes {', '.join(owed)} after chargebacks: restricted)" if owed else ""
+                w(f"    player   {player['username']:<20} token {player['token']}{note}")
 
 
 def _operator_token(user) -> str:

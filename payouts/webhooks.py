@@ -47,6 +47,7 @@ Outcome = WebhookEvent.Outcome
 REFUSED = "webhook.refused"  # the audit action of refused signatures, and their rate limit's name
 MAX_EVENT_ID_LENGTH = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PROVIDER_REFERENCE = 128  # the provider_reference columns of deposits and payout attempts
 
 
 class WebhookRefused(Exception):
@@ -217,6 +218,9 @@ def _mismatch(tx, data: dict) -> str:
             f"PSP reported {data.get('amount')} {data.get('currency')}; "
             f"we expected {tx.amount} {tx.currency} (minor units)"
         )
+    for key in ("payment_id", "payout_id"):  # kept as the transaction's provider reference
+        if key in data and not (isinstance(data[key], str) and len(data[key]) <= MAX_PROVIDER_REFERENCE):
+            return f"PSP's {key} is not an id of at most {MAX_PROVIDER_REFERENCE} characters"
     return ""
 
 
@@ -389,7 +393,9 @@ def _payout_returned(event, data, actor) -> tuple[str, str]:
         return Outcome.NO_CHANGE, "Payout already returned"
     reason = f"{str(data.get('reason') or 'Returned by the beneficiary bank')[:500]} (PSP event {event.event_id})"
     try:
-        services.record_payout_returned(attempt, actor=actor, reason=reason)
+        services.record_payout_returned(
+            attempt, actor=actor, reason=reason, provider_reference=str(data.get("payout_id", ""))
+        )
     except (PayoutOutcomeConflict, IllegalTransactionStateTransition) as refusal:
         return Outcome.CONFLICT, refusal.detail
     return Outcome.APPLIED, "Payout returned; the money is available again"

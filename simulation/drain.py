@@ -150,10 +150,12 @@ class Drain:
         """Failed payouts: with attempts left the product retries by itself after the cooldown, so
         the operators leave those alone for a while; a failed payout with attempts left and no
         retry task anywhere (queue, running, or held by a worker) will never be retried
-        automatically: that is a violation (automatic_retry_lost). Then operators decide."""
+        automatically: that is a violation (automatic_retry_lost), unless the product refused it
+        because the player owes after a chargeback (audited). Then operators decide."""
         from django.conf import settings
         from django.utils import timezone
 
+        from core.models import AuditEvent
         from wallet.models import PayoutAttempt, Withdrawal, WithdrawalState
 
         rows = list(Withdrawal.objects.filter(state=WithdrawalState.PAYOUT_FAILED).select_related("tenant"))
@@ -163,6 +165,15 @@ class Drain:
             attempts = PayoutAttempt.objects.filter(withdrawal=withdrawal).count()
             last = PayoutAttempt.objects.filter(withdrawal=withdrawal).order_by("-number").first()
             refused = last is not None and last.failure_reason.startswith("Refused by the PSP")  # no auto retry
+            # The automatic retry is refused by design while the player owes after a chargeback (audited).
+            refused = (
+                refused
+                or AuditEvent.objects.filter(
+                    action="payout.retry_refused",
+                    target_id=str(withdrawal.pk),
+                    data__error_code="PLAYER_ACCOUNT_RESTRICTED",
+                ).exists()
+            )
             if attempts < spec.PAYOUT_RETRY_LIMIT and not refused and withdrawal.pk not in self.judged:
                 if (timezone.now() - withdrawal.updated_at).total_seconds() < 5:
                     continue  # its failure was just recorded; the retry is being queued
@@ -185,9 +196,11 @@ class Drain:
                     )
             rng = random.Random(f"simulation:{self.seed}:drain:{withdrawal.pk}:failed:{attempts}")
             if attempts < spec.PAYOUT_RETRY_LIMIT and rng.random() < 0.5:
-                self._decide(withdrawal, tenant, "retry-payout", operator=0)
-            else:
-                self._decide(withdrawal, tenant, "reject", operator=1)
+                answer = self._decide(withdrawal, tenant, "retry-payout", operator=0)
+                if answer is None or answer.error_code != "PLAYER_ACCOUNT_RESTRICTED":
+                    continue
+            # (a retry refused because the player owes after a chargeback: rejecting repays it)
+            self._decide(withdrawal, tenant, "reject", operator=1)
 
     def _decide(self, withdrawal, tenant: int, action: str, *, operator: int):
         url = f"{self.world.web_url}/api/v1/admin/withdrawals/{withdrawal.pk}/{action}/"

@@ -31,9 +31,9 @@ DECISION_ERRORS = schema.error_responses(
 )
 DECISION_DESCRIPTION = (
     "Needs the finance or admin role and a non-blank reason (400 REVIEW_REASON_REQUIRED). "
-    "Asking for the state the withdrawal is already in changes nothing (200). Approving and marking paid are "
-    "refused while the player owes the casino after a chargeback (403 PLAYER_ACCOUNT_RESTRICTED); rejecting "
-    "releases the held money, which repays what is owed first."
+    "Asking for the state the withdrawal is already in changes nothing (200). Approving, marking paid and "
+    "retrying a failed payout are refused while the player owes the casino after a chargeback (403 "
+    "PLAYER_ACCOUNT_RESTRICTED); rejecting releases the held money, which repays what is owed first."
 )
 
 

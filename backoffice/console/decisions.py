@@ -38,7 +38,7 @@ DECISIONS = {
 }
 
 # What wallet.services refuses while the player owes the casino (reject stays: it repays).
-REFUSED_WHILE_RESTRICTED = frozenset({"approve", "mark-paid"})
+REFUSED_WHILE_RESTRICTED = frozenset({"approve", "mark-paid", "retry-payout"})
 
 
 def offered(withdrawal, operator) -> tuple[list[Decision], list[str]]:

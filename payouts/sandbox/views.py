@@ -37,6 +37,8 @@ def merchant_api(view):
             body = json.loads(request.body or b"{}") if request.method in ("POST", "PUT") else {}
         except ValueError:
             return JsonResponse({"error": "body must be JSON"}, status=400)
+        if not isinstance(body, dict):
+            return JsonResponse({"error": "body must be a JSON object"}, status=400)
         return view(request, merchant, body, *args, **kwargs)
 
     return wrapper
@@ -167,7 +169,8 @@ def checkout(request, payment_id):
     payment = get_object_or_404(SandboxPayment.objects.select_related("merchant", "instrument"), pk=payment_id)
     if request.method == "POST":
         fields = _fields(request)
-        if fields.get("dispute") in engine.DISPUTE_STEPS:  # the page's buttons for a paid payment
+        step = fields.get("dispute")
+        if isinstance(step, str) and step in engine.DISPUTE_STEPS:  # the page's buttons for a paid payment
             try:
                 payment = engine.dispute(payment.id, fields["dispute"])
             except engine.DisputeRefused as refusal:

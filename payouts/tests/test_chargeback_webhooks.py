@@ -53,6 +53,19 @@ def test_a_signed_chargeback_is_applied_once_whatever_repeats_it(web, secret, pl
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("payment_id", ["p" * 129, 42, None])
+def test_a_dispute_with_a_payment_id_we_cannot_keep_is_a_mismatch_not_a_500(web, secret, player, payment_id):
+    # given a deposit still open at the PSP (the dispute would complete it first, keeping the PSP's id)
+    deposit = deposit_in_state("created", player=player)
+    with expect_no_change(audit_actions=("webhook.accepted", "webhook.accepted")):
+        for kind in (CHARGED_BACK, REVERSED):
+            answer = send_event(web, secret, kind, payment_data(deposit, payment_id=payment_id))
+            # then it is stored and acknowledged for an operator to look at, and moves nothing
+            assert outcome_of(answer) == "mismatch"
+    assert state(deposit) == "created"
+
+
+@pytest.mark.django_db
 def test_a_reversal_that_overtakes_its_chargeback_applies_both_in_order(web, secret, player):
     deposit = deposit_with(player, 30_00, method=card())
     # when the reversal arrives before the chargeback, then the chargeback
@@ -162,6 +175,11 @@ def test_the_sandbox_dispute_api_needs_the_merchants_key_and_a_paid_payment(sand
         (REVERSED, "Dispute won by the merchant"),
     ]
     assert SandboxPayment.objects.get().status == "paid"  # settled on its day; the dispute is apart
+    # and a body that is not a JSON object is refused, as the page's field that is not a step
+    for body in ([], "chargeback", 7):
+        assert http("POST", f"{url}/chargeback", json_body=body, headers=key)[0] == 400
+    checkout = engine.checkout_url(SandboxPayment.objects.get(), sandbox_service)
+    assert http("POST", checkout, json_body={"dispute": []})[0] == 400
 
 
 @pytest.mark.django_db(transaction=True)

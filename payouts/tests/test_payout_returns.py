@@ -122,6 +122,8 @@ def test_a_return_that_overtakes_the_success_records_the_success_first(web, secr
     assert state(withdrawal) == "returned"
     assert money_events(withdrawal) == ["withdraw_requested", "withdraw_paid", "withdraw_returned"]
     assert balances(player) == (30_00, 0, 0)
+    # and the success it recorded keeps the PSP's payout id, which the return carried
+    assert PayoutAttempt.objects.get(pk=attempt.pk).provider_reference == payout_data(attempt)["payout_id"]
     assert_invariants()
 
 

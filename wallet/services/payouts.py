@@ -23,11 +23,13 @@ from core.tasks import send_task_on_commit
 from core.unit_of_work import UnitOfWork
 from tenants.models import PaymentPolicy, Tenant
 from tenants.selectors import payment_policy
+from wallet import protection
 from wallet.errors import (
     IllegalTransactionStateTransition,
     PayoutCooldownActive,
     PayoutOutcomeConflict,
     PayoutRetryLimitReached,
+    PlayerAccountRestricted,
 )
 from wallet.models import LedgerEvent, PayoutAttempt, Withdrawal, WithdrawalState
 from wallet.transitions import apply_transition
@@ -161,7 +163,8 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
     """Open a new attempt for a withdrawal whose last payout failed (-> payout_pending), then dispatch it.
 
     Bounded by the tenant's retry limit (attempts per withdrawal) and cooldown (least
-    time since the previous attempt), for operators and automatic retries alike.
+    time since the previous attempt), for operators and automatic retries alike. Refused while the
+    player owes the casino after a chargeback (PLAYER_ACCOUNT_RESTRICTED): an operator rejects it.
     """
     reason = ensure_reason(actor, reason)
     try:
@@ -174,6 +177,9 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
                     tx_type=Withdrawal.TX_TYPE, from_state=withdrawal.state, to_state=WithdrawalState.PAYOUT_PENDING
                 )
             ensure_tenant_active(withdrawal.tenant)
+            # A failed payout's money is still held here: while the player owes the casino after a
+            # chargeback it is not sent again (rejecting it repays what is owed).
+            protection.ensure_not_restricted(withdrawal.player_id)
             made = _ensure_attempts_left(withdrawal)
             _ensure_cooled_down(withdrawal)
             attempt = _open_attempt(
@@ -181,7 +187,7 @@ def retry_payout(withdrawal, *, actor: Actor, reason: str = "", provider: str = 
             )
             enqueue_payout_dispatch(withdrawal.pk)
             return attempt
-    except (PayoutRetryLimitReached, PayoutCooldownActive) as refusal:
+    except (PayoutRetryLimitReached, PayoutCooldownActive, PlayerAccountRestricted) as refusal:
         _audit_payout_refusal(withdrawal, refusal, actor=actor)
         raise
 
@@ -243,11 +249,12 @@ def record_payout_failed(
         raise
 
 
-def record_payout_returned(attempt, *, actor: Actor, reason: str = "") -> Withdrawal:
+def record_payout_returned(attempt, *, actor: Actor, reason: str = "", provider_reference: str = "") -> Withdrawal:
     """The bank sent a paid payout back (paid -> returned): the amount is available again, receivable first.
 
     The attempt stays `succeeded` (it did pay; the return is a later event of its own). A return
-    of an attempt whose success has not reached us yet records the success first. Refused for an
+    of an attempt whose success has not reached us yet records the success first (with the PSP's
+    payout id the return carries, `provider_reference`). Refused for an
     attempt recorded as failed (PAYOUT_OUTCOME_CONFLICT, audited), and for a withdrawal that is not
     paid (ILLEGAL_TRANSACTION_STATE_TRANSITION); returning a returned one is a no-op.
     """
@@ -257,7 +264,7 @@ def record_payout_returned(attempt, *, actor: Actor, reason: str = "") -> Withdr
             if locked.status == Status.FAILED:
                 raise _conflict(locked, reported="returned")
             if locked.status == Status.PENDING:  # the return overtook the success
-                record_payout_succeeded(locked, actor=actor)
+                record_payout_succeeded(locked, actor=actor, provider_reference=provider_reference)
                 locked, withdrawal = _lock_attempt(attempt)
             uow = UnitOfWork()
             if apply_transition(

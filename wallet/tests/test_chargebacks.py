@@ -11,17 +11,18 @@ import pytest
 from players.tests.factories import PlayerFactory
 from wallet import protection
 from wallet.errors import IllegalTransactionStateTransition, InsufficientFunds, PlayerAccountRestricted
-from wallet.models import Deposit, JournalEntry, Posting, Wallet
+from wallet.models import Deposit, JournalEntry, PayoutAttempt, Posting, Wallet
 from wallet.services import (
     approve_withdrawal,
     charge_back_deposit,
     mark_withdrawal_paid,
     reject_withdrawal,
     request_withdrawal,
+    retry_payout,
     reverse_chargeback,
 )
 
-from .builders import PSP, REASON, deposit_in_state, operator_of, player_of
+from .builders import PSP, REASON, deposit_in_state, operator_of, player_of, withdrawal_in_state
 from .concurrency import errors_of, run_together, successes_of
 from .factories import card, deposit_with, fund
 from .invariants import assert_invariants, expect_no_change, record_effects
@@ -144,6 +145,24 @@ def test_money_held_for_a_withdrawal_stays_held_and_rejecting_it_repays_the_rece
     assert effects.ledger == ["withdraw_released"]
     assert balances(player) == (0, 0, 0)
     protection.ensure_not_restricted(player)
+    assert_invariants()
+
+
+def test_a_failed_payout_is_not_sent_again_while_the_player_owes(player):
+    # given a withdrawal whose payout failed (its 25.00 still held here), then a chargeback of the
+    # deposit that funded it: the player owes 25.00
+    failed = withdrawal_in_state("payout_failed", player=player)
+    disputed = Deposit.objects.get(player=player)
+    charge_back_deposit(disputed, actor=PSP)
+    assert balances(player) == (0, failed.amount, failed.amount)
+    # when finance (or the automatic retry) tries the payout again, it is refused, audited, nothing moves
+    finance = operator_of(player.tenant)
+    with expect_no_change(audit_actions=("payout.retry_refused",)), pytest.raises(PlayerAccountRestricted):
+        retry_payout(failed, actor=finance, reason=REASON)
+    assert not PayoutAttempt.objects.filter(withdrawal=failed, status="pending").exists()
+    # and rejecting it releases the held money, which repays what is owed
+    reject_withdrawal(failed, actor=finance, reason="Chargeback on the deposit")
+    assert balances(player) == (0, 0, 0)
     assert_invariants()
 
 

@@ -117,6 +117,19 @@ def test_while_the_player_owes_the_casino_approve_and_mark_paid_are_not_offered(
         assert f'data-testid="form-{held_back}"' not in html
         assert offered is None or f'data-testid="form-{offered}"' in html
         assert RESTRICTED_NOTE in text_of(response)
+    # nor is a failed payout retried while its player owes: its money is still held here (reject repays)
+    from players.tests.factories import PlayerFactory
+    from wallet.models import Deposit
+    from wallet.tests.builders import withdrawal_in_state
+
+    other = PlayerFactory(tenant=player.tenant)
+    failed = withdrawal_in_state("payout_failed", player=other)
+    assert (
+        'data-testid="form-retry-payout"' in console(finance).get(f"/console/withdrawals/{failed.pk}/").content.decode()
+    )
+    charge_back_deposit(Deposit.objects.get(player=other), actor=PSP)  # the held 25.00 is owed
+    html = console(finance).get(f"/console/withdrawals/{failed.pk}/").content.decode()
+    assert 'data-testid="form-retry-payout"' not in html and 'data-testid="form-reject"' in html
     # once a deposit repays what is owed, approving is offered again
     deposit_with(player, 70_00, method=card())
     response = console(finance2).get(f"/console/withdrawals/{waiting.pk}/")

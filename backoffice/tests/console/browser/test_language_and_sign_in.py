@@ -91,5 +91,11 @@ def _base32(key: bytes) -> str:
 
 
 def _code(device, *, next_step: bool = False) -> str:
-    """The code an authenticator app shows; a code is accepted once, so a second sign-in uses the next one."""
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0 - (device.step if next_step else 0)):06d}"
+    """The code an authenticator app shows; a code is accepted once, so a second sign-in uses the next one.
+
+    Counted with the device's drift: a code typed across a 30-second boundary is accepted one step
+    back and the device remembers that drift, so "the next code" is the next one after the device's
+    view of now, not the clock's (without it, the second sign-in failed whenever the first straddled
+    a boundary)."""
+    drift = device.drift + (1 if next_step else 0)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, drift=drift):06d}"

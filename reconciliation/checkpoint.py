@@ -32,9 +32,9 @@ PostgreSQL gives a transaction its id when it first writes, which for an INSERT 
 right after it evaluates the row's id, and the wallet services lock their rows (which
 gives the id too) before they insert anything.
 
-The boundary and the wait read the primary (its sequences, its sessions); the snapshot
-may be a replica's, once it has replayed what the primary had written at the boundary
-(`snapshot_may_start`).
+The boundary, the wait and the snapshot of a run that writes a checkpoint read the primary
+(reconciliation.services); `snapshot_may_start` guards the snapshot should it ever be taken on
+a replica (it waits until the replica has replayed the primary's WAL up to the boundary).
 
 Only all-tenants runs write checkpoints (and the wallet totals with them, in the
 transaction that records the run's success): one chain, which incremental runs of any

@@ -227,6 +227,8 @@ def parse(kind: str, body: bytes) -> Call:
         fields["round_closed"] = closed is True
     if kind == TransactionKind.ROLLBACK:
         fields["reference_transaction_id"] = _text(document, "reference_transaction_id", errors)
+        if fields["reference_transaction_id"] and fields["reference_transaction_id"] == fields.get("transaction_id"):
+            errors["reference_transaction_id"] = ["Must name another transaction: the bet to roll back."]
     if errors:
         raise ValidationFailed("The request is not valid.", errors=errors)
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

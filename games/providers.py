@@ -37,6 +37,13 @@ from tenants.models import Tenant
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - what a Standard Webhooks secret starts with
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def is_slug(text: str) -> bool:
+    """Whether `text` can name a provider account (lower-case letters, digits, inner hyphens; 1-64)."""
+    return _SLUG.fullmatch(text) is not None
+
+
 _CACHE_LIMIT = 1024  # entries; unknown slugs are cached too, so a flood of them stays bounded
 
 

@@ -58,7 +58,7 @@ def close_idle_rounds(*, now=None, batch: int = 1000) -> int:
                         tenant=tenant_id,
                         actor=SWEEPER,
                         action="game.rounds_closed_idle",
-                        data={"count": len(rounds), "rounds": rounds[:100]},
+                        data={"count": len(rounds), "rounds": rounds},  # every round the batch closed
                         uow=uow,
                     )
                 uow.flush()

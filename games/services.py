@@ -303,6 +303,8 @@ def roll_back_bet(provider: Provider, session: Session, call: Call) -> answers.A
         balance = wallet.balance_available if wallet else 0
         body = answers.ok(balance, session.currency, call.transaction_id, tx_id)
         _insert_transaction(uow, tx_id, provider, session, call, state, round_pk, status, 200, body)
+        if found is not None and found.status == RoundStatus.CLOSED:
+            unusual = [*unusual, "round_closed"]  # as a win on a closed round (docs/game-wallet.md)
         if unusual:
             _audit_unusual(uow, provider, session, call, "game.rollback_landed", unusual)
         uow.flush()

@@ -16,7 +16,7 @@ PostgreSQL here (the account's secrets come from games.providers' cache).
 from core import refusals
 from games.answers import provider_actor
 from games.errors import SignatureInvalid
-from games.providers import ProviderKeys, keys_for
+from games.providers import ProviderKeys, is_slug, keys_for
 from payouts.providers import InvalidWebhook
 from payouts.providers.standard_webhooks import verify_signature
 
@@ -36,7 +36,9 @@ class CallThrottled(Exception):
 def authenticate(slug: str, meta: dict, body: bytes, source: str | None) -> ProviderKeys:
     """The account that signed this call, or SignatureInvalid (counted) or CallThrottled."""
     headers = {name: meta.get(key, "") for name, key in _HEADERS.items()}
-    keys = keys_for(slug) if len(slug) <= 64 else None
+    named = is_slug(slug)  # anything else names no account (and may hold a NUL, which PostgreSQL refuses)
+    keys = keys_for(slug) if named else None
+    shown = slug if named else ascii(slug[:60])
     if keys is None:
         reason = "No active game provider account with this name"
     elif not keys.secrets:
@@ -54,10 +56,10 @@ def authenticate(slug: str, meta: dict, body: bytes, source: str | None) -> Prov
     refusals.tally(
         refusal,
         tenant_id=keys.tenant_id if keys else None,
-        actor=provider_actor(slug[:64]),
+        actor=provider_actor(shown),
         reason=reason,
         details={
-            "provider": slug[:64],
+            "provider": shown,
             "webhook_id": str(headers["webhook-id"])[:255],
             "webhook_timestamp": str(headers["webhook-timestamp"])[:40],
             "body_bytes": len(body),

@@ -91,7 +91,7 @@ def test_one_transaction_id_sent_for_two_players_at_once_moves_money_once(provid
     assert GameTransaction.objects.count() == 1
 
 
-def test_a_connection_dropped_while_a_bet_waits_for_its_lock_answers_503_and_moves_nothing(
+def test_a_connection_dropped_as_the_pipelined_lock_and_read_finish_answers_503_and_moves_nothing(
     provider, token, wallet, monkeypatch
 ):
     # given the database ends the bet's connection while the pipelined lock and read are in flight

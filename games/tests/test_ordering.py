@@ -95,6 +95,17 @@ def test_a_rollback_lands_on_a_round_closed_without_a_win(provider, token, walle
     provider.bet(token, "tx-1", amount="10.00")
     close_idle_rounds(now=timezone.now() + timedelta(hours=2))
     assert provider.rollback(token, "rb-1", "tx-1", amount="10.00").json()["balance"] == "100.00"
+    # the round was closed by the sweeper, and the rollback that landed on it is audited as unusual
+    assert GameRound.objects.get().close_reason == "idle"
+    assert AuditEvent.objects.filter(action="game.rollback_landed", reason="round_closed").exists()
+
+
+def test_the_sweepers_audit_names_every_round_it_closed(provider, token, wallet):
+    for n in range(120):
+        provider.bet(token, f"tx-{n}", round_id=f"r-{n}", amount="0.10")
+    assert close_idle_rounds(now=timezone.now() + timedelta(hours=2)) == 120
+    event = AuditEvent.objects.get(action="game.rounds_closed_idle")
+    assert event.data["count"] == 120 and len(event.data["rounds"]) == 120
 
 
 def test_rounds_close_after_the_tenants_idle_time(provider, token, wallet, tenant):

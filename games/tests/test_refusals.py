@@ -243,3 +243,10 @@ def test_a_deposit_that_repays_what_is_owed_lifts_the_restriction_on_play(provid
     assert_problem(provider.bet(token, "tx-1"), 403, "PLAYER_ACCOUNT_RESTRICTED")
     deposit_with(player, 20_00, "USD")  # repays the receivable first
     assert provider.bet(token, "tx-2").status_code == 200
+
+
+def test_a_rollback_that_names_itself_is_refused_not_a_500(provider, token, wallet):
+    before = books(wallet)
+    body = assert_problem(provider.rollback(token, "rb-1", "rb-1"), 400, "VALIDATION_ERROR")
+    assert "reference_transaction_id" in body["errors"]
+    assert books(wallet) == before

@@ -167,3 +167,10 @@ def test_hostile_paths_bodies_and_methods(client, provider, token, wallet, setti
     settings.MAX_REQUEST_BODY_BYTES = 1000
     assert_problem(provider.post("bet", b"{" + b" " * 2000 + b"}"), 413, "PAYLOAD_TOO_LARGE")
     assert_problem(client.get(f"/api/v1/games/{provider.slug}/bet/"), 405, "METHOD_NOT_ALLOWED")
+
+
+@pytest.mark.parametrize("slug", ["a%00b", "A-Slots", "x" * 70])
+def test_a_provider_name_no_account_can_have_is_refused_unsigned_not_a_500(client, slug):
+    response = client.post(f"/api/v1/games/{slug}/bet/", data=b"{}", content_type="application/json")
+    assert response.status_code == 401, response.content
+    assert response.json()["error_code"] == "SIGNATURE_INVALID"

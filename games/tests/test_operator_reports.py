@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -29,8 +30,12 @@ GGR = "/api/v1/admin/reports/ggr/"
 CONSOLE_GGR = "/console/reports/ggr/"
 
 
+# Days are the casino's: near midnight UTC its calendar day is already another one.
+CASINO_ZONE = ZoneInfo(TenantFactory._meta.declarations["time_zone"])
+
+
 def today() -> str:
-    return timezone.now().date().isoformat()
+    return timezone.localdate(timezone=CASINO_ZONE).isoformat()
 
 
 def play(provider, token):
@@ -104,7 +109,7 @@ def test_the_csv_export_has_the_same_figures(provider, token, viewer_api, other_
 def test_days_outside_the_range_and_losing_days_read_right(provider, token, viewer_api):
     provider.bet(token, "b-1", round_id="r-1", amount="1.00")
     provider.win(token, "w-1", round_id="r-1", amount="25.00")
-    yesterday = (timezone.now() - timedelta(days=1)).date().isoformat()
+    yesterday = (timezone.localdate(timezone=CASINO_ZONE) - timedelta(days=1)).isoformat()
     assert viewer_api.get(GGR, {"from": yesterday, "to": yesterday}).json()["results"] == []
     [row] = viewer_api.get(GGR, {"from": yesterday, "to": today()}).json()["results"]
     assert row["ggr"] == "-24.00"

@@ -115,12 +115,12 @@ def test_an_admin_makes_a_game_provider_account_and_reads_its_secret_once(open_c
     ] == [("game_provider.created", str(nova.pk), ceren.pk)]
 
 
-def test_finance_reads_todays_ggr_per_currency(open_console, anna, played):
+def test_finance_reads_todays_ggr_per_currency(open_console, casino, anna, played):
     console = open_console(anna)
     page = console.page
     # when anna opens Reports: the last seven days, today included
     console.submit(page.get_by_role("link", name="Reports"))
-    today = timezone.localdate().isoformat()
+    today = timezone.localdate(timezone=casino.zone).isoformat()  # the casino's day, not UTC's
     # then today's play is one row per currency: bets, wins, rolled-back bets (with counts) and GGR
     report = page.get_by_test_id("ggr")
     eur = report.locator(f"tbody tr[data-day='{today}'][data-currency=EUR]").inner_text().split("\t")

@@ -1,8 +1,9 @@
 """Reads for the console's chargebacks and receivables page (section 16), scoped to the operator's casino.
 
-Chargebacks are the deposits the PSP reported disputed (charged back, or charged back and then
-reversed), with when each step happened; receivables are the wallets whose player owes the
-casino after a chargeback (the account is restricted until it is repaid).
+Chargebacks are the deposits the PSP reported disputed (charged back; charged back and then
+reversed; or charged back again after the reversal), with when each step happened;
+receivables are the wallets whose player owes the casino after a chargeback (the account is
+restricted until it is repaid).
 """
 
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from core.replica import read_alias
 from tenants.operators import OperatorScope
 from wallet.models import Deposit, DepositState, DepositTransition, Wallet
 
-DISPUTED = (DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
+DISPUTED = (DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED, DepositState.CHARGED_BACK_AGAIN)
 
 
 @dataclass(frozen=True)
 class DisputeFilter:
-    states: tuple[str, ...] = ()  # empty: both
+    states: tuple[str, ...] = ()  # empty: every disputed state
     currency: str = ""
     player: str = ""  # id, username or name
     disputed_after: datetime | None = None
@@ -42,12 +43,17 @@ def _when(state: str):
 
 
 def chargebacks(scope: OperatorScope, filters: DisputeFilter):
-    """Disputed deposits, the latest chargeback first, each with `charged_back_at` and `reversed_at`."""
+    """Disputed deposits, the latest chargeback first, each with `charged_back_at`, `reversed_at` and
+    `charged_back_again_at`."""
     rows = (
         scope.filter(Deposit.objects.using(read_alias()))
         .filter(state__in=filters.states or DISPUTED)
         .select_related("player__user", "tenant", "payment_method")
-        .annotate(charged_back_at=_when(DepositState.CHARGED_BACK), reversed_at=_when(DepositState.CHARGEBACK_REVERSED))
+        .annotate(
+            charged_back_at=_when(DepositState.CHARGED_BACK),
+            reversed_at=_when(DepositState.CHARGEBACK_REVERSED),
+            charged_back_again_at=_when(DepositState.CHARGED_BACK_AGAIN),
+        )
     )
     if filters.currency:
         rows = rows.filter(currency=filters.currency)

@@ -190,8 +190,9 @@ def _apply(event: WebhookEvent, message: WebhookMessage, actor: Actor) -> tuple[
         "payment.failed": _payment_failed,
         "payout.succeeded": _payout_succeeded,
         "payout.failed": _payout_failed,
-        "payment.charged_back": _payment_charged_back,
-        "payment.chargeback_reversed": _chargeback_reversed,
+        "payment.charged_back": _dispute_step(1),
+        "payment.chargeback_reversed": _dispute_step(2),
+        "payment.second_chargeback": _dispute_step(3),
         "payout.returned": _payout_returned,
     }.get(message.event_type)
     if handler is None:
@@ -225,7 +226,12 @@ def _mismatch(tx, data: dict) -> str:
 
 
 # Deposits whose payment succeeded (a later dispute does not undo that it did).
-_CREDITED = (DepositState.COMPLETED, DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
+_CREDITED = (
+    DepositState.COMPLETED,
+    DepositState.CHARGED_BACK,
+    DepositState.CHARGEBACK_REVERSED,
+    DepositState.CHARGED_BACK_AGAIN,
+)
 
 
 def _payment_succeeded(event, data, actor) -> tuple[str, str]:
@@ -325,9 +331,10 @@ def _payout_failed(event, data, actor) -> tuple[str, str]:
     return Outcome.APPLIED, "Payout failed; money stays held"
 
 
-# Disputes (section 16): out of order is safe. A chargeback implies the payment succeeded, and a
-# reversal implies the chargeback: the steps a late or lost event would have taken are applied
-# first, in order, so the deposit never moves backwards and ends where the latest news puts it.
+# Disputes (section 16): out of order is safe. A chargeback implies the payment succeeded, a
+# reversal implies the chargeback, and a second chargeback the reversal: the steps a late or
+# lost event would have taken are applied first, in order, so the deposit never moves
+# backwards and ends where the latest news puts it.
 
 
 def _ensure_completed(deposit: Deposit, event: WebhookEvent, data: dict, actor: Actor) -> None:
@@ -342,39 +349,38 @@ def _ensure_completed(deposit: Deposit, event: WebhookEvent, data: dict, actor: 
         deposit.refresh_from_db(fields=["state"])
 
 
-def _payment_charged_back(event, data, actor) -> tuple[str, str]:
-    deposit = _deposit_for(event, data)
-    if deposit is None:
-        return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
-    if problem := _mismatch(deposit, data):
-        return Outcome.MISMATCH, problem  # a partial chargeback is not handled: an operator looks
-    if deposit.state == DepositState.CHARGED_BACK:
-        return Outcome.NO_CHANGE, "Deposit already charged back"
-    if deposit.state == DepositState.CHARGEBACK_REVERSED:
-        return Outcome.NO_CHANGE, "The chargeback's reversal came first; the chargeback is already applied"
-    if deposit.state == DepositState.FAILED:
-        return Outcome.CONFLICT, "A chargeback of a payment we closed as failed: nothing was credited to take back"
-    _ensure_completed(deposit, event, data, actor)
-    services.charge_back_deposit(deposit, actor=actor, reason=_dispute_reason(event, data, "Charged back"))
-    return Outcome.APPLIED, "Deposit charged back"
+# The dispute's steps in order: the deposit's state after each, the service that takes it, its news.
+_DISPUTE_STEPS = (
+    (DepositState.CHARGED_BACK, services.charge_back_deposit, "Charged back"),
+    (DepositState.CHARGEBACK_REVERSED, services.reverse_chargeback, "Chargeback reversed"),
+    (DepositState.CHARGED_BACK_AGAIN, services.charge_back_deposit_again, "Charged back again"),
+)
+_DISPUTE_POSITION = {DepositState.COMPLETED: 0} | {state: n for n, (state, _, _) in enumerate(_DISPUTE_STEPS, 1)}
 
 
-def _chargeback_reversed(event, data, actor) -> tuple[str, str]:
-    deposit = _deposit_for(event, data)
-    if deposit is None:
-        return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
-    if problem := _mismatch(deposit, data):
-        return Outcome.MISMATCH, problem
-    if deposit.state == DepositState.CHARGEBACK_REVERSED:
-        return Outcome.NO_CHANGE, "Chargeback already reversed"
-    if deposit.state == DepositState.FAILED:
-        return Outcome.CONFLICT, "A chargeback reversal for a payment we closed as failed"
-    _ensure_completed(deposit, event, data, actor)
-    reason = _dispute_reason(event, data, "Chargeback reversed")
-    if deposit.state == DepositState.COMPLETED:  # the chargeback itself has not reached us yet
-        services.charge_back_deposit(deposit, actor=actor, reason=f"{reason} (the chargeback came late)")
-    services.reverse_chargeback(deposit, actor=actor, reason=reason)
-    return Outcome.APPLIED, "Chargeback reversed"
+def _dispute_step(step: int):
+    """The handler of the event that takes the dispute to its `step`th state (1: charged back)."""
+    target, _, news = _DISPUTE_STEPS[step - 1]
+
+    def handle(event, data, actor) -> tuple[str, str]:
+        deposit = _deposit_for(event, data)
+        if deposit is None:
+            return Outcome.UNKNOWN_OBJECT, f"No deposit {data.get('reference')!r} for this tenant"
+        if problem := _mismatch(deposit, data):
+            return Outcome.MISMATCH, problem  # a partial chargeback is not handled: an operator looks
+        if deposit.state == DepositState.FAILED:
+            return Outcome.CONFLICT, f"{news} for a payment we closed as failed: nothing was credited to take back"
+        _ensure_completed(deposit, event, data, actor)
+        position = _DISPUTE_POSITION[deposit.state]
+        if position >= step:  # a redelivery under another id, or a late event the later ones already applied
+            return Outcome.NO_CHANGE, f"{news}: the deposit is already {deposit.state}"
+        reason = _dispute_reason(event, data, news)
+        for state, take, earlier in _DISPUTE_STEPS[position:step]:
+            late = "" if state == target else f" ({earlier.lower()}: that event came late)"
+            take(deposit, actor=actor, reason=reason + late)
+        return Outcome.APPLIED, news
+
+    return handle
 
 
 def _dispute_reason(event: WebhookEvent, data: dict, default: str) -> str:

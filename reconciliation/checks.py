@@ -62,7 +62,13 @@ SEVERITY: dict[str, str] = {
 }
 
 # Deposits whose money was credited once (later disputes leave their deposit_completed in place).
-_CREDITED = (DepositState.COMPLETED, DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
+_CREDITED = (
+    DepositState.COMPLETED,
+    DepositState.CHARGED_BACK,
+    DepositState.CHARGEBACK_REVERSED,
+    DepositState.CHARGED_BACK_AGAIN,
+)
+_REVERSED = (DepositState.CHARGEBACK_REVERSED, DepositState.CHARGED_BACK_AGAIN)
 # Withdrawals that were paid out once (a bank's later return leaves its withdraw_paid in place).
 _PAID_OUT = (WithdrawalState.PAID, WithdrawalState.RETURNED)
 # How many of each money event a transaction in each state has been through.
@@ -79,10 +85,9 @@ EVENTS_BY_STATE: dict[str, dict[str, dict[str, int]]] = {
     "deposit": {
         state: {
             LedgerEvent.DEPOSIT_COMPLETED: int(state in _CREDITED),
-            LedgerEvent.DEPOSIT_CHARGED_BACK: int(
-                state in (DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED)
-            ),
-            LedgerEvent.CHARGEBACK_REVERSED: int(state == DepositState.CHARGEBACK_REVERSED),
+            LedgerEvent.DEPOSIT_CHARGED_BACK: int(state in (DepositState.CHARGED_BACK, *_REVERSED)),
+            LedgerEvent.CHARGEBACK_REVERSED: int(state in _REVERSED),
+            LedgerEvent.DEPOSIT_CHARGED_BACK_AGAIN: int(state == DepositState.CHARGED_BACK_AGAIN),
         }
         for state in DepositState.values
     },

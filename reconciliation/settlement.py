@@ -3,8 +3,8 @@
 A settlement report (CSV: type,psp_id,reference,amount,currency,status) lists what
 the PSP settled for one merchant on one UTC day: payments (reference = our deposit
 id) and payouts (reference = our payout attempt id, the idempotency key we sent), and
-what came back later (section 16): chargebacks and chargeback reversals (reference: the
-deposit id) and payout returns (reference: the attempt id), on the day they happened.
+what came back later (section 16): chargebacks, chargeback reversals and second chargebacks
+(reference: the deposit id) and payout returns (reference: the attempt id), on the day they happened.
 
 Reports are read before the reconciliation snapshot is opened (no network call inside
 a transaction), then compared with one SQL statement for every tenant at once: the
@@ -39,8 +39,9 @@ from wallet.models import DepositState, WithdrawalState
 COLUMNS = ["type", "psp_id", "reference", "amount", "currency", "status"]
 PAYMENT, PAYOUT = "payment", "payout"
 CHARGEBACK, CHARGEBACK_REVERSAL, PAYOUT_RETURN = "chargeback", "chargeback_reversal", "payout_return"
-TYPES = (PAYMENT, PAYOUT, CHARGEBACK, CHARGEBACK_REVERSAL, PAYOUT_RETURN)
-DEPOSIT_TYPES = (PAYMENT, CHARGEBACK, CHARGEBACK_REVERSAL)  # their reference is our deposit id
+SECOND_CHARGEBACK = "second_chargeback"
+TYPES = (PAYMENT, PAYOUT, CHARGEBACK, CHARGEBACK_REVERSAL, SECOND_CHARGEBACK, PAYOUT_RETURN)
+DEPOSIT_TYPES = (PAYMENT, CHARGEBACK, CHARGEBACK_REVERSAL, SECOND_CHARGEBACK)  # their reference is our deposit id
 # The PSP's status that matches each of our outcomes.
 PAYMENT_STATUS = {
     DepositState.COMPLETED: "paid",
@@ -48,18 +49,29 @@ PAYMENT_STATUS = {
     # A disputed payment was still paid (settled) on its day; the dispute is a later event.
     DepositState.CHARGED_BACK: "paid",
     DepositState.CHARGEBACK_REVERSED: "paid",
+    DepositState.CHARGED_BACK_AGAIN: "paid",
 }
-_SETTLED_DEPOSITS = "('completed', 'charged_back', 'chargeback_reversed')"
+_SETTLED_DEPOSITS = "('completed', 'charged_back', 'chargeback_reversed', 'charged_back_again')"
 PAYOUT_STATUS = {"succeeded": "succeeded", "failed": "failed", "pending": "pending"}
 # Disputes and returns (section 16): compared with the deposit's or the withdrawal's state.
-CHARGEBACK_STATUS = {DepositState.CHARGED_BACK: "charged_back", DepositState.CHARGEBACK_REVERSED: "charged_back"}
-REVERSAL_STATUS = {DepositState.CHARGEBACK_REVERSED: "reversed"}
+CHARGEBACK_STATUS = dict.fromkeys(
+    (DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED, DepositState.CHARGED_BACK_AGAIN), "charged_back"
+)
+REVERSAL_STATUS = {DepositState.CHARGEBACK_REVERSED: "reversed", DepositState.CHARGED_BACK_AGAIN: "reversed"}
+SECOND_CHARGEBACK_STATUS = {DepositState.CHARGED_BACK_AGAIN: "charged_back"}
+# The deposit state each dispute row of the report is booked as (the 'ours' side of the comparison).
+DISPUTE_TYPE_BY_STATE = {
+    DepositState.CHARGED_BACK: CHARGEBACK,
+    DepositState.CHARGEBACK_REVERSED: CHARGEBACK_REVERSAL,
+    DepositState.CHARGED_BACK_AGAIN: SECOND_CHARGEBACK,
+}
 RETURN_STATUS = {WithdrawalState.RETURNED: "returned"}
 STATUS_BY_TYPE = {
     PAYMENT: PAYMENT_STATUS,
     PAYOUT: PAYOUT_STATUS,
     CHARGEBACK: CHARGEBACK_STATUS,
     CHARGEBACK_REVERSAL: REVERSAL_STATUS,
+    SECOND_CHARGEBACK: SECOND_CHARGEBACK_STATUS,
     PAYOUT_RETURN: RETURN_STATUS,
 }
 
@@ -192,6 +204,10 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+_DISPUTE_TYPE = (
+    "CASE h.to_state " + " ".join(f"WHEN '{s}' THEN '{k}'" for s, k in DISPUTE_TYPE_BY_STATE.items()) + " END"
+)
+_DISPUTED_STATES = "(" + ", ".join(f"'{state}'" for state in DISPUTE_TYPE_BY_STATE) + ")"
 _COMPARE = f"""
     WITH psp AS (
         SELECT * FROM unnest(%(r_tenant)s::bigint[], %(r_type)s::text[], %(r_psp_id)s::text[],
@@ -225,17 +241,15 @@ _COMPARE = f"""
       AND a.completed_at >= %(start)s AND a.completed_at < %(end)s
       AND NOT EXISTS (SELECT 1 FROM psp r WHERE r.type = '{PAYOUT}' AND r.ref = a.id AND r.tenant_id = a.tenant_id)
     UNION ALL
-    -- chargebacks and reversals we booked that day that no report lists
-    SELECT 'ours', d.tenant_id, CASE h.to_state WHEN '{DepositState.CHARGED_BACK}' THEN '{CHARGEBACK}'
-                                ELSE '{CHARGEBACK_REVERSAL}' END, NULL, d.id::text, NULL, NULL, NULL,
+    -- chargebacks, reversals and second chargebacks we booked that day that no report lists
+    SELECT 'ours', d.tenant_id, {_DISPUTE_TYPE}, NULL, d.id::text, NULL, NULL, NULL,
            d.id, d.amount, d.currency, d.state, NULL
     FROM wallet_deposittransition h JOIN wallet_deposit d ON d.id = h.deposit_id
     WHERE h.tenant_id = ANY(%(tenants)s)
-      AND h.to_state IN ('{DepositState.CHARGED_BACK}', '{DepositState.CHARGEBACK_REVERSED}')
+      AND h.to_state IN {_DISPUTED_STATES}
       AND h.created_at >= %(start)s AND h.created_at < %(end)s
       AND NOT EXISTS (SELECT 1 FROM psp r WHERE r.ref = d.id AND r.tenant_id = d.tenant_id
-                      AND r.type = CASE h.to_state WHEN '{DepositState.CHARGED_BACK}' THEN '{CHARGEBACK}'
-                                   ELSE '{CHARGEBACK_REVERSAL}' END)
+                      AND r.type = {_DISPUTE_TYPE})
     UNION ALL
     -- payouts returned here that day that no report lists
     SELECT 'ours', a.tenant_id, '{PAYOUT_RETURN}', NULL, a.id::text, NULL, NULL, NULL,

@@ -62,6 +62,7 @@ EXPECTED = {
     # payment or payout is not ready for (a payment reversed before its chargeback reached it).
     s.CHARGEBACK: {"200"},
     s.REVERSE_CHARGEBACK: {"200"},
+    s.SECOND_CHARGEBACK: {"200"},
     s.RETURN_PAYOUT: {"200"},
     "snapshot": {"200"},
 }

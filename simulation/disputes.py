@@ -8,6 +8,8 @@
   until deposits, released withdrawals or a reversal repay it.
 - `reverse_chargeback`: some disputes are won by the casino a few steps later
   (`.../chargeback-reversal`, webhook `payment.chargeback_reversed`).
+- `second_chargeback`: the card holder's bank disputes some of those again after the reversal
+  (`.../second-chargeback`, webhook `payment.second_chargeback`): the money goes out again, for good.
 - `return_payout`: the bank sends a paid payout back (`POST v1/payouts/<key>/return`, key =
   the payout attempt's id, read from the operator API's snapshot; webhook `payout.returned`).
   A withdrawal not (yet) paid through the PSP has nothing to return: counted as skipped.
@@ -18,11 +20,16 @@ unavailable or frozen by the chaos); asking twice for the same step changes noth
 
 from . import spec
 
-STEP_PATHS = {"chargeback": "chargeback", "reverse_chargeback": "chargeback-reversal"}
+STEP_PATHS = {
+    "chargeback": "chargeback",
+    "reverse_chargeback": "chargeback-reversal",
+    "second_chargeback": "second-chargeback",
+}
 
 
 class DisputePlay:
-    """Mixed into the simulation's Client: the chargeback, reverse_chargeback and return_payout operations."""
+    """Mixed into the simulation's Client: the chargeback, reverse_chargeback, second_chargeback and
+    return_payout operations."""
 
     def _psp_post(self, op, path: str, reason: str):
         tenant = spec.tenant_of_player(op.player)
@@ -43,6 +50,9 @@ class DisputePlay:
 
     def _reverse_chargeback(self, op) -> str:
         return self._dispute(op, "reverse_chargeback")
+
+    def _second_chargeback(self, op) -> str:
+        return self._dispute(op, "second_chargeback")
 
     def _return_payout(self, op) -> str:
         found = self.withdrawals.get(op.ref)

@@ -12,8 +12,10 @@ from django.db import connection, transaction
 
 TERMINAL_WITHDRAWAL = "('paid', 'returned', 'rejected', 'canceled')"
 # Deposits whose money came in (a charged-back one came in first), withdrawals whose money went out.
-COMPLETED_DEPOSIT = "('completed', 'charged_back', 'chargeback_reversed')"
-CHARGED_BACK_DEPOSIT = "('charged_back', 'chargeback_reversed')"
+COMPLETED_DEPOSIT = "('completed', 'charged_back', 'chargeback_reversed', 'charged_back_again')"
+# Deposits charged back once (a reversed one was first), reversed once (a second chargeback follows a reversal).
+CHARGED_BACK_DEPOSIT = "('charged_back', 'chargeback_reversed', 'charged_back_again')"
+REVERSED_DEPOSIT = "('chargeback_reversed', 'charged_back_again')"
 PAID_WITHDRAWAL = "('paid', 'returned')"
 
 # Method m's net deposits into wallet r.wallet_id as they stood just before entry r.at was written.
@@ -25,7 +27,10 @@ _NET_AT = """
                     SELECT 1 FROM wallet_journalentry b
                     WHERE b.deposit_id = d.id AND b.event_type = 'deposit_charged_back' AND b.id < r.at
                       AND NOT EXISTS (SELECT 1 FROM wallet_journalentry v WHERE v.deposit_id = d.id
-                                      AND v.event_type = 'chargeback_reversed' AND v.id < r.at))), 0)
+                                      AND v.event_type = 'chargeback_reversed' AND v.id < r.at))
+                AND NOT EXISTS (
+                    SELECT 1 FROM wallet_journalentry a WHERE a.deposit_id = d.id
+                    AND a.event_type = 'deposit_charged_back_again' AND a.id < r.at)), 0)
     - COALESCE((SELECT SUM(y.amount) FROM wallet_withdrawal y
                 JOIN wallet_journalentry q ON q.withdrawal_id = y.id AND q.event_type = 'withdraw_requested'
                 WHERE y.wallet_id = r.wallet_id AND y.payment_method_id = m.id AND q.id < r.at
@@ -112,7 +117,8 @@ CHECKS = (
     ),
     Check(
         "money_conservation",
-        "per tenant and currency: player money - what players owe = deposits - chargebacks + reversals - paid "
+        "per tenant and currency: player money - what players owe = deposits - chargebacks + reversals "
+        "- second chargebacks - paid "
         "withdrawals + returned payouts - (bets - wins - rolled-back bets), and -PSP clearing = the same "
         "without play",
         f"""WITH keys AS (
@@ -125,7 +131,8 @@ CHECKS = (
            deposits AS (SELECT tenant_id, currency,
                                SUM(amount) FILTER (WHERE state IN {COMPLETED_DEPOSIT})
                                - COALESCE(SUM(amount) FILTER (WHERE state IN {CHARGED_BACK_DEPOSIT}), 0)
-                               + COALESCE(SUM(amount) FILTER (WHERE state = 'chargeback_reversed'), 0) AS money
+                               + COALESCE(SUM(amount) FILTER (WHERE state IN {REVERSED_DEPOSIT}), 0)
+                               - COALESCE(SUM(amount) FILTER (WHERE state = 'charged_back_again'), 0) AS money
                         FROM wallet_deposit GROUP BY 1, 2),
            paid AS (SELECT tenant_id, currency,
                            SUM(amount) FILTER (WHERE state IN {PAID_WITHDRAWAL})
@@ -178,7 +185,7 @@ CHECKS = (
         "each deposit and withdrawal has exactly the money events its state implies, each at most once "
         "(a paid or returned withdrawal one withdraw_paid, a returned one also one withdraw_returned; a "
         "completed deposit one deposit_completed, a charged-back one also one deposit_charged_back, a "
-        "reversed one also one chargeback_reversed)",
+        "reversed one also one chargeback_reversed, one charged back again also one deposit_charged_back_again)",
         f"""SELECT 'withdrawal', x.id, x.state,
                   string_agg(e.event_type, ',' ORDER BY e.id) AS events
            FROM wallet_withdrawal x LEFT JOIN wallet_journalentry e ON e.withdrawal_id = x.id
@@ -201,9 +208,12 @@ CHECKS = (
                OR COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_charged_back')
                   <> CASE WHEN d.state IN {CHARGED_BACK_DEPOSIT} THEN 1 ELSE 0 END
                OR COUNT(e.id) FILTER (WHERE e.event_type = 'chargeback_reversed')
-                  <> CASE WHEN d.state = 'chargeback_reversed' THEN 1 ELSE 0 END
+                  <> CASE WHEN d.state IN {REVERSED_DEPOSIT} THEN 1 ELSE 0 END
+               OR COUNT(e.id) FILTER (WHERE e.event_type = 'deposit_charged_back_again')
+                  <> CASE WHEN d.state = 'charged_back_again' THEN 1 ELSE 0 END
                OR COUNT(e.id) FILTER (WHERE e.event_type NOT IN
-                  ('deposit_completed', 'deposit_charged_back', 'chargeback_reversed')) <> 0""",
+                  ('deposit_completed', 'deposit_charged_back', 'chargeback_reversed',
+                   'deposit_charged_back_again')) <> 0""",
     ),
     Check(
         "paid_withdrawal_payout_attempts",
@@ -229,7 +239,8 @@ CHECKS = (
         "no webhook event stored or applied twice: one row per webhook-id, at most one applied event of "
         "each type per deposit and per payout attempt; a completed deposit by exactly one applied "
         "payment.succeeded, a charged-back one by one payment.charged_back, a reversed one by one "
-        "payment.chargeback_reversed (an event that overtook the earlier ones applies them too); each "
+        "payment.chargeback_reversed, one charged back again by one payment.second_chargeback (an event "
+        "that overtook the earlier ones applies them too); each "
         "returned withdrawal by exactly one applied payout.returned; every delivery the PSP saw "
         "acknowledged is stored",
         f"""SELECT 'webhook-id stored twice' AS problem, event_id AS object, COUNT(*)::text AS detail
@@ -254,6 +265,8 @@ CHECKS = (
                    AND COUNT(w.id) FILTER (WHERE w.event_type = 'payment.charged_back') <> 1)
                OR (d.state = 'chargeback_reversed'
                    AND COUNT(w.id) FILTER (WHERE w.event_type = 'payment.chargeback_reversed') <> 1)
+               OR (d.state = 'charged_back_again'
+                   AND COUNT(w.id) FILTER (WHERE w.event_type = 'payment.second_chargeback') <> 1)
            UNION ALL
            SELECT 'returned withdrawal without exactly one applied payout.returned', x.id::text,
                   COUNT(w.id)::text
@@ -272,7 +285,7 @@ CHECKS = (
         "after the drain every deposit, withdrawal, payout attempt and webhook delivery is final, "
         "except payouts the PSP was told to hold",
         f"""SELECT 'deposit', d.id::text, d.state FROM wallet_deposit d
-           WHERE d.state NOT IN ('completed', 'failed', 'charged_back', 'chargeback_reversed')
+           WHERE d.state NOT IN ('completed', 'failed', 'charged_back', 'chargeback_reversed', 'charged_back_again')
            UNION ALL
            SELECT 'withdrawal', x.id::text, x.state FROM wallet_withdrawal x
            WHERE x.state NOT IN {TERMINAL_WITHDRAWAL}
@@ -301,7 +314,7 @@ CHECKS = (
         "the PSP and the product agree: payouts succeeded at the PSP are succeeded attempts and the "
         "other way round, amounts match, and a payout returned at the PSP is a returned withdrawal and the other "
         "way round; payments paid at the PSP are completed deposits and the other way round, and a payment's "
-        "dispute at the PSP is its deposit's state (charged_back, chargeback_reversed)",
+        "dispute at the PSP is its deposit's state (charged_back, chargeback_reversed, charged_back_again)",
         f"""SELECT 'payout: PSP ' || COALESCE(sp.status, 'missing') || ', attempt ' || a.status, a.id::text, x.state
            FROM payouts_payoutattempt a JOIN wallet_withdrawal x ON x.id = a.withdrawal_id
            LEFT JOIN sandbox_psp_sandboxpayout sp ON sp.idempotency_key = a.id::text
@@ -358,7 +371,8 @@ CHECKS = (
                SELECT 'deposit' AS action, d.tenant_id, d.wallet_id, d.currency,
                       (d.created_at AT TIME ZONE t.time_zone)::date AS day, SUM(d.amount) AS used
                FROM wallet_deposit d JOIN tenants_tenant t ON t.id = d.tenant_id
-               WHERE d.state IN ('created', 'pending_provider', 'completed', 'charged_back', 'chargeback_reversed')
+               WHERE d.state IN ('created', 'pending_provider', 'completed', 'charged_back', 'chargeback_reversed',
+                             'charged_back_again')
                GROUP BY 1, 2, 3, 4, 5
                UNION ALL
                SELECT 'withdraw', x.tenant_id, x.wallet_id, x.currency,
@@ -419,7 +433,8 @@ CHECKS = (
         "the limit the player had in force at that moment (rebuilt from the limit changes in the audit trail)",
         """WITH counted AS (
                SELECT id, player_id, wallet_id, currency, created_at, amount FROM wallet_deposit
-               WHERE state IN ('created', 'pending_provider', 'completed', 'charged_back', 'chargeback_reversed')),
+               WHERE state IN ('created', 'pending_provider', 'completed', 'charged_back', 'chargeback_reversed',
+                             'charged_back_again')),
            changes AS (
                SELECT target_id::bigint AS player_id, data->>'currency' AS currency, data->>'period' AS period,
                       created_at AS at, data->'after' AS after

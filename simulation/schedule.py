@@ -31,9 +31,11 @@ SET_LIMIT, TAKE_BREAK, VERIFY_KYC = "set_limit", "take_break", "verify_kyc"
 GAME = "game"
 GAME_SCENARIOS = ("concurrent", "duplicate", "rollback_first", "bet_and_rollback", "expired")
 # Money coming back (simulation/disputes.py): the card holder charges back one of the player's paid
-# deposits (often one already spent or withdrawn), the casino sometimes wins the dispute later, and
-# the bank returns some payouts after they were paid.
+# deposits (often one already spent or withdrawn), the casino sometimes wins the dispute later (and
+# the card holder's bank sometimes disputes again after that), and the bank returns some payouts
+# after they were paid.
 CHARGEBACK, REVERSE_CHARGEBACK, RETURN_PAYOUT = "chargeback", "reverse_chargeback", "return_payout"
+SECOND_CHARGEBACK = "second_chargeback"
 
 KINDS = (
     DEPOSIT_PAY,
@@ -56,6 +58,7 @@ KINDS = (
     GAME,
     CHARGEBACK,
     REVERSE_CHARGEBACK,
+    SECOND_CHARGEBACK,
     RETURN_PAYOUT,
 )
 OPERATOR_KINDS = (APPROVE, REJECT, MARK_PAID, RETRY_PAYOUT)
@@ -68,6 +71,7 @@ BURST_SIZE = 3
 DEPOSIT_SETTLES_AFTER = 6  # steps of the client before a paid deposit is counted on for withdrawals
 CHARGEBACK_RATE = 0.03  # of primary operations
 REVERSAL_RATE = 0.4  # of chargebacks, won by the casino a few steps later
+SECOND_CHARGEBACK_RATE = 0.3  # of reversals, disputed again by the card holder's bank after that
 RETURN_RATE = 0.12  # of approved withdrawals, sent back by the bank after they were paid
 
 
@@ -86,7 +90,7 @@ class Op:
     foreign: int = -1  # foreign_decide: the other tenant; foreign_cancel: the other tenant's player
     period: str = ""  # set_limit: day, week or month (amount "" removes the limit)
     scenario: str = ""  # game: one of GAME_SCENARIOS, or "excluded"
-    deposit: int = -1  # deposit_pay: the client's paid-deposit number; (reverse_)chargeback: the one disputed
+    deposit: int = -1  # deposit_pay: the client's paid-deposit number; the dispute kinds: the one disputed
 
     def key(self, seed: int) -> str:
         """The Idempotency-Key: one per operation, derived from the seed."""
@@ -261,7 +265,10 @@ class _ClientPlanner:
         self.balance[(player, code)] = max(0, self.balance[(player, code)] - amount)
         fields = {"kind": CHARGEBACK, "player": player, "currency": code, "deposit": number}
         if rng.random() < REVERSAL_RATE:
-            self._later(self.index + rng.randint(3, 15), {**fields, "kind": REVERSE_CHARGEBACK})
+            reversed_at = self.index + rng.randint(3, 15)
+            self._later(reversed_at, {**fields, "kind": REVERSE_CHARGEBACK})
+            if rng.random() < SECOND_CHARGEBACK_RATE:
+                self._later(reversed_at + rng.randint(2, 10), {**fields, "kind": SECOND_CHARGEBACK})
         return fields
 
     def _withdraw(self, index: int, player: int, currency: spec.CurrencySpec) -> dict:

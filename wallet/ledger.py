@@ -8,7 +8,7 @@ staked or won: the house account is bets - wins - rolled-back bets.
 
 Two rules of section 16 add the player receivable (what the player owes the casino) as a
 third account, so wallets never go below zero:
-- SPILLS_TO_RECEIVABLE: a chargeback debits available as far as it goes; the rest becomes
+- SPILLS_TO_RECEIVABLE: a chargeback (also a second one) debits available as far as it goes; the rest becomes
   a receivable (the receivable account is debited instead).
 - REPAYS_RECEIVABLE_FIRST: money coming (back) into available first repays an open
   receivable (the receivable account is credited instead, up to what is owed).
@@ -25,12 +25,13 @@ BALANCE_EFFECTS: dict[str, dict[str, int]] = {
     LedgerEvent.WITHDRAW_PAID: {Account.PLAYER_HELD: -1, Account.PSP_CLEARING: +1},
     LedgerEvent.DEPOSIT_CHARGED_BACK: {Account.PLAYER_AVAILABLE: -1, Account.PSP_CLEARING: +1},
     LedgerEvent.CHARGEBACK_REVERSED: {Account.PLAYER_AVAILABLE: +1, Account.PSP_CLEARING: -1},
+    LedgerEvent.DEPOSIT_CHARGED_BACK_AGAIN: {Account.PLAYER_AVAILABLE: -1, Account.PSP_CLEARING: +1},
     LedgerEvent.WITHDRAW_RETURNED: {Account.PLAYER_AVAILABLE: +1, Account.PSP_CLEARING: -1},
     LedgerEvent.BET_PLACED: {Account.PLAYER_AVAILABLE: -1, Account.GAME_HOUSE: +1},
     LedgerEvent.WIN_PAID: {Account.PLAYER_AVAILABLE: +1, Account.GAME_HOUSE: -1},
     LedgerEvent.BET_ROLLED_BACK: {Account.PLAYER_AVAILABLE: +1, Account.GAME_HOUSE: -1},
 }
-SPILLS_TO_RECEIVABLE = frozenset({LedgerEvent.DEPOSIT_CHARGED_BACK})
+SPILLS_TO_RECEIVABLE = frozenset({LedgerEvent.DEPOSIT_CHARGED_BACK, LedgerEvent.DEPOSIT_CHARGED_BACK_AGAIN})
 REPAYS_RECEIVABLE_FIRST = frozenset(
     {
         LedgerEvent.DEPOSIT_COMPLETED,

@@ -26,6 +26,7 @@ DEPOSIT_STATES_COUNTED = (
     # Deposited all the same: a later dispute does not give the day's limit back.
     DepositState.CHARGED_BACK,
     DepositState.CHARGEBACK_REVERSED,
+    DepositState.CHARGED_BACK_AGAIN,
 )
 WITHDRAWAL_STATES_COUNTED = (
     WithdrawalState.REQUESTED,

@@ -156,6 +156,13 @@ DISPUTE_STEPS = {
     # step: (the dispute it needs, the dispute it leaves, the webhook it sends)
     "chargeback": ("", "charged_back", "payment.charged_back"),
     "chargeback-reversal": ("charged_back", "chargeback_reversed", "payment.chargeback_reversed"),
+    # The card holder's bank disputes again after the merchant won (an arbitration chargeback).
+    "second-chargeback": ("chargeback_reversed", "charged_back_again", "payment.second_chargeback"),
+}
+DISPUTE_STAMPS = {
+    "chargeback": "charged_back_at",
+    "chargeback-reversal": "chargeback_reversed_at",
+    "second-chargeback": "charged_back_again_at",
 }
 
 
@@ -179,10 +186,10 @@ def dispute(payment_id: str, step: str, *, merchant: SandboxMerchant | None = No
                 f"no {step}"
             )
         payment.dispute = leaves
-        stamp = "charged_back_at" if step == "chargeback" else "chargeback_reversed_at"
+        stamp = DISPUTE_STAMPS[step]
         setattr(payment, stamp, timezone.now())
         payment.save(update_fields=["dispute", stamp])
-        default = "Cardholder disputed the payment" if step == "chargeback" else "Dispute won by the merchant"
+        default = "Dispute won by the merchant" if step == "chargeback-reversal" else "Cardholder disputed the payment"
         enqueue_webhook(payment.merchant, event, {**payment_data(payment), "reason": reason or default})
         return payment
 
@@ -443,6 +450,7 @@ def settlement_rows(merchant: SandboxMerchant, day: date) -> list[dict]:
     for kind, stamp, status in (
         ("chargeback", "charged_back_at", "charged_back"),
         ("chargeback_reversal", "chargeback_reversed_at", "reversed"),
+        ("second_chargeback", "charged_back_again_at", "charged_back"),
     ):
         for payment in merchant.payments.filter(**{f"{stamp}__gte": start, f"{stamp}__lt": end}):
             rows.append(

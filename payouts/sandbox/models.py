@@ -75,11 +75,16 @@ class SandboxPayment(models.Model):
     dispute = models.CharField(
         max_length=20,
         blank=True,
-        choices=[("charged_back", "Charged back"), ("chargeback_reversed", "Chargeback reversed")],
+        choices=[
+            ("charged_back", "Charged back"),
+            ("chargeback_reversed", "Chargeback reversed"),
+            ("charged_back_again", "Charged back again"),
+        ],
         help_text="A paid payment the card holder disputed; its status stays paid (it was settled).",
     )
     charged_back_at = models.DateTimeField(null=True, blank=True)
     chargeback_reversed_at = models.DateTimeField(null=True, blank=True)
+    charged_back_again_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -66,8 +66,9 @@ def payments(request, merchant, body):
 @merchant_api
 @require_http_methods(["POST"])
 def payment_dispute(request, merchant, body, payment_id, step):
-    """`POST v1/payments/<id>/chargeback` and `.../chargeback-reversal`: the card holder disputes a paid
-    payment, or the merchant wins the dispute; a signed webhook follows. Another merchant's payment is 404."""
+    """`POST v1/payments/<id>/chargeback`, `.../chargeback-reversal` and `.../second-chargeback`: the card
+    holder disputes a paid payment, the merchant wins the dispute, the card holder's bank disputes again;
+    a signed webhook follows. Another merchant's payment is 404."""
     try:
         payment = engine.dispute(payment_id, step, merchant=merchant, reason=str(body.get("reason") or "")[:200])
     except SandboxPayment.DoesNotExist:

@@ -196,3 +196,115 @@ def test_the_checkout_page_offers_the_chargeback_buttons(sandbox_service, accoun
         CHARGED_BACK,
         REVERSED,
     ]
+
+
+# --- a second chargeback after the reversal ------------------------------------------------------
+
+SECOND = "payment.second_chargeback"
+
+
+@pytest.mark.django_db
+def test_a_second_chargeback_after_the_reversal_takes_the_money_again_once(web, secret, player):
+    deposit = deposit_with(player, 30_00, method=card())
+    for event in (CHARGED_BACK, REVERSED):
+        assert outcome_of(send_event(web, secret, event, payment_data(deposit))) == "applied"
+    assert owed(player) == (30_00, 0)
+    # when the card holder's bank disputes again, the PSP resends it, and sends the same news under another id
+    event_id, body = envelope(SECOND, payment_data(deposit, reason="Arbitration chargeback"))
+    assert outcome_of(post_event(web, signed_headers(secret, event_id, body), body)) == "applied"
+    assert json.loads(post_event(web, signed_headers(secret, event_id, body), body).content)["duplicate"] is True
+    assert outcome_of(send_event(web, secret, SECOND, payment_data(deposit))) == "no_change"
+    # and a late copy of the first chargeback or of the reversal changes nothing
+    for late in (CHARGED_BACK, REVERSED):
+        assert outcome_of(send_event(web, secret, late, payment_data(deposit))) == "no_change"
+    # then the money left once more, for good
+    assert state(deposit) == "charged_back_again"
+    assert money_events(deposit) == [
+        "deposit_completed",
+        "deposit_charged_back",
+        "chargeback_reversed",
+        "deposit_charged_back_again",
+    ]
+    assert owed(player) == (0, 0)
+    assert_invariants()
+
+
+@pytest.mark.django_db
+def test_a_second_chargeback_that_overtakes_everything_applies_each_step_in_order(web, secret, player):
+    # given a deposit whose success, chargeback and reversal webhooks have not reached us yet
+    deposit = deposit_in_state("pending_provider", player=player)
+    # when the second chargeback arrives first
+    assert outcome_of(send_event(web, secret, SECOND, payment_data(deposit))) == "applied"
+    # then the deposit went through every step once, in order, and ends charged back again
+    assert state(deposit) == "charged_back_again"
+    assert money_events(deposit) == [
+        "deposit_completed",
+        "deposit_charged_back",
+        "chargeback_reversed",
+        "deposit_charged_back_again",
+    ]
+    assert list(deposit.transitions.order_by("id").values_list("to_state", flat=True))[-4:] == [
+        "completed",
+        "charged_back",
+        "chargeback_reversed",
+        "charged_back_again",
+    ]
+    # and the late ones change nothing
+    for late in ("payment.succeeded", CHARGED_BACK, REVERSED):
+        assert outcome_of(send_event(web, secret, late, payment_data(deposit))) == "no_change"
+    assert Wallet.objects.get(player=player, currency="EUR").balance_available == 0
+    assert_invariants()
+
+
+@pytest.mark.django_db
+def test_a_second_chargeback_of_a_failed_or_foreign_or_other_amount_deposit_moves_nothing(web, secret, player):
+    failed = deposit_in_state("failed", player=player)
+    ours = deposit_with(player, 30_00, method=card())
+    other = ProviderAccountFactory()
+    with expect_no_change(audit_actions=("webhook.accepted",) * 3):
+        assert outcome_of(send_event(web, secret, SECOND, payment_data(failed))) == "conflict"
+        assert outcome_of(send_event(web, secret, SECOND, payment_data(ours, amount=10_00))) == "mismatch"
+        stranger = send_event(web, other.webhook_secrets[0], SECOND, payment_data(ours))
+        assert outcome_of(stranger) == "unknown_object"
+    assert state(ours) == "completed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sandbox_charges_back_again_only_after_a_reversal(sandbox_service, account, merchant):
+    session = provider_for(account).create_payment(reference="dep-11", amount=25_00, currency="EUR")
+    url = f"{sandbox_service}/v1/payments/{session.provider_reference}"
+    key = {"Authorization": f"Bearer {account.api_key}"}
+    engine.complete_checkout(session.provider_reference, "paid", method="card")
+    # not before the first chargeback was reversed
+    assert http("POST", f"{url}/second-chargeback", json_body={}, headers=key)[0] == 409
+    assert http("POST", f"{url}/chargeback", json_body={}, headers=key)[0] == 200
+    assert http("POST", f"{url}/second-chargeback", json_body={}, headers=key)[0] == 409
+    assert http("POST", f"{url}/chargeback-reversal", json_body={}, headers=key)[0] == 200
+    # another merchant's key does not find it; the merchant's does (once)
+    stranger = {"Authorization": f"Bearer {ProviderAccountFactory().api_key}"}
+    assert http("POST", f"{url}/second-chargeback", json_body={}, headers=stranger)[0] == 404
+    status, body, _ = http("POST", f"{url}/second-chargeback", json_body={"reason": "Arbitration"}, headers=key)
+    assert status == 200 and json.loads(body)["dispute"] == "charged_back_again"
+    assert http("POST", f"{url}/second-chargeback", json_body={}, headers=key)[0] == 200
+    assert list(SandboxDelivery.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "payment.succeeded",
+        CHARGED_BACK,
+        REVERSED,
+        SECOND,
+    ]
+    # and its settlement report lists each step on its day
+    kinds = sorted(
+        row["type"] for row in engine.settlement_rows(merchant, SandboxPayment.objects.get().completed_at.date())
+    )
+    assert kinds == ["chargeback", "chargeback_reversal", "payment", "second_chargeback"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checkout_page_offers_a_second_chargeback_after_the_reversal(sandbox_service, account):
+    session = provider_for(account).create_payment(reference="dep-12", amount=25_00, currency="EUR")
+    engine.complete_checkout(session.provider_reference, "paid", method="card")
+    http("POST", session.checkout_url, form={"dispute": "chargeback"})
+    page = http("POST", session.checkout_url, form={"dispute": "chargeback-reversal"})[1].decode()
+    assert "Chargeback reversed." in page and 'data-testid="second-chargeback"' in page
+    page = http("POST", session.checkout_url, form={"dispute": "second-chargeback"})[1].decode()
+    assert "Charged back again." in page and 'data-testid="second-chargeback"' not in page

@@ -30,6 +30,7 @@ class LedgerEvent(models.TextChoices):
     # Disputes and returns (section 16).
     DEPOSIT_CHARGED_BACK = "deposit_charged_back", _("Deposit charged back")
     CHARGEBACK_REVERSED = "chargeback_reversed", _("Chargeback reversed")
+    DEPOSIT_CHARGED_BACK_AGAIN = "deposit_charged_back_again", _("Deposit charged back again")
     WITHDRAW_RETURNED = "withdraw_returned", _("Withdrawal returned")
 
 

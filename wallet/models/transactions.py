@@ -43,6 +43,8 @@ class DepositState(models.TextChoices):
     # Extensions after the seed's machine (section 16).
     CHARGED_BACK = "charged_back", _("Charged back")
     CHARGEBACK_REVERSED = "chargeback_reversed", _("Chargeback reversed")
+    # The card holder's bank disputed again after the casino won (a second or arbitration chargeback).
+    CHARGED_BACK_AGAIN = "charged_back_again", _("Charged back again")
 
 
 class WithdrawalState(models.TextChoices):
@@ -144,6 +146,10 @@ class Deposit(MoneyTransaction):
     @transition(field=state, source=DepositState.CHARGED_BACK, target=DepositState.CHARGEBACK_REVERSED)
     def reverse_chargeback(self):
         """The casino won the dispute: the money came back."""
+
+    @transition(field=state, source=DepositState.CHARGEBACK_REVERSED, target=DepositState.CHARGED_BACK_AGAIN)
+    def charge_back_again(self):
+        """The card holder's bank disputed again after the reversal (a second chargeback); final."""
 
 
 @written_by_unit_of_work

@@ -181,6 +181,7 @@ def ui_messages() -> dict:
         "charged_back": _("charged back"),
         "returned": _("returned by the bank: the money is available again"),
         "chargeback_reversed": _("chargeback reversed"),
+        "charged_back_again": _("charged back again"),
         "receipt_method_deposit": _("Paid with %(label)s"),
         "receipt_method_withdrawal": _("Paid out to %(label)s"),
         # Games: the list from GET games/, a session from POST games/sessions/, then the game's launch URL.

@@ -6,7 +6,7 @@ is one database transaction that locks in the documented order (.common) and wri
 through one unit of work.
 """
 
-from .chargebacks import charge_back_deposit, reverse_chargeback
+from .chargebacks import charge_back_deposit, charge_back_deposit_again, reverse_chargeback
 from .deposits import complete_deposit, create_deposit, fail_deposit, mark_deposit_pending
 from .payouts import (
     PayoutClaim,
@@ -36,6 +36,7 @@ __all__ = [
     "approve_withdrawal",
     "cancel_withdrawal",
     "charge_back_deposit",
+    "charge_back_deposit_again",
     "claim_payout",
     "complete_deposit",
     "create_deposit",

@@ -1,4 +1,4 @@
-"""Chargebacks (ARCHITECTURE section 16): completed -> charged_back -> chargeback_reversed.
+"""Chargebacks (ARCHITECTURE section 16): completed -> charged_back -> chargeback_reversed -> charged_back_again.
 
 A chargeback takes the deposit's amount back out of the casino: it debits the player's
 available balance as far as it goes, and what available cannot cover becomes a receivable
@@ -6,7 +6,9 @@ available balance as far as it goes, and what available cannot cover becomes a r
 taken: it stays held for the withdrawal it belongs to, and the open receivable restricts the
 account (no new withdrawals, no approvals, no play) until deposits, a rejected withdrawal's
 release or a reversal repay it (wallet.ledger, receivable first). A reversal gives the amount
-back, receivable first.
+back, receivable first. The card holder's bank may dispute again after the casino won (a
+second, or arbitration, chargeback): the money goes out again as the first time, and that
+is final.
 
 Each service is one transaction: the deposit's row lock, then the wallet's, then state,
 ledger, history and audit together; asking again for the state the deposit is in is a no-op.
@@ -38,7 +40,19 @@ def reverse_chargeback(deposit, *, actor: Actor, reason: str = "") -> Deposit:
     return _dispute(deposit, "reverse_chargeback", LedgerEvent.CHARGEBACK_REVERSED, actor=actor, reason=reason)
 
 
-_FROM = {"charge_back": DepositState.COMPLETED, "reverse_chargeback": DepositState.CHARGED_BACK}
+def charge_back_deposit_again(deposit, *, actor: Actor, reason: str = "") -> Deposit:
+    """A second chargeback after the reversal took the money back again (-> charged_back_again, final).
+
+    Debits available up to the amount, the rest the player owes, as the first chargeback did.
+    """
+    return _dispute(deposit, "charge_back_again", LedgerEvent.DEPOSIT_CHARGED_BACK_AGAIN, actor=actor, reason=reason)
+
+
+_FROM = {
+    "charge_back": DepositState.COMPLETED,
+    "reverse_chargeback": DepositState.CHARGED_BACK,
+    "charge_back_again": DepositState.CHARGEBACK_REVERSED,
+}
 
 
 def _dispute(deposit, transition: str, event: str, *, actor: Actor, reason: str) -> Deposit:

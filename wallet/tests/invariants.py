@@ -42,6 +42,12 @@ EVENTS_BY_DEPOSIT_STATE = {
     "completed": ["deposit_completed"],
     "charged_back": ["deposit_charged_back", "deposit_completed"],
     "chargeback_reversed": ["chargeback_reversed", "deposit_charged_back", "deposit_completed"],
+    "charged_back_again": [
+        "chargeback_reversed",
+        "deposit_charged_back",
+        "deposit_charged_back_again",
+        "deposit_completed",
+    ],
 }
 
 

@@ -71,7 +71,7 @@ BURST_SIZE = 3
 DEPOSIT_SETTLES_AFTER = 6  # steps of the client before a paid deposit is counted on for withdrawals
 CHARGEBACK_RATE = 0.03  # of primary operations
 REVERSAL_RATE = 0.4  # of chargebacks, won by the casino a few steps later
-SECOND_CHARGEBACK_RATE = 0.3  # of reversals, disputed again by the card holder's bank after that
+SECOND_CHARGEBACK_RATE = 0.5  # of reversals, disputed again by the card holder's bank after that
 RETURN_RATE = 0.12  # of approved withdrawals, sent back by the bank after they were paid
 
 

@@ -62,8 +62,10 @@ def test_short_simulation_keeps_every_invariant(tmp_path):
     assert any(name.startswith("PSP steered") for name in injected), output
     assert report["replays"].get("sequential replays identical", 0) > 0, output
     assert report["replays"].get("concurrent twins identical", 0) > 0, output
-    # and money came back after it moved: chargebacks (some reversed) and payouts returned by the bank
+    # and money came back after it moved: chargebacks (some reversed, some of those charged back again)
+    # and payouts returned by the bank
     census = {name: {row[0]: row[1] for row in rows} for name, rows in report["census"].items()}
     assert census["deposits"].get("charged_back", 0) > 0, output
     assert census["deposits"].get("chargeback_reversed", 0) > 0, output
+    assert census["deposits"].get("charged_back_again", 0) > 0, output
     assert census["withdrawals"].get("returned", 0) > 0, output

@@ -9,7 +9,13 @@ from players.tests.factories import PlayerFactory
 from reconciliation.tests.helpers import paid_through_psp
 from simulation.invariants import CHECKS
 from tenants.models import PaymentPolicy
-from wallet.services import charge_back_deposit, record_payout_returned, request_withdrawal, reverse_chargeback
+from wallet.services import (
+    charge_back_deposit,
+    charge_back_deposit_again,
+    record_payout_returned,
+    request_withdrawal,
+    reverse_chargeback,
+)
 from wallet.tests.builders import PSP, player_of
 from wallet.tests.factories import bank_account, card, deposit_with, funded_method
 
@@ -48,13 +54,19 @@ def player():
 
 def test_books_with_chargebacks_reversals_and_returns_keep_every_money_invariant(player):
     # given a deposit charged back after it was spent on a withdrawal (the player owes), another
-    # charged back and reversed, a payout returned by the bank, and closed-loop withdrawals
+    # charged back and reversed, one charged back again after its reversal, a payout returned by the
+    # bank, and closed-loop withdrawals
     spent = deposit_with(player, 40_00, method=card())
     withdraw_to(player, spent.payment_method_id, 40_00)
     charge_back_deposit(spent, actor=PSP, reason="Fraud")
     disputed = deposit_with(player, 25_00, method=bank_account())  # repays the 40.00 owed first
     charge_back_deposit(disputed, actor=PSP, reason="Not recognised")
     reverse_chargeback(disputed, actor=PSP, reason="Dispute won")
+    lost = deposit_with(player, 30_00, method=card("5555555555554444"))
+    charge_back_deposit(lost, actor=PSP, reason="Fraud")
+    reverse_chargeback(lost, actor=PSP, reason="Dispute won")
+    withdraw_to(player, lost.payment_method_id, 10_00)  # its net deposits count again after the reversal
+    charge_back_deposit_again(lost, actor=PSP, reason="Arbitration chargeback")
     _withdrawal, attempt = paid_through_psp(PlayerFactory(tenant=player.tenant))
     record_payout_returned(attempt, actor=PSP, reason="Account closed")
     # then every money invariant holds
@@ -99,3 +111,12 @@ def test_exactly_a_methods_net_deposits_plus_the_winnings_keeps_the_closed_loop(
     deposit_with(player, 10_00)  # winnings: money no method brought in
     withdraw_to(player, small, 30_00)
     assert broken("closed_loop_kept") == []
+
+
+def test_a_second_chargeback_without_its_money_breaks_conservation_and_the_events_per_state(player):
+    deposit = deposit_with(player, 40_00, method=card())
+    charge_back_deposit(deposit, actor=PSP)
+    reverse_chargeback(deposit, actor=PSP)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE wallet_deposit SET state = 'charged_back_again' WHERE id = %s", [deposit.pk])
+    assert broken("money_conservation") and broken("money_events_match_state")

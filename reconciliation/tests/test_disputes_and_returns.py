@@ -9,6 +9,7 @@ from wallet.models import JournalEntry, LedgerEvent, Posting
 from wallet.services import (
     approve_withdrawal,
     charge_back_deposit,
+    charge_back_deposit_again,
     record_payout_returned,
     record_payout_succeeded,
     request_withdrawal,
@@ -36,13 +37,18 @@ def paid_to(player, amount: int, method):
 
 def disputed_books(player):
     """A deposit charged back after it was paid out (a receivable, a three-leg entry), one charged
-    back and reversed, and a payout returned by the bank (which repays the receivable first)."""
+    back and reversed, one charged back again after its reversal, and a payout returned by the bank
+    (which repays the receivable first)."""
     spent = deposit_with(player, 60_00, method=card())
     paid_to(player, 40_00, spent.payment_method)  # 20.00 stay available: the chargeback takes them, 40.00 owed
     charge_back_deposit(spent, actor=PSP)
     won = deposit_with(player, 20_00, method=card())  # repays 20.00 of the 40.00 owed
     charge_back_deposit(won, actor=PSP)
     reverse_chargeback(won, actor=PSP)  # the 20.00 come back: they repay 20.00 more
+    lost = deposit_with(player, 15_00, method=card())
+    charge_back_deposit(lost, actor=PSP)
+    reverse_chargeback(lost, actor=PSP)
+    charge_back_deposit_again(lost, actor=PSP)  # the card holder's bank disputed again: the 15.00 go for good
     returned = paid_through_psp(PlayerFactory(tenant=player.tenant), 10_00)[1]
     record_payout_returned(returned, actor=PSP)
     return spent, won, returned
@@ -91,3 +97,34 @@ def test_an_unbalanced_three_leg_entry_is_found():
     )
     run = reconcile()
     assert (FindingType.UNBALANCED_JOURNAL_ENTRY, "journal_entry", str(entry.pk)) in found(run)
+
+
+def test_a_second_chargeback_without_its_entry_or_with_a_doubled_one_is_found():
+    player = PlayerFactory()
+    lost = deposit_with(player, 15_00, method=card())
+    charge_back_deposit(lost, actor=PSP)
+    reverse_chargeback(lost, actor=PSP)
+    reversed_only = deposit_with(player, 25_00, method=card())
+    charge_back_deposit(reversed_only, actor=PSP)
+    reverse_chargeback(reversed_only, actor=PSP)
+    charge_back_deposit_again(lost, actor=PSP)
+    allow_rewriting_history("wallet_journalentry", "wallet_posting")
+    # the charged-back-again deposit loses its entry; the one only reversed gets one it should not have
+    entry = JournalEntry.objects.get(deposit=lost, event_type=LedgerEvent.DEPOSIT_CHARGED_BACK_AGAIN)
+    sql("DELETE FROM wallet_posting WHERE entry_id = %s", [entry.pk])
+    sql("DELETE FROM wallet_journalentry WHERE id = %s", [entry.pk])
+    add_entry(
+        event_type=LedgerEvent.DEPOSIT_CHARGED_BACK_AGAIN,
+        deposit=reversed_only,
+        legs=[("psp_clearing", None, 25_00), ("player_available", reversed_only.wallet_id, -25_00)],
+    )
+    run = reconcile()
+    kinds = set(
+        Finding.objects.filter(run=run, type=FindingType.LEDGER_EVENT_STATE_MISMATCH).values_list(
+            "object_id", "detail__event_type"
+        )
+    )
+    assert {
+        (str(lost.pk), "deposit_charged_back_again"),
+        (str(reversed_only.pk), "deposit_charged_back_again"),
+    } <= kinds

@@ -23,7 +23,7 @@ from reconciliation import settlement
 from reconciliation.models import Finding, FindingType, Severity
 from tenants.tests.factories import TenantFactory
 from wallet.models import Deposit, DepositState, Withdrawal, WithdrawalState
-from wallet.services import approve_withdrawal, charge_back_deposit
+from wallet.services import approve_withdrawal, charge_back_deposit, charge_back_deposit_again
 from wallet.tests.builders import AMOUNT, PSP, REASON, deposit, operator_of, withdraw
 from wallet.tests.factories import fund
 
@@ -314,3 +314,32 @@ def test_a_chargeback_booked_here_that_the_psp_does_not_list_is_found(casino):
     run = reconcile(casino.tenant, settlement_date=TODAY)
     result = finding(run, FindingType.SETTLEMENT_MISSING_AT_PSP)
     assert (result.object_type, result.object_id, result.detail["type"]) == ("deposit", str(charged.pk), "chargeback")
+
+
+def test_second_chargebacks_agree_with_the_psp_and_one_either_side_misses_is_found(casino):
+    # given three deposits charged back and reversed at the PSP and in the books
+    agreed, unheard, unlisted = (casino.paid_deposit(amount) for amount in (40_00, 20_00, 10_00))
+    for disputed in (agreed, unheard, unlisted):
+        engine.dispute(disputed.provider_reference, "chargeback")
+        engine.dispute(disputed.provider_reference, "chargeback-reversal")
+    deliver_all(casino.client)
+    # when the first is charged back again at the PSP and its webhook arrives; the second's never arrives;
+    # and the third is booked as charged back again from a webhook the PSP's report does not back
+    engine.dispute(agreed.provider_reference, "second-chargeback")
+    deliver_all(casino.client)
+    engine.dispute(unheard.provider_reference, "second-chargeback")
+    charge_back_deposit_again(unlisted, actor=PSP)
+    assert [Deposit.objects.get(pk=d.pk).state for d in (agreed, unheard, unlisted)] == [
+        "charged_back_again",
+        "chargeback_reversed",
+        "charged_back_again",
+    ]
+    run = reconcile(casino.tenant, settlement_date=TODAY)
+    # then the one that agrees is quiet, the other two are found
+    assert found(run) == {
+        (FindingType.SETTLEMENT_STATE_MISMATCH, "deposit", str(unheard.pk)),
+        (FindingType.SETTLEMENT_MISSING_AT_PSP, "deposit", str(unlisted.pk)),
+    }
+    mismatch = finding(run, FindingType.SETTLEMENT_STATE_MISMATCH)
+    assert (mismatch.detail["type"], mismatch.actual) == ("second_chargeback", {"psp_status": "charged_back"})
+    assert finding(run, FindingType.SETTLEMENT_MISSING_AT_PSP).detail["type"] == "second_chargeback"

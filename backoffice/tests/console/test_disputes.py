@@ -4,7 +4,7 @@ filtered by state, currency, player and day; only the operator's own casino."""
 import pytest
 
 from players.tests.factories import PlayerFactory
-from wallet.services import charge_back_deposit, request_withdrawal, reverse_chargeback
+from wallet.services import charge_back_deposit, charge_back_deposit_again, request_withdrawal, reverse_chargeback
 from wallet.tests.builders import PSP, player_of
 from wallet.tests.factories import card, deposit_with
 
@@ -69,3 +69,24 @@ def test_a_day_filter_before_any_chargeback_finds_none(console, viewer, disputes
     html = console(viewer).get(f"{PAGE}?day_until=2020-01-01").content.decode()
     assert "No chargeback matches." in text_of(console(viewer).get(f"{PAGE}?day_until=2020-01-01"))
     assert 'data-reference="' not in html.split('data-testid="chargebacks"')[1]
+
+
+def test_a_second_chargeback_is_listed_with_each_step_and_filtered_by_its_state(console, viewer, tenant, disputes):
+    owing, reversed_, _ = disputes
+    lost = deposit_with(PlayerFactory(tenant=tenant), 15_00, method=card())
+    charge_back_deposit(lost, actor=PSP)
+    reverse_chargeback(lost, actor=PSP)
+    charge_back_deposit_again(lost, actor=PSP)
+    # the whole list shows it charged back, reversed and charged back again, each with its time
+    html = console(viewer).get(PAGE).content.decode()
+    row = html.split(f'data-reference="{lost.reference}"')[1].split("</tr>")[0]
+    assert "Charged back again" in row and row.count("<td>") >= 7 and "—" not in row.split("</span>")[-1]
+    # and the state filter finds it alone
+    only = (
+        console(viewer).get(f"{PAGE}?state=charged_back_again").content.decode().split('data-testid="chargebacks"')[1]
+    )
+    assert f'data-reference="{lost.reference}"' in only
+    assert owing.reference not in only and reversed_.reference not in only
+    # in Turkish too
+    turkish = console(viewer).get(PAGE, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert "Yeniden ters ibraz edildi" in turkish

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit, players, policy, reports, withdrawals
+from . import audit, disputes, players, policy, reports, withdrawals
 
 urlpatterns = [
     path("admin/withdrawals/", withdrawals.WithdrawalQueueView.as_view(), name="admin-withdrawals"),
@@ -56,5 +56,7 @@ urlpatterns = [
     ),
     path("admin/transactions/<str:transaction_id>/snapshot/", audit.SnapshotView.as_view(), name="admin-snapshot"),
     path("admin/reports/ggr/", reports.GgrReportView.as_view(), name="admin-reports-ggr"),
+    path("admin/chargebacks/", disputes.ChargebackListView.as_view(), name="admin-chargebacks"),
+    path("admin/receivables/", disputes.ReceivableListView.as_view(), name="admin-receivables"),
     path("admin/audit-events/", audit.AuditEventListView.as_view(), name="admin-audit-events"),
 ]

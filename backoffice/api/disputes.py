@@ -1,0 +1,170 @@
+"""Chargebacks and receivables in the operator API (/api/v1/admin/chargebacks/, /admin/receivables/).
+
+The console's Chargebacks page as data, for finance's own books: the same reads
+(backoffice.disputes) and the same filters, scoped to the operator's casino. Days are the
+casino's (UTC for platform staff), as on the page.
+"""
+
+import math
+from datetime import UTC, datetime, time, timedelta
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from backoffice import disputes
+from core import replica
+from core.api import schema
+from core.api.fields import money_text
+from core.errors import ValidationFailed
+from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
+
+
+class ReceivableQuerySerializer(serializers.Serializer):
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_blank=True, default="")
+    player = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, default="", help_text="Username, name or number."
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class ChargebackQuerySerializer(ReceivableQuerySerializer):
+    state = serializers.MultipleChoiceField(
+        choices=disputes.DISPUTED, required=False, help_text="Repeat to ask for several; none: every disputed state."
+    )
+    charged_back_from = serializers.DateField(required=False, help_text="First day of the chargeback, YYYY-MM-DD.")
+    charged_back_until = serializers.DateField(required=False, help_text="Last day (included), YYYY-MM-DD.")
+
+    def validate(self, data):
+        first, last = data.get("charged_back_from"), data.get("charged_back_until")
+        if first and last and last < first:
+            raise ValidationFailed(
+                "charged_back_until must not be before charged_back_from.",
+                errors={"charged_back_until": ["Before charged_back_from."]},
+            )
+        return data
+
+
+class DisputedPlayerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+
+
+class ChargebackSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The deposit's id.")
+    reference = serializers.CharField()
+    player = DisputedPlayerSerializer()
+    amount = serializers.SerializerMethodField(help_text="Decimal string in the currency.")
+    currency = serializers.CharField()
+    payment_method = serializers.SerializerMethodField(help_text="The method's label, or null.")
+    state = serializers.ChoiceField(choices=disputes.DISPUTED)
+    charged_back_at = serializers.DateTimeField()
+    reversed_at = serializers.DateTimeField(allow_null=True)
+    charged_back_again_at = serializers.DateTimeField(allow_null=True)
+
+    def get_amount(self, deposit) -> str:
+        return money_text(deposit.amount, deposit.currency)
+
+    def get_payment_method(self, deposit) -> str | None:
+        return deposit.payment_method.label if deposit.payment_method_id else None
+
+
+class ChargebackPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = ChargebackSerializer(many=True)
+
+
+class ReceivableSerializer(serializers.Serializer):
+    player = DisputedPlayerSerializer()
+    currency = serializers.CharField()
+    owed = serializers.SerializerMethodField(help_text="What the player owes the casino after chargebacks.")
+    available = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+
+    def get_owed(self, wallet) -> str:
+        return money_text(wallet.balance_receivable, wallet.currency)
+
+    def get_available(self, wallet) -> str:
+        return money_text(wallet.balance_available, wallet.currency)
+
+    def get_held(self, wallet) -> str:
+        return money_text(wallet.balance_held, wallet.currency)
+
+
+class ReceivablePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = ReceivableSerializer(many=True)
+
+
+def _page(rows, params: dict, serializer) -> dict:
+    size, page = params["page_size"], params["page"]
+    total = rows.count()
+    return {
+        "count": total,
+        "page": page,
+        "pages": max(1, math.ceil(total / size)),
+        "results": serializer(rows[(page - 1) * size : page * size], many=True).data,
+    }
+
+
+def _filter(params: dict, zone) -> disputes.DisputeFilter:
+    def start(day):
+        return datetime.combine(day, time.min, tzinfo=zone) if day else None
+
+    until = params.get("charged_back_until")
+    return disputes.DisputeFilter(
+        states=tuple(sorted(params.get("state") or ())),
+        currency=params["currency"],
+        player=params["player"],
+        disputed_after=start(params.get("charged_back_from")),
+        disputed_before=start(until + timedelta(days=1)) if until else None,
+    )
+
+
+class ChargebackListView(OperatorAPIView):
+    @extend_schema(
+        operation_id="admin_chargebacks_list",
+        summary="Charged-back deposits of the casino, the latest chargeback first",
+        description=(
+            "Deposits the PSP reported disputed: charged back, charged back and reversed, or charged back "
+            "again after the reversal, with when each step happened. Days are the casino's (UTC for "
+            "platform staff). Every operator reads."
+        ),
+        parameters=[ChargebackQuerySerializer],
+        responses={200: ChargebackPageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
+        tags=["operator"],
+    )
+    @replica.reads
+    def get(self, request):
+        query = ChargebackQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        tenant = request.operator.tenant
+        rows = disputes.chargebacks(request.operator, _filter(params, tenant.zone if tenant else UTC))
+        return Response(_page(rows, params, ChargebackSerializer))
+
+
+class ReceivableListView(OperatorAPIView):
+    @extend_schema(
+        operation_id="admin_receivables_list",
+        summary="Players who owe the casino after chargebacks, the largest debt first",
+        description=(
+            "Each wallet with an open receivable: the account is restricted (no withdrawals, approvals or "
+            "play) until deposits, a released withdrawal, a reversal or a returned payout repay it."
+        ),
+        parameters=[ReceivableQuerySerializer],
+        responses={200: ReceivablePageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
+        tags=["operator"],
+    )
+    @replica.reads
+    def get(self, request):
+        query = ReceivableQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        rows = disputes.receivables(request.operator, _filter(params, UTC))
+        return Response(_page(rows, params, ReceivableSerializer))

@@ -1,7 +1,5 @@
 """Reconciliation in the operator API (/api/v1/admin/reconciliation/...)."""
 
-import math
-
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -9,6 +7,7 @@ from rest_framework.response import Response
 
 from core import replica
 from core.api import schema
+from core.api.pagination import numbered_page
 from core.errors import ValidationFailed
 from reconciliation import selectors, services
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
@@ -167,16 +166,7 @@ class FindingListView(OperatorAPIView):
         findings = selectors.findings_of(run, _tenant_id(self.scope), **filters)
         size = _bounded(params.get("page_size"), "page_size", 1, 200, 50)
         page = _bounded(params.get("page"), "page", 1, 100_000, 1)
-        total = findings.count()
-        rows = findings[(page - 1) * size : page * size]
-        return Response(
-            {
-                "count": total,
-                "page": page,
-                "pages": max(1, math.ceil(total / size)),
-                "results": FindingSerializer(rows, many=True).data,
-            }
-        )
+        return Response(numbered_page(findings, page, size, FindingSerializer))
 
 
 def _finding_act(name: str, act, summary: str):

@@ -5,7 +5,6 @@ The console's Chargebacks page as data, for finance's own books: the same reads
 casino's (UTC for platform staff), as on the page.
 """
 
-import math
 from datetime import UTC, datetime, time, timedelta
 
 from drf_spectacular.utils import extend_schema
@@ -16,6 +15,7 @@ from backoffice import disputes
 from core import replica
 from core.api import schema
 from core.api.fields import money_text
+from core.api.pagination import numbered_page
 from core.errors import ValidationFailed
 from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
 
@@ -101,17 +101,6 @@ class ReceivablePageSerializer(serializers.Serializer):
     results = ReceivableSerializer(many=True)
 
 
-def _page(rows, params: dict, serializer) -> dict:
-    size, page = params["page_size"], params["page"]
-    total = rows.count()
-    return {
-        "count": total,
-        "page": page,
-        "pages": max(1, math.ceil(total / size)),
-        "results": serializer(rows[(page - 1) * size : page * size], many=True).data,
-    }
-
-
 def _filter(params: dict, zone) -> disputes.DisputeFilter:
     def start(day):
         return datetime.combine(day, time.min, tzinfo=zone) if day else None
@@ -146,7 +135,7 @@ class ChargebackListView(OperatorAPIView):
         params = query.validated_data
         tenant = request.operator.tenant
         rows = disputes.chargebacks(request.operator, _filter(params, tenant.zone if tenant else UTC))
-        return Response(_page(rows, params, ChargebackSerializer))
+        return Response(numbered_page(rows, params["page"], params["page_size"], ChargebackSerializer))
 
 
 class ReceivableListView(OperatorAPIView):
@@ -167,4 +156,4 @@ class ReceivableListView(OperatorAPIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         rows = disputes.receivables(request.operator, _filter(params, UTC))
-        return Response(_page(rows, params, ReceivableSerializer))
+        return Response(numbered_page(rows, params["page"], params["page_size"], ReceivableSerializer))

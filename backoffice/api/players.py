@@ -9,8 +9,6 @@ a resent KYC change would undo a colleague's change made in between. With the ke
 retry replays the first answer and does nothing.
 """
 
-import math
-
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -21,6 +19,7 @@ from backoffice.player_context import find_player, player_context, players_match
 from backoffice.player_protection import as_of, find_exclusion, kyc_history
 from core import replica
 from core.api import schema
+from core.api.pagination import numbered_page
 from core.idempotency import idempotent
 from players.exclusions import block_player, lift_block
 from players.kyc import set_kyc_status
@@ -72,16 +71,7 @@ class PlayerListView(OperatorAPIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         rows = players_matching(self.scope, params["q"])
-        size, page = params["page_size"], params["page"]
-        total = rows.count()
-        return Response(
-            {
-                "count": total,
-                "page": page,
-                "pages": max(1, math.ceil(total / size)),
-                "results": PlayerSummarySerializer(rows[(page - 1) * size : page * size], many=True).data,
-            }
-        )
+        return Response(numbered_page(rows, params["page"], params["page_size"], PlayerSummarySerializer))
 
 
 class PlayerAPIView(OperatorAPIView):

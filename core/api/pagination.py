@@ -1,6 +1,8 @@
-"""Keyset cursors for the transaction history: opaque, stable while rows are added."""
+"""Paging of API lists: keyset cursors for the transaction history (opaque, stable while rows
+are added), and numbered pages for the operator's lists ({count, page, pages, results})."""
 
 import base64
+import math
 import uuid
 from datetime import datetime
 
@@ -22,3 +24,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return moment, uuid.UUID(tx_id)
     except (ValueError, UnicodeDecodeError):
         raise serializers.ValidationError({"cursor": ["Not a cursor this API issued."]}) from None
+
+
+def numbered_page(rows, page: int, size: int, serializer) -> dict:
+    """Page `page` (from 1) of `size` rows of the queryset `rows`, each through `serializer`."""
+    total = rows.count()
+    return {
+        "count": total,
+        "page": page,
+        "pages": max(1, math.ceil(total / size)),
+        "results": serializer(rows[(page - 1) * size : page * size], many=True).data,
+    }

@@ -201,6 +201,8 @@ def test_the_checkout_page_offers_the_chargeback_buttons(sandbox_service, accoun
 # --- a second chargeback after the reversal ------------------------------------------------------
 
 SECOND = "payment.second_chargeback"
+# The money events of a deposit charged back, reversed and charged back again, in order.
+EVERY_DISPUTE_EVENT = ["deposit_completed", "deposit_charged_back", "chargeback_reversed", "deposit_charged_back_again"]
 
 
 @pytest.mark.django_db
@@ -219,12 +221,7 @@ def test_a_second_chargeback_after_the_reversal_takes_the_money_again_once(web, 
         assert outcome_of(send_event(web, secret, late, payment_data(deposit))) == "no_change"
     # then the money left once more, for good
     assert state(deposit) == "charged_back_again"
-    assert money_events(deposit) == [
-        "deposit_completed",
-        "deposit_charged_back",
-        "chargeback_reversed",
-        "deposit_charged_back_again",
-    ]
+    assert money_events(deposit) == EVERY_DISPUTE_EVENT
     assert owed(player) == (0, 0)
     assert_invariants()
 
@@ -237,12 +234,7 @@ def test_a_second_chargeback_that_overtakes_everything_applies_each_step_in_orde
     assert outcome_of(send_event(web, secret, SECOND, payment_data(deposit))) == "applied"
     # then the deposit went through every step once, in order, and ends charged back again
     assert state(deposit) == "charged_back_again"
-    assert money_events(deposit) == [
-        "deposit_completed",
-        "deposit_charged_back",
-        "chargeback_reversed",
-        "deposit_charged_back_again",
-    ]
+    assert money_events(deposit) == EVERY_DISPUTE_EVENT
     assert list(deposit.transitions.order_by("id").values_list("to_state", flat=True))[-4:] == [
         "completed",
         "charged_back",

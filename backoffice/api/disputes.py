@@ -77,7 +77,7 @@ class ChargebackPageSerializer(serializers.Serializer):
     results = ChargebackSerializer(many=True)
 
 
-class ReceivableSerializer(serializers.Serializer):
+class OwingWalletSerializer(serializers.Serializer):
     player = DisputedPlayerSerializer()
     currency = serializers.CharField()
     owed = serializers.SerializerMethodField(help_text="What the player owes the casino after chargebacks.")
@@ -94,11 +94,11 @@ class ReceivableSerializer(serializers.Serializer):
         return money_text(wallet.balance_held, wallet.currency)
 
 
-class ReceivablePageSerializer(serializers.Serializer):
+class OwingWalletPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
-    results = ReceivableSerializer(many=True)
+    results = OwingWalletSerializer(many=True)
 
 
 def _filter(params: dict, zone) -> disputes.DisputeFilter:
@@ -147,7 +147,7 @@ class ReceivableListView(OperatorAPIView):
             "play) until deposits, a released withdrawal, a reversal or a returned payout repay it."
         ),
         parameters=[ReceivableQuerySerializer],
-        responses={200: ReceivablePageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
+        responses={200: OwingWalletPageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},
         tags=["operator"],
     )
     @replica.reads
@@ -156,4 +156,4 @@ class ReceivableListView(OperatorAPIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         rows = disputes.receivables(request.operator, _filter(params, UTC))
-        return Response(numbered_page(rows, params["page"], params["page_size"], ReceivableSerializer))
+        return Response(numbered_page(rows, params["page"], params["page_size"], OwingWalletSerializer))

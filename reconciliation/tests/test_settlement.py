@@ -31,7 +31,10 @@ from .helpers import finding, found, reconcile
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.now().date()
+
+def today():
+    """The UTC day, read when the test runs (a module constant goes stale when the run crosses midnight)."""
+    return timezone.now().date()
 
 
 class Casino:
@@ -59,7 +62,7 @@ class Casino:
         return Withdrawal.objects.get(pk=withdrawal.pk)
 
     def reconcile(self, **options):
-        return reconcile(self.tenant, settlement_date=TODAY, **options)
+        return reconcile(self.tenant, settlement_date=today(), **options)
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def test_the_psp_and_the_books_agree(casino):
     run = casino.reconcile()
     # then the report was read (one payment, one payout) and nothing disagrees
     assert run.findings_count == 0
-    assert run.settlement_date == TODAY
+    assert run.settlement_date == today()
     ((report),) = run.stats["settlement_reports"]
     assert (report["rows"], report["error"], report["source"]) == (2, "", "sandbox (in-process)")
     assert "settlement" in run.stats["checks"]
@@ -185,7 +188,7 @@ def test_outcomes_that_differ(casino):
 def test_a_settled_item_of_another_day_is_not_compared(casino):
     # given yesterday's report (nothing settled then)
     # when the tenant is reconciled with it
-    run = reconcile(casino.tenant, settlement_date=TODAY - timedelta(days=1))
+    run = reconcile(casino.tenant, settlement_date=today() - timedelta(days=1))
     # then neither side has anything that day
     assert run.findings_count == 0
     assert run.stats["settlement_reports"][0]["rows"] == 0
@@ -197,7 +200,7 @@ def test_a_tenant_run_compares_only_its_own_report(casino):
     theirs = other.paid_deposit()
     SandboxPayment.objects.filter(reference=str(theirs.pk)).update(amount=1)
     # when the first casino is reconciled, then every casino
-    mine, everyone = casino.reconcile(), reconcile(settlement_date=TODAY)
+    mine, everyone = casino.reconcile(), reconcile(settlement_date=today())
     # then only the all-tenants run sees the other casino's disagreement
     assert mine.findings_count == 0
     assert _settlement(everyone) == {(FindingType.SETTLEMENT_AMOUNT_MISMATCH, "deposit", str(theirs.pk))}
@@ -212,13 +215,13 @@ def test_an_unreachable_psp_is_a_finding_not_a_failed_run(casino):
     run = casino.reconcile()
     # then the run succeeded, and says the report could not be read
     assert run.status == "succeeded"
-    assert found(run) == {(FindingType.SETTLEMENT_REPORT_UNAVAILABLE, "settlement_report", TODAY.isoformat())}
+    assert found(run) == {(FindingType.SETTLEMENT_REPORT_UNAVAILABLE, "settlement_report", today().isoformat())}
     assert "could not be reached" in finding(run, FindingType.SETTLEMENT_REPORT_UNAVAILABLE).actual
 
 
 def test_a_report_given_as_a_csv_file(casino, tmp_path):
     # given the operator downloaded the day's report, in which the deposit's amount was altered
-    rows = engine.settlement_rows(casino.merchant, TODAY)
+    rows = engine.settlement_rows(casino.merchant, today())
     for row in rows:
         if row["type"] == "payment":
             row["amount"] = 1
@@ -275,7 +278,7 @@ def test_chargebacks_reversals_and_returns_agree_with_the_psp(casino):
     engine.return_payout(casino.merchant, str(attempt.pk))
     deliver_all(casino.client)
     assert Withdrawal.objects.get(pk=withdrawal.pk).state == "returned"
-    kinds = sorted(row["type"] for row in engine.settlement_rows(casino.merchant, TODAY))
+    kinds = sorted(row["type"] for row in engine.settlement_rows(casino.merchant, today()))
     assert [kind for kind in kinds if kind not in ("payment", "payout")] == [
         "chargeback",
         "chargeback",
@@ -283,7 +286,7 @@ def test_chargebacks_reversals_and_returns_agree_with_the_psp(casino):
         "payout_return",
     ]
     # when the day is reconciled, then the report and the books agree
-    run = reconcile(casino.tenant, settlement_date=TODAY)
+    run = reconcile(casino.tenant, settlement_date=today())
     assert found(run) == set()
 
 
@@ -294,7 +297,7 @@ def test_a_chargeback_or_return_the_books_do_not_show_is_found(casino):
     engine.dispute(charged.provider_reference, "chargeback")
     engine.return_payout(casino.merchant, str(withdrawal.payout_attempts.get().pk))
     # when the day is reconciled
-    run = reconcile(casino.tenant, settlement_date=TODAY)
+    run = reconcile(casino.tenant, settlement_date=today())
     # then both are outcomes that differ: the PSP says charged back and returned, the books completed and paid
     assert found(run) == {
         (FindingType.SETTLEMENT_STATE_MISMATCH, "deposit", str(charged.pk)),
@@ -311,7 +314,7 @@ def test_a_chargeback_booked_here_that_the_psp_does_not_list_is_found(casino):
     # given a chargeback booked from a webhook the PSP's report does not list (sent by someone else)
     charged = casino.paid_deposit(30_00)
     charge_back_deposit(charged, actor=PSP)
-    run = reconcile(casino.tenant, settlement_date=TODAY)
+    run = reconcile(casino.tenant, settlement_date=today())
     result = finding(run, FindingType.SETTLEMENT_MISSING_AT_PSP)
     assert (result.object_type, result.object_id, result.detail["type"]) == ("deposit", str(charged.pk), "chargeback")
 
@@ -334,7 +337,7 @@ def test_second_chargebacks_agree_with_the_psp_and_one_either_side_misses_is_fou
         "chargeback_reversed",
         "charged_back_again",
     ]
-    run = reconcile(casino.tenant, settlement_date=TODAY)
+    run = reconcile(casino.tenant, settlement_date=today())
     # then the one that agrees is quiet, the other two are found
     assert found(run) == {
         (FindingType.SETTLEMENT_STATE_MISMATCH, "deposit", str(unheard.pk)),

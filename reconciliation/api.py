@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from core import replica
 from core.api import schema
-from core.api.pagination import numbered_page
+from core.api.pagination import NumberedPageSerializer, numbered_page
 from core.errors import ValidationFailed
 from reconciliation import selectors, services
 from reconciliation.models import Finding, FindingType, ReconciliationRun, Severity
@@ -65,10 +65,7 @@ class FindingSerializer(serializers.Serializer):
     first_seen_at = serializers.DateTimeField()
 
 
-class FindingPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    pages = serializers.IntegerField()
+class FindingPageSerializer(NumberedPageSerializer):
     results = FindingSerializer(many=True)
 
 

@@ -15,7 +15,7 @@ from backoffice import disputes
 from core import replica
 from core.api import schema
 from core.api.fields import money_text
-from core.api.pagination import numbered_page
+from core.api.pagination import NumberedPageSerializer, numbered_page
 from core.errors import ValidationFailed
 from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
 
@@ -70,10 +70,7 @@ class ChargebackSerializer(serializers.Serializer):
         return deposit.payment_method.label if deposit.payment_method_id else None
 
 
-class ChargebackPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    pages = serializers.IntegerField()
+class ChargebackPageSerializer(NumberedPageSerializer):
     results = ChargebackSerializer(many=True)
 
 
@@ -94,10 +91,7 @@ class OwingWalletSerializer(serializers.Serializer):
         return money_text(wallet.balance_held, wallet.currency)
 
 
-class OwingWalletPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    pages = serializers.IntegerField()
+class OwingWalletPageSerializer(NumberedPageSerializer):
     results = OwingWalletSerializer(many=True)
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import money_text
+from core.api.pagination import NumberedPageSerializer
 from players.models import Exclusion, KycStatus, LimitKind, LimitPeriod
 from wallet.models import DepositState, PaymentMethodKind, WithdrawalState
 from wallet.risk import FLAGS
@@ -38,10 +39,7 @@ class PlayerSummarySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PlayerPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    pages = serializers.IntegerField()
+class PlayerPageSerializer(NumberedPageSerializer):
     results = PlayerSummarySerializer(many=True)
 
 

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import AmountField, money_text
+from core.api.pagination import NumberedPageSerializer
 from wallet.models import PaymentMethodKind, WithdrawalState
 from wallet.risk import FLAGS
 
@@ -57,10 +58,7 @@ class OperatorWithdrawalSerializer(serializers.Serializer):
         return int((timezone.now() - withdrawal.created_at).total_seconds())
 
 
-class QueuePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    pages = serializers.IntegerField()
+class QueuePageSerializer(NumberedPageSerializer):
     counts_by_state = serializers.DictField(child=serializers.IntegerField())
     results = OperatorWithdrawalSerializer(many=True)
 

@@ -26,6 +26,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise serializers.ValidationError({"cursor": ["Not a cursor this API issued."]}) from None
 
 
+# The schema of a numbered page (numbered_page); each list's subclass names its `results`. A
+# comment, not a docstring: drf-spectacular would print it as every page's description.
+class NumberedPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+
+
 def numbered_page(rows, page: int, size: int, serializer) -> dict:
     """Page `page` (from 1) of `size` rows of the queryset `rows`, each through `serializer`."""
     total = rows.count()

@@ -9,7 +9,7 @@ restricted until it is repaid).
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from core.ids import whole_number
 from core.replica import read_alias
@@ -43,8 +43,8 @@ def _when(state: str):
 
 
 def chargebacks(scope: OperatorScope, filters: DisputeFilter):
-    """Disputed deposits, the latest chargeback first, each with `charged_back_at`, `reversed_at` and
-    `charged_back_again_at`."""
+    """Disputed deposits, the latest dispute step first, each with `charged_back_at`, `reversed_at` and
+    `charged_back_again_at`; the day filters find a deposit by any of its steps."""
     rows = (
         scope.filter(Deposit.objects.using(read_alias()))
         .filter(state__in=filters.states or DISPUTED)
@@ -53,17 +53,26 @@ def chargebacks(scope: OperatorScope, filters: DisputeFilter):
             charged_back_at=_when(DepositState.CHARGED_BACK),
             reversed_at=_when(DepositState.CHARGEBACK_REVERSED),
             charged_back_again_at=_when(DepositState.CHARGED_BACK_AGAIN),
+            last_step_at=Subquery(
+                DepositTransition.objects.filter(deposit=OuterRef("pk"), to_state__in=DISPUTED)
+                .order_by("-id")
+                .values("created_at")[:1]
+            ),
         )
     )
     if filters.currency:
         rows = rows.filter(currency=filters.currency)
     if filters.player.strip():
         rows = rows.filter(_player_match(filters.player.strip()))
-    if filters.disputed_after:
-        rows = rows.filter(charged_back_at__gte=filters.disputed_after)
-    if filters.disputed_before:
-        rows = rows.filter(charged_back_at__lt=filters.disputed_before)
-    return rows.order_by("-charged_back_at", "-id")
+    if filters.disputed_after or filters.disputed_before:
+        # A step of the dispute in those days: the settlement report of a day lists each step apart.
+        steps = DepositTransition.objects.filter(deposit=OuterRef("pk"), to_state__in=DISPUTED)
+        if filters.disputed_after:
+            steps = steps.filter(created_at__gte=filters.disputed_after)
+        if filters.disputed_before:
+            steps = steps.filter(created_at__lt=filters.disputed_before)
+        rows = rows.filter(Exists(steps))
+    return rows.order_by("-last_step_at", "-id")
 
 
 def receivables(scope: OperatorScope, filters: DisputeFilter):

@@ -8,10 +8,11 @@ created_at) index.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from django.db import connections
 
+from core import days
 from core.replica import read_alias
 from games.models import GameRound, GameTransaction, TransactionKind, TransactionStatus
 
@@ -53,8 +54,8 @@ def ggr_by_day(tenant_id: int | None, zone: tzinfo, day_from: date, day_to: date
 
     `tenant_id` None: every tenant's play (platform staff), summed per day and currency.
     """
-    start = datetime.combine(day_from, time.min, tzinfo=zone)
-    end = datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=zone)
+    # No day after the last date: its range runs to the end of time.
+    start, end = days.start_of(day_from, zone), days.end_of(day_to, zone) or datetime.max.replace(tzinfo=UTC)
     sql = _GGR_SQL.replace("{tenant}", "AND t.tenant_id = %(tenant)s" if tenant_id is not None else "")
     params = {"zone": str(zone), "start": start, "end": end, "tenant": tenant_id}
     with connections[read_alias()].cursor() as cursor:

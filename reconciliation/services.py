@@ -101,6 +101,11 @@ def run_reconciliation(
     _ensure_may_run(actor, tenant_id)
     if tenant_id is not None and not Tenant.objects.filter(pk=tenant_id).exists():
         raise NotFound("No such tenant.")
+    if settlement_date is not None and settlement_date > timezone.now().date():
+        raise ValidationFailed(
+            "A settlement report is of a UTC day that has begun: not a later one.",
+            errors={"settlement_date": ["After today (UTC)."]},
+        )
     if settlement_file and (tenant_id is None or settlement_date is None):
         raise ValidationFailed(
             "A settlement file belongs to one tenant and one day: give the tenant and the settlement date.",

@@ -58,7 +58,12 @@ CHARGEBACK_STATUS = dict.fromkeys(
     (DepositState.CHARGED_BACK, DepositState.CHARGEBACK_REVERSED, DepositState.CHARGED_BACK_AGAIN), "charged_back"
 )
 REVERSAL_STATUS = {DepositState.CHARGEBACK_REVERSED: "reversed", DepositState.CHARGED_BACK_AGAIN: "reversed"}
-SECOND_CHARGEBACK_STATUS = {DepositState.CHARGED_BACK_AGAIN: "charged_back"}
+# A deposit charged back only once is no match for the PSP's second chargeback, though its state
+# is spelled like the PSP's status.
+SECOND_CHARGEBACK_STATUS = {
+    DepositState.CHARGED_BACK_AGAIN: "charged_back",
+    DepositState.CHARGED_BACK: "charged_back once",
+}
 # The deposit state each dispute row of the report is booked as (the 'ours' side of the comparison).
 DISPUTE_TYPE_BY_STATE = {
     DepositState.CHARGED_BACK: CHARGEBACK,

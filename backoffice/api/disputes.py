@@ -5,14 +5,14 @@ The console's Chargebacks page as data, for finance's own books: the same reads
 casino's (UTC for platform staff), as on the page.
 """
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from backoffice import disputes
-from core import replica
+from core import days, replica
 from core.api import schema
 from core.api.fields import money_text
 from core.api.pagination import NumberedPageSerializer, numbered_page
@@ -33,15 +33,19 @@ class ChargebackQuerySerializer(ReceivableQuerySerializer):
     state = serializers.MultipleChoiceField(
         choices=disputes.DISPUTED, required=False, help_text="Repeat to ask for several; none: every disputed state."
     )
-    charged_back_from = serializers.DateField(required=False, help_text="First day of the chargeback, YYYY-MM-DD.")
-    charged_back_until = serializers.DateField(required=False, help_text="Last day (included), YYYY-MM-DD.")
+    disputed_from = serializers.DateField(
+        required=False,
+        help_text="First day, YYYY-MM-DD: a deposit with a dispute step (chargeback, reversal, "
+        "second chargeback) on or after it.",
+    )
+    disputed_until = serializers.DateField(required=False, help_text="Last day (included), YYYY-MM-DD.")
 
     def validate(self, data):
-        first, last = data.get("charged_back_from"), data.get("charged_back_until")
+        first, last = data.get("disputed_from"), data.get("disputed_until")
         if first and last and last < first:
             raise ValidationFailed(
-                "charged_back_until must not be before charged_back_from.",
-                errors={"charged_back_until": ["Before charged_back_from."]},
+                "disputed_until must not be before disputed_from.",
+                errors={"disputed_until": ["Before disputed_from."]},
             )
         return data
 
@@ -96,27 +100,24 @@ class OwingWalletPageSerializer(NumberedPageSerializer):
 
 
 def _filter(params: dict, zone) -> disputes.DisputeFilter:
-    def start(day):
-        return datetime.combine(day, time.min, tzinfo=zone) if day else None
-
-    until = params.get("charged_back_until")
     return disputes.DisputeFilter(
         states=tuple(sorted(params.get("state") or ())),
         currency=params["currency"],
         player=params["player"],
-        disputed_after=start(params.get("charged_back_from")),
-        disputed_before=start(until + timedelta(days=1)) if until else None,
+        disputed_after=days.start_of(params.get("disputed_from"), zone),
+        disputed_before=days.end_of(params.get("disputed_until"), zone),
     )
 
 
 class ChargebackListView(OperatorAPIView):
     @extend_schema(
         operation_id="admin_chargebacks_list",
-        summary="Charged-back deposits of the casino, the latest chargeback first",
+        summary="Charged-back deposits of the casino, the latest dispute step first",
         description=(
             "Deposits the PSP reported disputed: charged back, charged back and reversed, or charged back "
-            "again after the reversal, with when each step happened. Days are the casino's (UTC for "
-            "platform staff). Every operator reads."
+            "again after the reversal, with when each step happened. The day filters find a deposit by any "
+            "of its steps, as the PSP's settlement report of a day lists them; days are the casino's (UTC "
+            "for platform staff). Every operator reads."
         ),
         parameters=[ChargebackQuerySerializer],
         responses={200: ChargebackPageSerializer, **schema.error_responses(*OPERATOR_READ_ERRORS)},

@@ -1,13 +1,13 @@
 """The audit browser: filters, newest first, "older" pages by keyset."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
 
 from django import forms
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from backoffice import selectors
-from core import replica
+from core import days, replica
 from tenants.access import operator_view
 
 PAGE = 50
@@ -38,16 +38,13 @@ def audit(request):
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     zone = request.operator.tenant.zone if request.operator.tenant else UTC
 
-    def start(day):
-        return datetime.combine(day, time.min, tzinfo=zone) if day else None
-
     filters = selectors.AuditFilter(
         action=data.get("action", ""),
         actor_type=data.get("actor_type", ""),
         actor=data.get("actor", ""),
         target_id=data.get("target_id", ""),
-        created_after=start(data.get("day_from")),
-        created_before=start(data["day_until"] + timedelta(days=1)) if data.get("day_until") else None,
+        created_after=days.start_of(data.get("day_from"), zone),
+        created_before=days.end_of(data.get("day_until"), zone),
     )
     rows = list(selectors.audit_events(request.operator, filters, before_id=data.get("before"))[: PAGE + 1])
     older = None

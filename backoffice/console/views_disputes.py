@@ -1,6 +1,6 @@
 """Chargebacks and receivables (section 16): what the PSP took back, and who owes the casino for it."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
 
 from django import forms
 from django.core.paginator import Paginator
@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from backoffice import disputes
 from backoffice.labels import LABELS
-from core import replica
+from core import days, replica
 from core.money import CURRENCY_CODES
 from tenants.access import operator_view
 
@@ -26,7 +26,7 @@ class DisputeFilterForm(forms.Form):
     currency = forms.ChoiceField(label=gettext_lazy("Currency"), required=False)
     player = forms.CharField(label=gettext_lazy("Player"), required=False, max_length=150)
     day_from = forms.DateField(
-        label=gettext_lazy("Charged back from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Disputed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     day_until = forms.DateField(
         label=gettext_lazy("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -39,16 +39,12 @@ class DisputeFilterForm(forms.Form):
     def to_filter(self, zone) -> disputes.DisputeFilter:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
 
-        def start(day):
-            return datetime.combine(day, time.min, tzinfo=zone) if day else None
-
-        until = data.get("day_until")
         return disputes.DisputeFilter(
             states=tuple(data.get("state") or ()),
             currency=data.get("currency") or "",
             player=data.get("player") or "",
-            disputed_after=start(data.get("day_from")),
-            disputed_before=start(until + timedelta(days=1)) if until else None,
+            disputed_after=days.start_of(data.get("day_from"), zone),
+            disputed_before=days.end_of(data.get("day_until"), zone),
         )
 
 

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 from backoffice import selectors
 from backoffice.labels import LABELS
 from backoffice.player_context import destination, player_context
+from core import days, replica
 from core import form_tokens as tokens
-from core import replica
 from core.actors import Actor
 from core.errors import DomainError, ValidationFailed, describe
 from core.money import CURRENCY_CODES
@@ -82,23 +82,15 @@ class QueueFilterForm(forms.Form):
         return data
 
     def to_filter(self, tenant_zone) -> selectors.QueueFilter:
-        from datetime import datetime, time, timedelta
-
         data = self.cleaned_data
-
-        def day_start(day):
-            return datetime.combine(day, time.min, tzinfo=tenant_zone) if day else None
-
         return selectors.QueueFilter(
             states=tuple(data.get("state") or ()),
             player=data.get("player") or "",
             currency=data.get("currency") or "",
             min_amount=data.get("min_amount"),
             max_amount=data.get("max_amount"),
-            created_after=day_start(data.get("created_after")),
-            created_before=day_start(data["created_before"] + timedelta(days=1))
-            if data.get("created_before")
-            else None,
+            created_after=days.start_of(data.get("created_after"), tenant_zone),
+            created_before=days.end_of(data.get("created_before"), tenant_zone),
             awaiting_second_approval=True if data.get("awaiting_second_approval") else None,
             flags=tuple(data.get("flag") or ()),
             ordering=data.get("ordering") or "created_at",

@@ -137,6 +137,9 @@ def test_a_run_can_compare_a_settlement_day_given_as_a_date(finance, tenant):
     # a day that is not a date is refused, and nothing runs
     with nothing_changes():
         assert_validation_error(client.post(RUNS, {"settlement_date": "yesterday"}, format="json"), "settlement_date")
+        # nor is a day that has not begun (the last date there is included: it was a 500)
+        for later in ("2999-01-01", "9999-12-31"):
+            assert_validation_error(client.post(RUNS, {"settlement_date": later}, format="json"), "settlement_date")
     # a date is compared (this casino has no PSP account, so no report and nothing to disagree about)
     response = client.post(RUNS, {"settlement_date": "2026-11-20"}, format="json")
     assert response.status_code == 201, response.content

@@ -346,3 +346,25 @@ def test_second_chargebacks_agree_with_the_psp_and_one_either_side_misses_is_fou
     mismatch = finding(run, FindingType.SETTLEMENT_STATE_MISMATCH)
     assert (mismatch.detail["type"], mismatch.actual) == ("second_chargeback", {"psp_status": "charged_back"})
     assert finding(run, FindingType.SETTLEMENT_MISSING_AT_PSP).detail["type"] == "second_chargeback"
+
+
+def test_a_second_chargeback_of_a_deposit_the_books_show_charged_back_once_is_found(casino):
+    # given a deposit charged back here, while the PSP went on to reverse it and charge it back again
+    # and neither later webhook reached the books
+    charged = casino.paid_deposit(30_00)
+    engine.dispute(charged.provider_reference, "chargeback")
+    deliver_all(casino.client)
+    engine.dispute(charged.provider_reference, "chargeback-reversal")
+    engine.dispute(charged.provider_reference, "second-chargeback")
+    assert Deposit.objects.get(pk=charged.pk).state == "charged_back"
+    # when the day is reconciled, then both later steps are outcomes that differ
+    run = reconcile(casino.tenant, settlement_date=today())
+    kinds = {
+        f.detail["type"]: (f.expected, f.actual)
+        for f in Finding.objects.filter(run=run, type=FindingType.SETTLEMENT_STATE_MISMATCH)
+    }
+    assert kinds["second_chargeback"] == (
+        {"psp_status": "charged_back once", "state": "charged_back"},
+        {"psp_status": "charged_back"},
+    )
+    assert "chargeback_reversal" in kinds

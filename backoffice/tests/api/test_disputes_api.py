@@ -64,7 +64,7 @@ def test_the_casinos_chargebacks_with_each_step(viewer, books):
         ({"state": "charged_back_again"}, {"again"}),
         ({"state": ["charged_back", "chargeback_reversed"]}, {"owing", "reversed"}),
         ({"currency": "USD"}, {"reversed"}),
-        ({"charged_back_until": "2020-01-01"}, set()),
+        ({"disputed_until": "2020-01-01"}, set()),
         ({"page_size": 1, "page": 9}, set()),
     ],
 )
@@ -111,8 +111,8 @@ def test_platform_staff_read_every_casinos(superuser, books):
     [
         ({"state": "completed"}, "state"),
         ({"currency": "euro"}, "currency"),
-        ({"charged_back_from": "yesterday"}, "charged_back_from"),
-        ({"charged_back_from": "2026-02-01", "charged_back_until": "2026-01-01"}, "charged_back_until"),
+        ({"disputed_from": "yesterday"}, "disputed_from"),
+        ({"disputed_from": "2026-02-01", "disputed_until": "2026-01-01"}, "disputed_until"),
         ({"page": 0}, "page"),
         ({"page_size": 201}, "page_size"),
         ({"player": "x" * 151}, "player"),
@@ -125,3 +125,24 @@ def test_bad_filters_are_400_naming_the_field(viewer, query, field):
 def test_players_cannot_read_them(player):
     for url in (CHARGEBACKS, RECEIVABLES):
         assert_problem(client_for(player).get(url), 401, "AUTHENTICATION_REQUIRED")
+
+
+def test_a_deposit_is_found_by_any_of_its_dispute_steps_and_sorted_by_the_latest(viewer, tenant, books):
+    from reconciliation.tests.helpers import allow_rewriting_history, sql
+
+    # given the deposit charged back again today had its first chargeback and reversal in March
+    allow_rewriting_history("wallet_deposittransition")
+    sql(
+        "UPDATE wallet_deposittransition SET created_at = '2026-03-02T12:00:00+00:00' "
+        "WHERE deposit_id = %s AND to_state IN ('charged_back', 'chargeback_reversed')",
+        [books["again"].pk],
+    )
+    client = as_operator(viewer)
+    # then a day in March finds it by its first steps, and today's days by its second chargeback
+    march = body_of(client.get(CHARGEBACKS, {"disputed_from": "2026-03-02", "disputed_until": "2026-03-02"}))
+    assert references(march) == {books["again"].reference}
+    today = body_of(client.get(CHARGEBACKS, {"disputed_from": "2026-04-01"}))
+    assert books["again"].reference in references(today)
+    # and the whole list has it by its latest step (today), not below the others by its March chargeback
+    body = body_of(client.get(CHARGEBACKS))
+    assert body["results"][0]["reference"] == books["again"].reference

@@ -62,6 +62,8 @@ def main() -> int:
     player_ids = service_level.prepare(max(CLIENTS))
     service = {c: service_level.run(player_ids, c) for c in CLIENTS}
     hot = {c: service_level.run(player_ids, c, hot=True) for c in CLIENTS if c > 1}
+    card_pairs = service_level.prepare_card_players(max(CLIENTS))
+    closed = {c: service_level.run_closed_loop(card_pairs, c) for c in CLIENTS}
 
     tokens = http_api.tokens_for(player_ids)
     secret, batches = webhooks.prepare(4)
@@ -87,7 +89,7 @@ def main() -> int:
 
     rows = []
     for c in CLIENTS:
-        rows += [baseline[c], service[c]] + ([hot[c]] if c in hot else []) + [http[c, KEEP], http[c, CLOSE]]
+        rows += [baseline[c], service[c]] + ([hot[c]] if c in hot else []) + [closed[c], http[c, KEEP], http[c, CLOSE]]
     rows += [fresh, duplicate, payouts, noop]
     print()
     print(HEADER)
@@ -102,6 +104,7 @@ def main() -> int:
             f"{ratio(http[c, CLOSE], service[c]):.2f}), HTTP / pgbench {ratio(http[c, KEEP], baseline[c]):.2f} "
             f"(new connection each {ratio(http[c, CLOSE], baseline[c]):.2f})"
             + (f", hot wallet / many wallets {ratio(hot[c], service[c]):.2f}" if c in hot else "")
+            + f", closed loop to a card / many wallets {ratio(closed[c], service[c]):.2f}"
         )
     lines.append(f"duplicate / fresh webhooks {ratio(duplicate, fresh):.2f}")
     lines.append(f"Celery payout dispatch / no-op task {ratio(payouts, noop):.2f}")
@@ -234,6 +237,9 @@ def _write_report(settings, fsync, rows, lines, goals, cpu, profile, load) -> No
         "- **service request_withdrawal**: the service function called from client processes, one wallet each: "
         "lock, limit check, withdrawal row, journal entry and postings, history, audit, balance, commit.",
         "- **service: one hot wallet**: the same with every client on one wallet, queueing on its row lock.",
+        "- **service: closed loop to a card**: the same, one wallet each, for players who paid by card "
+        f"({service_level.CARD_HISTORY} earlier card deposits) and withdraw to it: the service also sums the "
+        "card's net deposits under the wallet's lock (the run's own withdrawals to it join that history).",
         "- **HTTP POST withdrawals/**: the whole API path under the product's web server (granian, "
         "scripts/web.sh, as the Procfile runs it): token authentication, per-player rate limit, idempotency "
         "key, the service, the stored response. The load comes from wrk (one thread per connection, each "

@@ -28,61 +28,31 @@ CARD_HISTORY = 1_000  # earlier deposits by card of each closed-loop player: a r
 
 def prepare(clients: int) -> list[int]:
     """A tenant without limits or identity checks and one funded player per client; returns player ids."""
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from core.actors import Actor
-    from players.models import Player
     from tenants.models import PaymentPolicy, Tenant
-    from wallet.models import Deposit
-    from wallet.services import complete_deposit, create_deposit, mark_deposit_pending
 
     tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench", "allowed_currencies": ["EUR"]})
     # Withdrawals need a verified identity by default (issue 13); the bench measures the money path.
     PaymentPolicy.objects.update_or_create(tenant=tenant, defaults={"kyc_required_for_withdrawal": False})
-    ids = []
-    for n in range(clients):
-        user, _ = get_user_model().objects.get_or_create(username=f"bench-player-{n}")
-        player, created = Player.objects.get_or_create(user=user, defaults={"tenant": tenant})
-        if created:
-            psp = Actor.psp("bench")
-            deposit = create_deposit(player=player, amount=FUNDING, currency="EUR", actor=psp)
-            mark_deposit_pending(deposit, actor=psp, provider_reference=f"bench-{n}")
-            complete_deposit(deposit, actor=psp)
-            # Deposited days ago, as most players' money was: the fast cash-out check then reads
-            # no ledger history (wallet.risk), so every request costs the same through a run.
-            Deposit.objects.filter(pk=deposit.pk).update(created_at=timezone.now() - timedelta(days=3))
-        ids.append(player.pk)
-    return ids
+    return [_funded_player(tenant, f"bench-player-{n}")[0].pk for n in range(clients)]
 
 
 def prepare_card_players(clients: int) -> list[tuple[int, str]]:
     """One player per client who paid by card: the funding deposit through the services with the
     card, and CARD_HISTORY - 1 earlier small card deposits written in one statement (the history the
-    closed loop sums); returns (player id, card id) pairs."""
-    from django.contrib.auth import get_user_model
+    closed loop sums; bench rows without ledger entries: the bench's books are never reconciled);
+    returns (player id, card id) pairs."""
     from django.db import connection
 
-    from core.actors import Actor
-    from players.models import Player
     from tenants.models import Tenant
     from wallet.methods import MethodDetails
-    from wallet.models import Deposit, PaymentMethod
-    from wallet.services import complete_deposit, create_deposit, mark_deposit_pending
+    from wallet.models import PaymentMethod
 
     tenant = Tenant.objects.get(slug="bench")
     pairs = []
     for n in range(clients):
-        user, _ = get_user_model().objects.get_or_create(username=f"bench-card-player-{n}")
-        player, created = Player.objects.get_or_create(user=user, defaults={"tenant": tenant})
-        if created:
-            psp = Actor.psp("bench")
-            card = MethodDetails(kind="card", token=f"bench-card-{n}", label="Visa •••• 4242")
-            deposit = create_deposit(player=player, amount=FUNDING, currency="EUR", actor=psp)
-            mark_deposit_pending(deposit, actor=psp, provider_reference=f"bench-card-{n}")
-            complete_deposit(deposit, actor=psp, method=card)
-            # All of it days ago, as for the other players (no fast cash-out ledger read).
-            Deposit.objects.filter(pk=deposit.pk).update(created_at=deposit.created_at - timedelta(days=3))
+        card = MethodDetails(kind="card", token=f"bench-card-{n}", label="Visa •••• 4242")
+        player, deposit = _funded_player(tenant, f"bench-card-player-{n}", method=card)
+        if deposit is not None:
             with connection.cursor() as cursor:
                 cursor.execute(
                     """INSERT INTO wallet_deposit (id, reference, tenant_id, player_id, wallet_id, amount, currency,
@@ -96,6 +66,31 @@ def prepare_card_players(clients: int) -> list[tuple[int, str]]:
                 )
         pairs.append((player.pk, str(PaymentMethod.objects.get(player=player).pk)))
     return pairs
+
+
+def _funded_player(tenant, username: str, *, method=None):
+    """The player `username` of `tenant` and, when new, its FUNDING deposit through the services
+    (paid with `method` if given), dated days ago; returns (player, the new deposit or None)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from core.actors import Actor
+    from players.models import Player
+    from wallet.models import Deposit
+    from wallet.services import complete_deposit, create_deposit, mark_deposit_pending
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    player, created = Player.objects.get_or_create(user=user, defaults={"tenant": tenant})
+    if not created:
+        return player, None
+    psp = Actor.psp("bench")
+    deposit = create_deposit(player=player, amount=FUNDING, currency="EUR", actor=psp)
+    mark_deposit_pending(deposit, actor=psp, provider_reference=f"bench-{username}")
+    complete_deposit(deposit, actor=psp, method=method)
+    # Deposited days ago, as most players' money was: the fast cash-out check then reads
+    # no ledger history (wallet.risk), so every request costs the same through a run.
+    Deposit.objects.filter(pk=deposit.pk).update(created_at=timezone.now() - timedelta(days=3))
+    return player, deposit
 
 
 def _client(player_id: int, card: str | None, start_at: float, seconds: float, results) -> None:

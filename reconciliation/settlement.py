@@ -26,11 +26,12 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from django.conf import settings
 
+from core import days
 from core.money import CURRENCY_EXPONENTS
 from reconciliation.checks import Found, Scope, money, rows
 from reconciliation.models import FindingType
@@ -205,8 +206,8 @@ def fetch_reports(tenant_id: int | None, day: date) -> list[SettlementReport]:
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    return start, start + timedelta(days=1)
+    """The UTC day as [start, end) (a settlement date is never after today: it has an end)."""
+    return days.start_of(day, UTC), days.end_of(day, UTC)
 
 
 _DISPUTE_TYPE = (

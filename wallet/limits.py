@@ -6,12 +6,12 @@ one currency, so two requests for the same player and currency are serialized an
 cannot both pass a limit that only one of them fits in.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
 
-from core import sql
+from core import days, sql
 from core.errors import ValidationFailed
 from core.money import format_amount
 from tenants.models import CurrencyLimit, Tenant
@@ -55,9 +55,7 @@ def local_day_bounds(tenant: Tenant, now: datetime | None = None) -> tuple[datet
     """Start and end of today in the tenant's zone; DST days are 23 or 25 hours long."""
     zone = tenant.zone
     today = (now or timezone.now()).astimezone(zone).date()
-    start = datetime.combine(today, time.min, tzinfo=zone)
-    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
-    return start, end
+    return days.start_of(today, zone), days.end_of(today, zone)
 
 
 def used_today(wallet: Wallet, action: str, tenant: Tenant) -> int:

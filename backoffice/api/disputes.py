@@ -19,6 +19,8 @@ from core.api.pagination import NumberedPageSerializer, numbered_page
 from core.errors import ValidationFailed
 from tenants.access import OPERATOR_READ_ERRORS, OperatorAPIView
 
+from .serializers import MethodRefSerializer, PlayerRefSerializer, SnapshotWalletSerializer
+
 
 class ReceivableQuerySerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_blank=True, default="")
@@ -50,18 +52,13 @@ class ChargebackQuerySerializer(ReceivableQuerySerializer):
         return data
 
 
-class DisputedPlayerSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField()
-
-
 class ChargebackSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The deposit's id.")
     reference = serializers.CharField()
-    player = DisputedPlayerSerializer()
+    player = PlayerRefSerializer()
     amount = serializers.SerializerMethodField(help_text="Decimal string in the currency.")
     currency = serializers.CharField()
-    payment_method = serializers.SerializerMethodField(help_text="The method's label, or null.")
+    payment_method = MethodRefSerializer(allow_null=True, help_text="The method the PSP reported, or null.")
     state = serializers.ChoiceField(choices=disputes.DISPUTED)
     charged_back_at = serializers.DateTimeField()
     reversed_at = serializers.DateTimeField(allow_null=True)
@@ -70,29 +67,15 @@ class ChargebackSerializer(serializers.Serializer):
     def get_amount(self, deposit) -> str:
         return money_text(deposit.amount, deposit.currency)
 
-    def get_payment_method(self, deposit) -> str | None:
-        return deposit.payment_method.label if deposit.payment_method_id else None
-
 
 class ChargebackPageSerializer(NumberedPageSerializer):
     results = ChargebackSerializer(many=True)
 
 
-class OwingWalletSerializer(serializers.Serializer):
-    player = DisputedPlayerSerializer()
-    currency = serializers.CharField()
-    owed = serializers.SerializerMethodField(help_text="What the player owes the casino after chargebacks.")
-    available = serializers.SerializerMethodField()
-    held = serializers.SerializerMethodField()
+class OwingWalletSerializer(SnapshotWalletSerializer):
+    """A wallet whose player owes the casino: its balances as everywhere in the API, and whose it is."""
 
-    def get_owed(self, wallet) -> str:
-        return money_text(wallet.balance_receivable, wallet.currency)
-
-    def get_available(self, wallet) -> str:
-        return money_text(wallet.balance_available, wallet.currency)
-
-    def get_held(self, wallet) -> str:
-        return money_text(wallet.balance_held, wallet.currency)
+    player = PlayerRefSerializer()
 
 
 class OwingWalletPageSerializer(NumberedPageSerializer):

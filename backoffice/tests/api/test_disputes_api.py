@@ -47,7 +47,7 @@ def test_the_casinos_chargebacks_with_each_step(viewer, books):
     assert (body["count"], body["pages"]) == (3, 1)
     assert references(body) == {books[name].reference for name in ("owing", "reversed", "again")}
     again = next(row for row in body["results"] if row["reference"] == books["again"].reference)
-    assert (again["amount"], again["currency"], again["state"], again["payment_method"]) == (
+    assert (again["amount"], again["currency"], again["state"], again["payment_method"]["label"]) == (
         "15.00",
         "EUR",
         "charged_back_again",
@@ -83,9 +83,9 @@ def test_who_owes_the_casino(viewer, player, books):
     assert body["count"] == 1
     assert body["results"] == [
         {
-            "player": {"id": player.pk, "display_name": player.display_name},
+            "player": {"id": player.pk, "username": player.user.username, "display_name": player.display_name},
             "currency": "EUR",
-            "owed": "70.00",
+            "receivable": "70.00",
             "available": "0.00",
             "held": "70.00",
         }
